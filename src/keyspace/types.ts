@@ -1,0 +1,49 @@
+/* Contract of the keyspace: the data model over the storage engine. It enforces expiry (lazy on
+ * access, active through a timing wheel) and types. Until collections land every value is a
+ * string; the type checks go through here so WRONGTYPE arrives in one place later. */
+import type { StorageEngine } from '../storage/types.js'
+
+export interface KeyspaceStats {
+  keys: number
+  keysWithExpiry: number
+  expiredKeys: number
+  keyspaceHits: number
+  keyspaceMisses: number
+}
+
+export interface SetOptions {
+  /** Absolute Unix ms; 0 or absent = no expiry (unless keepTtl). */
+  expiresAtMs?: number
+  keepTtl?: boolean
+}
+
+export interface KeyspaceScanOptions {
+  /** Glob pattern as in Redis MATCH; null = everything. */
+  match: Buffer | null
+  count: number
+  /** Type name filter ('string', ...); null = all. */
+  type: string | null
+}
+
+export interface Keyspace {
+  readonly engine: StorageEngine
+  /** String value, or null when absent or expired. Throws WRONGTYPE for other types. */
+  get(key: Buffer): Buffer | null
+  set(key: Buffer, value: Buffer, options?: SetOptions): void
+  delete(key: Buffer): boolean
+  exists(key: Buffer): boolean
+  /** 'none' when absent. */
+  typeOf(key: Buffer): string
+  /** Sets an absolute expiry (Unix ms); an expiry in the past deletes the key. False if absent. */
+  expireAt(key: Buffer, expiresAtMs: number): boolean
+  persist(key: Buffer): boolean
+  /** -2 absent, -1 no expiry, else the absolute Unix ms. */
+  expiresAtMs(key: Buffer): number
+  scan(cursor: number, options: KeyspaceScanOptions): { cursor: number; keys: Buffer[] }
+  randomKey(): Buffer | null
+  size(): number
+  flush(): void
+  stats(): KeyspaceStats
+  /** Stops the active-expiry timer. The engine is closed by its owner. */
+  close(): void
+}

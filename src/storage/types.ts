@@ -1,0 +1,89 @@
+/* Contract of the Bitcask storage engine, as the keyspace and the embedded API see it. */
+import type { Clock, Disk, Timers } from '../core/ports.js'
+
+export type FsyncPolicy = 'always' | 'everysec' | 'no'
+
+export type StorageEvent =
+  | { kind: 'torn-tail-truncated'; file: string; offset: number; droppedBytes: number }
+  | { kind: 'corruption'; file: string; offset: number; reason: string }
+  | { kind: 'merge-started'; segments: number }
+  | { kind: 'merge-finished'; segments: number; reclaimedBytes: number; durationMs: number }
+  | { kind: 'recovered'; keys: number; segments: number; fromHints: number; durationMs: number }
+  | { kind: 'io-error'; operation: string; message: string }
+
+export interface EngineOptions {
+  dir: string
+  disk: Disk
+  clock: Clock
+  timers: Timers
+  fsync: FsyncPolicy
+  /** Rotate the active segment once it reaches this size. */
+  segmentBytesMax: number
+  /** Merge when dead bytes / total bytes of immutable segments reach this ratio... */
+  mergeDeadRatioMin: number
+  /** ...and there are at least this many dead bytes. */
+  mergeDeadBytesMin: number
+  onEvent?: (event: StorageEvent) => void
+}
+
+export interface EngineStats {
+  keys: number
+  keysWithExpiry: number
+  segments: number
+  liveBytes: number
+  deadBytes: number
+  pendingBytes: number
+  fsyncs: number
+  lastFsyncAtMs: number
+  merges: number
+  mergeInProgress: boolean
+  lastWriteError: string | null
+}
+
+export interface ScanPage {
+  /** 0 when the scan is complete. */
+  cursor: number
+  keys: Buffer[]
+}
+
+/**
+ * Keys and values are raw bytes. Arguments may be views into a read buffer: the engine copies
+ * whatever it keeps. Returned Buffers are owned by the caller.
+ * Expiry is stored, not enforced: `get` returns a value even if `expiresAtMs` has passed; the
+ * keyspace decides what expired (lazy + active expiry) and deletes it through `delete`.
+ */
+export interface StorageEngine {
+  get(key: Buffer): Buffer | null
+  has(key: Buffer): boolean
+  /** null if absent, 0 if it never expires, else Unix ms. */
+  expiresAtMs(key: Buffer): number | null
+  valueLength(key: Buffer): number | null
+  /** Appends a record to the current batch; visible to reads at once. */
+  put(key: Buffer, value: Buffer, expiresAtMs: number): void
+  /** Appends a tombstone if the key exists; returns whether it existed. */
+  delete(key: Buffer): boolean
+  /** Rewrites the key's record with a new expiry (0 = persist); false if absent. */
+  setExpiry(key: Buffer, expiresAtMs: number): boolean
+  /** FLUSHALL: every key is gone at once (a marker record, old segments reclaimed after). */
+  clear(): void
+  keyCount(): number
+  /** Redis SCAN semantics: a key present for the whole scan is returned at least once. */
+  scan(cursor: number, count: number): ScanPage
+  /** A uniformly-ish random key, or null when empty; `pick` draws integers in [0, bound). */
+  randomKey(pick: (bound: number) => number): Buffer | null
+  /** Visits every key that has an expiry (used at startup to fill the timing wheel). */
+  forEachExpiring(visit: (key: Buffer, expiresAtMs: number) => void): void
+  hasUndurableWrites(): boolean
+  /**
+   * Calls `done` once every record appended before this call is as durable as the fsync policy
+   * promises ('always': written and fdatasync'ed; otherwise handed to the OS). Callbacks fire in
+   * registration order. One write + at most one fdatasync per event-loop turn (group commit).
+   */
+  whenDurable(done: (error?: Error) => void): void
+  /** Writes and fdatasyncs everything appended so far, whatever the policy. */
+  flushAndSync(): Promise<void>
+  /** Starts a merge now if one is not running (otherwise triggered by the dead-byte ratio). */
+  startMerge(): boolean
+  stats(): EngineStats
+  close(): Promise<void>
+}
