@@ -16,9 +16,16 @@ export function parseInteger(arg: Buffer): bigint | null {
 }
 
 /** An integer that fits a JS safe integer, or the Redis error "value is not an integer...". */
-export function parseSafeIntegerOrThrow(arg: Buffer, message: string = RedisErrors.notInteger): number {
+export function parseSafeIntegerOrThrow(
+  arg: Buffer,
+  message: string = RedisErrors.notInteger,
+): number {
   const value = parseInteger(arg)
-  if (value === null || value > BigInt(Number.MAX_SAFE_INTEGER) || value < BigInt(Number.MIN_SAFE_INTEGER)) {
+  if (
+    value === null ||
+    value > BigInt(Number.MAX_SAFE_INTEGER) ||
+    value < BigInt(Number.MIN_SAFE_INTEGER)
+  ) {
     throw new CaskadeError(ErrorCode.Err, message)
   }
   return Number(value)

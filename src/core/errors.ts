@@ -40,8 +40,7 @@ export const RedisErrors = {
   wrongType: 'Operation against a key holding the wrong kind of value',
   noSuchKey: 'no such key',
   invalidExpire: (command: string): string => `invalid expire time in '${command}' command`,
-  wrongArity: (command: string): string =>
-    `wrong number of arguments for '${command}' command`,
+  wrongArity: (command: string): string => `wrong number of arguments for '${command}' command`,
   unknownCommand: (name: string, argsPreview: string): string =>
     `unknown command '${name}', with args beginning with: ${argsPreview}`,
 } as const

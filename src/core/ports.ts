@@ -38,7 +38,7 @@ export interface BlockFile {
   sync(): Promise<void>
   syncSync(): void
   read(offset: number, length: number): Promise<Buffer>
-  /** pread into `into` (from 0); returns bytes read. The hot path: page-cache hits cost microseconds. */
+  /** pread into `into` (from 0); returns bytes read. The hot path: a page-cache hit is cheap. */
   readSync(offset: number, length: number, into: Buffer): number
   truncate(length: number): Promise<void>
   close(): Promise<void>

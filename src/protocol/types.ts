@@ -41,7 +41,7 @@ export interface ReplyWriter {
   setHeader(length: number): void
   /** RESP3 `>n`; RESP2 `*n` (pub/sub messages). */
   pushHeader(length: number): void
-  /** RESP3 `,1.5`; RESP2 a bulk string, formatted as Redis formats doubles (`inf`, `-inf`, `nan`). */
+  /** RESP3 `,1.5`; RESP2 a bulk string formatted as Redis formats doubles (inf, -inf, nan). */
   double(value: number): void
   /** RESP3 `#t`/`#f`; RESP2 `:1`/`:0`. */
   boolean(value: boolean): void
