@@ -46,4 +46,25 @@ export interface Keyspace {
   stats(): KeyspaceStats
   /** Stops the active-expiry timer. The engine is closed by its owner. */
   close(): void
+
+  // Additive: the lookups Redis makes without touching keyspace_hits/misses (lookupKeyWrite),
+  // and the type-agnostic key operations, so collections later change one place.
+  /** Like get, but a write lookup: expires lazily, counts no hit or miss. */
+  peek(key: Buffer): Buffer | null
+  /** Like exists, but counts no hit or miss. */
+  has(key: Buffer): boolean
+  /** Like expiresAtMs, but counts no hit or miss. */
+  peekExpiresAtMs(key: Buffer): number
+  /** Length of the string value (STRLEN), or null when absent; counts a hit or a miss. */
+  valueLength(key: Buffer): number | null
+  /** RENAME / RENAMENX: moves the value with its expiry (a write lookup of both keys). */
+  rename(from: Buffer, to: Buffer, options: { onlyIfAbsent: boolean }): KeyMoveResult
+  /** COPY: copies the value with its expiry (the source lookup counts a hit or a miss). */
+  copy(from: Buffer, to: Buffer, options: { replace: boolean }): KeyMoveResult
+  /** KEYS: every live key matching the glob pattern, expired ones skipped (not deleted). */
+  keys(pattern: Buffer): Buffer[]
+  /** CONFIG RESETSTAT: zeroes expiredKeys, keyspaceHits and keyspaceMisses. */
+  resetStats(): void
 }
+
+export type KeyMoveResult = 'done' | 'no-source' | 'target-exists'

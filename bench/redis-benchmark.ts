@@ -1,0 +1,133 @@
+/* Runs `redis-benchmark --csv` for one test against one server and parses its CSV (Redis 7: rps
+ * and avg/min/p50/p95/p99/max latency in ms; Redis 6 prints rps only). Invariant: a run that
+ * exits non-zero, times out or prints no row for its test is a failure, never a zero. */
+import { setTimeout as sleep } from 'node:timers/promises'
+import { shellQuote, spawnTracked } from './procs.js'
+
+/** The redis-benchmark tests this harness knows, by `-t` name, and their CSV row label. */
+export const benchmarkTests = {
+  set: 'SET',
+  get: 'GET',
+  incr: 'INCR',
+  mset: 'MSET (10 keys)',
+} as const
+export type BenchmarkTest = keyof typeof benchmarkTests
+
+export function isBenchmarkTest(name: string): name is BenchmarkTest {
+  return Object.hasOwn(benchmarkTests, name)
+}
+
+export interface BenchmarkRow {
+  test: string
+  requestsPerSecond: number
+  /** Latencies in ms; null when this redis-benchmark does not print them (before Redis 7). */
+  avgMs: number | null
+  minMs: number | null
+  p50Ms: number | null
+  p95Ms: number | null
+  p99Ms: number | null
+  maxMs: number | null
+}
+
+/** Splits one CSV line of quoted or bare fields (redis-benchmark never embeds quotes). */
+function csvFields(line: string): string[] {
+  return line.split(',').map((field) => field.trim().replace(/^"(.*)"$/, '$1'))
+}
+
+/** Parses redis-benchmark --csv output; the header names the columns. */
+export function parseBenchmarkCsv(text: string): BenchmarkRow[] {
+  const lines = text
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line.startsWith('"'))
+  const header = lines[0] === undefined ? [] : csvFields(lines[0])
+  if (header[0] !== 'test' || header[1] !== 'rps') return []
+  const column = (name: string): number => header.indexOf(name)
+  const rows: BenchmarkRow[] = []
+  for (const line of lines.slice(1)) {
+    const fields = csvFields(line)
+    const numberAt = (name: string): number | null => {
+      const index = column(name)
+      const value = index === -1 ? undefined : fields[index]
+      return value === undefined || value === '' || Number.isNaN(Number(value))
+        ? null
+        : Number(value)
+    }
+    const requestsPerSecond = numberAt('rps')
+    if (fields[0] === undefined || requestsPerSecond === null) continue
+    rows.push({
+      test: fields[0],
+      requestsPerSecond,
+      avgMs: numberAt('avg_latency_ms'),
+      minMs: numberAt('min_latency_ms'),
+      p50Ms: numberAt('p50_latency_ms'),
+      p95Ms: numberAt('p95_latency_ms'),
+      p99Ms: numberAt('p99_latency_ms'),
+      maxMs: numberAt('max_latency_ms'),
+    })
+  }
+  return rows
+}
+
+export interface BenchmarkRun {
+  test: BenchmarkTest
+  pipeline: number
+  requests: number
+  clients: number
+  keyspace: number
+}
+
+export function benchmarkArgs(port: number, run: BenchmarkRun): string[] {
+  return [
+    '-h',
+    '127.0.0.1',
+    '-p',
+    String(port),
+    '-c',
+    String(run.clients),
+    '-n',
+    String(run.requests),
+    '-r',
+    String(run.keyspace),
+    '-t',
+    run.test,
+    '-P',
+    String(run.pipeline),
+    '--csv',
+  ]
+}
+
+export function benchmarkCommandLine(port: number | string, run: BenchmarkRun): string {
+  const args = benchmarkArgs(0, run).map((arg, index) => (index === 3 ? String(port) : arg))
+  return ['redis-benchmark', ...args].map(shellQuote).join(' ')
+}
+
+/** Runs one test; resolves with its row or rejects with what went wrong. */
+export async function runBenchmark(
+  port: number,
+  run: BenchmarkRun,
+  timeoutMs: number,
+): Promise<BenchmarkRow> {
+  const tracked = spawnTracked('redis-benchmark', benchmarkArgs(port, run), { stdio: 'pipe' })
+  let stdout = ''
+  let stderr = ''
+  tracked.child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
+  tracked.child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+  const timedOut = Symbol('timeout')
+  const outcome = await Promise.race([tracked.exited, sleep(timeoutMs).then(() => timedOut)])
+  if (outcome === timedOut) {
+    tracked.child.kill('SIGKILL')
+    await tracked.exited
+    throw new Error(`redis-benchmark -t ${run.test} timed out after ${timeoutMs} ms`)
+  }
+  const { code, signal } = outcome
+  const label = benchmarkTests[run.test]
+  const row = parseBenchmarkCsv(stdout).find((candidate) => candidate.test === label)
+  if (code !== 0 || row === undefined) {
+    const detail = (stderr + stdout).trim().split('\n').slice(-5).join('\n')
+    throw new Error(
+      `redis-benchmark -t ${run.test} failed (code ${code}, signal ${signal}): ${detail}`,
+    )
+  }
+  return row
+}

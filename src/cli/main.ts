@@ -1,0 +1,118 @@
+#!/usr/bin/env node
+/* The `caskade` bin: `caskade server [options]`, `caskade inspect DIR`, `caskade --version`.
+ * Exit codes: 0 ok, 1 runtime failure (data dir locked or corrupt, listen failed, corruption found
+ * by inspect), 2 usage or configuration error (printed as one line, never a stack trace). */
+import { readFileSync } from 'node:fs'
+import { Command, CommanderError } from 'commander'
+import { createLogger } from '../obs/logger.js'
+import { startServer, type RunningServer } from '../server/server.js'
+import { caskadeVersion } from '../server/version.js'
+import { ConfigError, loadConfig, type OptionName } from './config.js'
+import { runInspect } from './inspect.js'
+
+const serverFlags: ReadonlyArray<{ option: OptionName; flags: string; description: string }> = [
+  { option: 'port', flags: '--port <n>', description: 'TCP port (0 = any free port)' },
+  { option: 'bind', flags: '--bind <addr>', description: 'address(es) to listen on' },
+  { option: 'dir', flags: '--dir <path>', description: 'data directory' },
+  { option: 'fsync', flags: '--fsync <policy>', description: 'always | everysec | no' },
+  { option: 'log-level', flags: '--log-level <level>', description: 'debug|verbose|notice|warning' },
+  { option: 'maxclients', flags: '--maxclients <n>', description: 'max connected clients' },
+  {
+    option: 'proto-max-bulk-len',
+    flags: '--proto-max-bulk-len <size>',
+    description: 'largest bulk string accepted (e.g. 512mb)',
+  },
+  {
+    option: 'client-query-buffer-limit',
+    flags: '--client-query-buffer-limit <size>',
+    description: 'max unparsed bytes per client (e.g. 1gb)',
+  },
+  {
+    option: 'client-output-buffer-limit',
+    flags: '--client-output-buffer-limit <spec>',
+    description: "Redis format, e.g. 'normal 256mb 0 0'",
+  },
+  { option: 'segment-size', flags: '--segment-size <size>', description: 'segment rotation size' },
+  {
+    option: 'merge-dead-ratio',
+    flags: '--merge-dead-ratio <ratio>',
+    description: 'merge when dead/total bytes reach this (0..1)',
+  },
+  {
+    option: 'merge-dead-bytes-min',
+    flags: '--merge-dead-bytes-min <size>',
+    description: '...and at least this many dead bytes',
+  },
+  { option: 'timeout', flags: '--timeout <seconds>', description: 'close idle clients (0 = never)' },
+]
+
+function camelCase(option: string): string {
+  return option.replace(/-([a-z])/g, (_match, letter: string) => letter.toUpperCase())
+}
+
+function fail(code: number, message: string): never {
+  process.stderr.write(`caskade: ${message}\n`)
+  process.exit(code)
+}
+
+async function runServer(options: Record<string, unknown>): Promise<void> {
+  const flags: Record<string, unknown> = { config: options.config }
+  for (const flag of serverFlags) flags[flag.option] = options[camelCase(flag.option)]
+  let config
+  try {
+    config = loadConfig({ flags, env: process.env, readFile: (path) => readFileSync(path, 'utf8') })
+  } catch (error) {
+    if (error instanceof ConfigError) fail(2, error.message)
+    throw error
+  }
+  const logger = createLogger({ level: config.logLevel })
+  process.on('uncaughtException', (error) => {
+    logger.fatal({ err: error }, 'fatal error: exiting')
+    process.exit(1)
+  })
+  let server: RunningServer
+  try {
+    server = await startServer(config, { logger })
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error)
+    logger.error({ dir: config.dir, port: config.port }, `cannot start: ${message}`)
+    fail(1, message)
+  }
+  const onSignal = (signal: NodeJS.Signals): void => {
+    logger.info({ signal }, `received ${signal}, shutting down`)
+    void server.close()
+  }
+  process.once('SIGTERM', onSignal)
+  process.once('SIGINT', onSignal)
+  await server.closed
+  process.exit(0)
+}
+
+function buildProgram(): Command {
+  const program = new Command()
+  program
+    .name('caskade')
+    .description('A Redis-protocol key-value store on a crash-safe Bitcask engine')
+    .version(caskadeVersion, '-v, --version')
+    .exitOverride()
+  const server = program.command('server').description('run the Redis-protocol server')
+  for (const flag of serverFlags) server.option(flag.flags, flag.description)
+  server.option('--config <file>', 'TOML config file (keys are the option names above)')
+  server.action(async (options: Record<string, unknown>) => runServer(options))
+  program
+    .command('inspect')
+    .description('check a data directory offline; exit 1 on corruption')
+    .argument('<dir>', 'data directory')
+    .option('--json', 'print the report as JSON')
+    .action(async (dir: string, options: { json?: boolean }) => {
+      process.exitCode = await runInspect(dir, { json: options.json === true })
+    })
+  return program
+}
+
+try {
+  await buildProgram().parseAsync(process.argv)
+} catch (error) {
+  if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : 2)
+  throw error
+}

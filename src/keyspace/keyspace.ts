@@ -1,0 +1,312 @@
+/* The keyspace over a StorageEngine: string values, expiry and the keyspace statistics. Invariant:
+ * no key whose expiry has passed (now > expiresAtMs, Redis's rule) is ever returned: every access
+ * expires lazily (a tombstone), and a budgeted timing wheel expires the keys nobody reads. Lookups
+ * count keyspace_hits/misses exactly where Redis's lookupKeyRead does, and nowhere else. */
+import { assert } from '../core/assert.js'
+import { globMatch } from '../core/glob.js'
+import type { Clock, Rng, Timers } from '../core/ports.js'
+import { createRng } from '../core/rng.js'
+import type { StorageEngine } from '../storage/types.js'
+import { TimingWheel } from './timing-wheel.js'
+import type {
+  KeyMoveResult,
+  Keyspace,
+  KeyspaceScanOptions,
+  KeyspaceStats,
+  SetOptions,
+} from './types.js'
+
+export const keyspaceDefaults = {
+  /** Redis runs its active expire cycle at hz=10. */
+  activeExpiryIntervalMs: 100,
+  /** Keys expired per cycle at most: 100k keys/s at the default interval. */
+  activeExpiryBudget: 10_000,
+  wheelResolutionMs: 10,
+  /** Rebuild the wheel once it holds more than this many entries per live expiring key... */
+  wheelEntriesPerExpiringKeyMax: 2,
+  /** ...and more than this many entries (lazy cancel leaves stale entries behind). */
+  wheelRebuildEntriesMin: 4096,
+  /** Keys fetched per engine scan call while KEYS walks the whole keyspace. */
+  keysScanBatch: 1024,
+} as const
+
+export interface KeyspaceOptions {
+  engine: StorageEngine
+  clock: Clock
+  timers: Timers
+  activeExpiryIntervalMs?: number
+  activeExpiryBudget?: number
+  wheelResolutionMs?: number
+  /** RANDOMKEY's randomness; seeded from the clock when absent. */
+  rng?: Rng
+}
+
+export function createKeyspace(options: KeyspaceOptions): Keyspace {
+  return new EngineKeyspace(options)
+}
+
+/** Wheel items are keys as latin1 strings: lean, and what the keydir uses too. */
+type WheelKey = string
+
+class EngineKeyspace implements Keyspace {
+  readonly engine: StorageEngine
+  readonly #clock: Clock
+  readonly #rng: Rng
+  readonly #budget: number
+  readonly #resolutionMs: number
+  #wheel: TimingWheel<WheelKey>
+  #cancelTimer: (() => void) | null
+  #expiredKeys = 0
+  #hits = 0
+  #misses = 0
+  /** The time the running active-expiry cycle started at. */
+  #cycleNowMs = 0
+  /** Entries fired before their key expired (the wall clock stepped back): re-inserted after. */
+  #notYetDue: Array<[WheelKey, number]> = []
+
+  constructor(options: KeyspaceOptions) {
+    const intervalMs = options.activeExpiryIntervalMs ?? keyspaceDefaults.activeExpiryIntervalMs
+    this.#budget = options.activeExpiryBudget ?? keyspaceDefaults.activeExpiryBudget
+    this.#resolutionMs = options.wheelResolutionMs ?? keyspaceDefaults.wheelResolutionMs
+    assert(intervalMs > 0, 'activeExpiryIntervalMs is positive')
+    assert(this.#budget > 0, 'activeExpiryBudget is positive')
+    this.engine = options.engine
+    this.#clock = options.clock
+    this.#rng = options.rng ?? createRng(options.clock.wallMs())
+    this.#wheel = this.#filledWheel()
+    this.#cancelTimer = options.timers.every(intervalMs, this.#activeExpiryCycle)
+  }
+
+  get(key: Buffer): Buffer | null {
+    const value = this.peek(key)
+    if (value === null) this.#misses++
+    else this.#hits++
+    return value
+  }
+
+  peek(key: Buffer): Buffer | null {
+    if (this.#liveExpiry(key) === null) return null
+    return this.engine.get(key)
+  }
+
+  set(key: Buffer, value: Buffer, options?: SetOptions): void {
+    const previousExpiresAtMs = this.engine.expiresAtMs(key)
+    let expiresAtMs = options?.expiresAtMs ?? 0
+    if (previousExpiresAtMs !== null && previousExpiresAtMs !== 0) {
+      // Redis's SET looks the key up first, which counts an expired key as expired.
+      const expired = previousExpiresAtMs < this.#clock.wallMs()
+      if (expired) this.#expiredKeys++
+      if (options?.keepTtl === true && !expired) expiresAtMs = previousExpiresAtMs
+    }
+    this.engine.put(key, value, expiresAtMs)
+    if (expiresAtMs !== 0) this.#wheel.insert(key.toString('latin1'), expiresAtMs)
+  }
+
+  delete(key: Buffer): boolean {
+    if (this.#liveExpiry(key) === null) return false
+    return this.engine.delete(key)
+  }
+
+  exists(key: Buffer): boolean {
+    const found = this.has(key)
+    if (found) this.#hits++
+    else this.#misses++
+    return found
+  }
+
+  has(key: Buffer): boolean {
+    return this.#liveExpiry(key) !== null
+  }
+
+  typeOf(key: Buffer): string {
+    return this.exists(key) ? 'string' : 'none'
+  }
+
+  valueLength(key: Buffer): number | null {
+    const length = this.#liveExpiry(key) === null ? null : this.engine.valueLength(key)
+    if (length === null) this.#misses++
+    else this.#hits++
+    return length
+  }
+
+  expireAt(key: Buffer, expiresAtMs: number): boolean {
+    assert(Number.isFinite(expiresAtMs), 'expiresAtMs is finite')
+    if (this.#liveExpiry(key) === null) return false
+    // Redis's checkAlreadyExpired: a time not after now deletes the key (not counted as expired).
+    if (expiresAtMs <= this.#clock.wallMs()) return this.engine.delete(key)
+    this.engine.setExpiry(key, expiresAtMs)
+    this.#wheel.insert(key.toString('latin1'), expiresAtMs)
+    return true
+  }
+
+  persist(key: Buffer): boolean {
+    const expiresAtMs = this.#liveExpiry(key)
+    if (expiresAtMs === null || expiresAtMs === 0) return false
+    return this.engine.setExpiry(key, 0)
+  }
+
+  expiresAtMs(key: Buffer): number {
+    const expiresAtMs = this.peekExpiresAtMs(key)
+    if (expiresAtMs === -2) this.#misses++
+    else this.#hits++
+    return expiresAtMs
+  }
+
+  peekExpiresAtMs(key: Buffer): number {
+    const expiresAtMs = this.#liveExpiry(key)
+    if (expiresAtMs === null) return -2
+    return expiresAtMs === 0 ? -1 : expiresAtMs
+  }
+
+  rename(from: Buffer, to: Buffer, options: { onlyIfAbsent: boolean }): KeyMoveResult {
+    const expiresAtMs = this.#liveExpiry(from)
+    if (expiresAtMs === null) return 'no-source'
+    if (from.equals(to)) return options.onlyIfAbsent ? 'target-exists' : 'done'
+    if (this.#liveExpiry(to) !== null && options.onlyIfAbsent) return 'target-exists'
+    const value = this.engine.get(from)
+    assert(value !== null, 'a live key has a value')
+    this.engine.put(to, value, expiresAtMs)
+    this.engine.delete(from)
+    if (expiresAtMs !== 0) this.#wheel.insert(to.toString('latin1'), expiresAtMs)
+    return 'done'
+  }
+
+  copy(from: Buffer, to: Buffer, options: { replace: boolean }): KeyMoveResult {
+    assert(!from.equals(to), 'COPY checks for the same key first')
+    const value = this.get(from)
+    if (value === null) return 'no-source'
+    const expiresAtMs = this.engine.expiresAtMs(from) ?? 0
+    if (this.#liveExpiry(to) !== null && !options.replace) return 'target-exists'
+    this.engine.put(to, value, expiresAtMs)
+    if (expiresAtMs !== 0) this.#wheel.insert(to.toString('latin1'), expiresAtMs)
+    return 'done'
+  }
+
+  scan(cursor: number, options: KeyspaceScanOptions): { cursor: number; keys: Buffer[] } {
+    const page = this.engine.scan(cursor, options.count)
+    const type = options.type === null ? null : options.type.toLowerCase()
+    const keys: Buffer[] = []
+    // Filter order as Redis 7.0's scanGenericCommand: pattern, then type, then expiry.
+    for (const key of page.keys) {
+      if (options.match !== null && !globMatch(options.match, key)) continue
+      if (type !== null && this.typeOf(key) !== type) continue
+      if (this.#liveExpiry(key) === null) continue
+      keys.push(key)
+    }
+    return { cursor: page.cursor, keys }
+  }
+
+  keys(pattern: Buffer): Buffer[] {
+    const matchAll = pattern.length === 1 && pattern[0] === 0x2a
+    const nowMs = this.#clock.wallMs()
+    const keys: Buffer[] = []
+    let cursor = 0
+    do {
+      const page = this.engine.scan(cursor, keyspaceDefaults.keysScanBatch)
+      for (const key of page.keys) {
+        if (!matchAll && !globMatch(pattern, key)) continue
+        const expiresAtMs = this.engine.expiresAtMs(key)
+        if (expiresAtMs === null || (expiresAtMs !== 0 && expiresAtMs < nowMs)) continue
+        keys.push(key)
+      }
+      cursor = page.cursor
+    } while (cursor !== 0)
+    return keys
+  }
+
+  randomKey(): Buffer | null {
+    // Each expired draw deletes a key, so this ends (Redis's dbRandomKey on a primary).
+    for (;;) {
+      const key = this.engine.randomKey(this.#pick)
+      if (key === null || this.#liveExpiry(key) !== null) return key
+    }
+  }
+
+  size(): number {
+    return this.engine.keyCount()
+  }
+
+  flush(): void {
+    this.engine.clear()
+    this.#wheel.clear()
+  }
+
+  stats(): KeyspaceStats {
+    return {
+      keys: this.engine.keyCount(),
+      keysWithExpiry: this.engine.stats().keysWithExpiry,
+      expiredKeys: this.#expiredKeys,
+      keyspaceHits: this.#hits,
+      keyspaceMisses: this.#misses,
+    }
+  }
+
+  resetStats(): void {
+    this.#expiredKeys = 0
+    this.#hits = 0
+    this.#misses = 0
+  }
+
+  close(): void {
+    this.#cancelTimer?.()
+    this.#cancelTimer = null
+  }
+
+  /** Runs one active-expiry cycle now (the timer calls this); returns the entries it visited. */
+  activeExpireCycle(): number {
+    this.#rebuildWheelIfStale()
+    this.#cycleNowMs = this.#clock.wallMs()
+    const visited = this.#wheel.advance(this.#cycleNowMs, this.#expireVisit, this.#budget)
+    for (const [name, expiresAtMs] of this.#notYetDue) this.#wheel.insert(name, expiresAtMs)
+    this.#notYetDue = []
+    return visited
+  }
+
+  /** The key's expiry (0 = none) when it is live; null when absent or expired (then deleted). */
+  #liveExpiry(key: Buffer): number | null {
+    const expiresAtMs = this.engine.expiresAtMs(key)
+    if (expiresAtMs === null || expiresAtMs === 0) return expiresAtMs
+    if (expiresAtMs >= this.#clock.wallMs()) return expiresAtMs
+    this.engine.delete(key)
+    this.#expiredKeys++
+    return null
+  }
+
+  readonly #activeExpiryCycle = (): void => {
+    this.activeExpireCycle()
+  }
+
+  readonly #expireVisit = (name: WheelKey, expiresAtMs: number): void => {
+    const key = Buffer.from(name, 'latin1')
+    // Lazy cancel: the entry is stale if the key was deleted, persisted or re-expired since.
+    if (this.engine.expiresAtMs(key) !== expiresAtMs) return
+    if (expiresAtMs >= this.#cycleNowMs) {
+      this.#notYetDue.push([name, expiresAtMs])
+      return
+    }
+    this.engine.delete(key)
+    this.#expiredKeys++
+  }
+
+  readonly #pick = (bound: number): number => this.#rng.int(bound)
+
+  #filledWheel(): TimingWheel<WheelKey> {
+    const wheel = new TimingWheel<WheelKey>({
+      resolutionMs: this.#resolutionMs,
+      startMs: Math.max(0, this.#clock.wallMs()),
+    })
+    this.engine.forEachExpiring((key, expiresAtMs) => {
+      wheel.insert(key.toString('latin1'), expiresAtMs)
+    })
+    return wheel
+  }
+
+  /** Lazy cancel leaves stale entries; rebuild from the engine once they dominate. */
+  #rebuildWheelIfStale(): void {
+    const entries = this.#wheel.size()
+    if (entries < keyspaceDefaults.wheelRebuildEntriesMin) return
+    const live = this.engine.stats().keysWithExpiry
+    if (entries <= live * keyspaceDefaults.wheelEntriesPerExpiringKeyMax) return
+    this.#wheel = this.#filledWheel()
+  }
+}

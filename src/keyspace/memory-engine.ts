@@ -1,0 +1,183 @@
+/* An in-memory StorageEngine: the full contract of src/storage/types.ts over a Map, for tests and
+ * embedded use without a disk. Invariant: a live key keeps its slot until it is deleted, so the
+ * slot-index SCAN cursor returns every key present for a whole scan at least once, like Bitcask's. */
+import { assert } from '../core/assert.js'
+import type { EngineStats, ScanPage, StorageEngine } from '../storage/types.js'
+
+/** Redis's dictScan visits at most COUNT*10 buckets per call while looking for COUNT keys. */
+const scanSlotsPerCountMax = 10
+/** Random draws on sparse slots before falling back to a linear probe. */
+const randomDrawsMax = 16
+
+export class MemoryEngine implements StorageEngine {
+  /** key (latin1) -> slot */
+  #slotByKey = new Map<string, number>()
+  #keys: (string | undefined)[] = []
+  #values: (Buffer | undefined)[] = []
+  #expiresAtMs: number[] = []
+  #freeSlots: number[] = []
+  #keysWithExpiry = 0
+  #closed = false
+
+  get(key: Buffer): Buffer | null {
+    const slot = this.#slotByKey.get(key.toString('latin1'))
+    if (slot === undefined) return null
+    return Buffer.from(this.#values[slot] as Buffer)
+  }
+
+  has(key: Buffer): boolean {
+    return this.#slotByKey.has(key.toString('latin1'))
+  }
+
+  expiresAtMs(key: Buffer): number | null {
+    const slot = this.#slotByKey.get(key.toString('latin1'))
+    return slot === undefined ? null : (this.#expiresAtMs[slot] as number)
+  }
+
+  valueLength(key: Buffer): number | null {
+    const slot = this.#slotByKey.get(key.toString('latin1'))
+    return slot === undefined ? null : (this.#values[slot] as Buffer).length
+  }
+
+  put(key: Buffer, value: Buffer, expiresAtMs: number): void {
+    assert(!this.#closed, 'put on a closed engine')
+    assert(Number.isFinite(expiresAtMs), 'expiresAtMs is finite')
+    const name = key.toString('latin1')
+    let slot = this.#slotByKey.get(name)
+    if (slot === undefined) {
+      slot = this.#allocateSlot(name)
+    } else if (this.#expiresAtMs[slot] !== 0) {
+      this.#keysWithExpiry--
+    }
+    this.#values[slot] = Buffer.from(value)
+    this.#expiresAtMs[slot] = expiresAtMs
+    if (expiresAtMs !== 0) this.#keysWithExpiry++
+  }
+
+  delete(key: Buffer): boolean {
+    assert(!this.#closed, 'delete on a closed engine')
+    const name = key.toString('latin1')
+    const slot = this.#slotByKey.get(name)
+    if (slot === undefined) return false
+    if (this.#expiresAtMs[slot] !== 0) this.#keysWithExpiry--
+    this.#slotByKey.delete(name)
+    this.#keys[slot] = undefined
+    this.#values[slot] = undefined
+    this.#expiresAtMs[slot] = 0
+    this.#freeSlots.push(slot)
+    return true
+  }
+
+  setExpiry(key: Buffer, expiresAtMs: number): boolean {
+    assert(Number.isFinite(expiresAtMs), 'expiresAtMs is finite')
+    const slot = this.#slotByKey.get(key.toString('latin1'))
+    if (slot === undefined) return false
+    if (this.#expiresAtMs[slot] !== 0) this.#keysWithExpiry--
+    this.#expiresAtMs[slot] = expiresAtMs
+    if (expiresAtMs !== 0) this.#keysWithExpiry++
+    return true
+  }
+
+  clear(): void {
+    this.#slotByKey.clear()
+    this.#keys = []
+    this.#values = []
+    this.#expiresAtMs = []
+    this.#freeSlots = []
+    this.#keysWithExpiry = 0
+  }
+
+  keyCount(): number {
+    return this.#slotByKey.size
+  }
+
+  scan(cursor: number, count: number): ScanPage {
+    assert(count >= 1, 'scan count is positive')
+    const slotCount = this.#keys.length
+    const keys: Buffer[] = []
+    if (!Number.isSafeInteger(cursor) || cursor < 0 || cursor >= slotCount) {
+      return { cursor: 0, keys }
+    }
+    const visitLimit = Math.min(slotCount, cursor + count * scanSlotsPerCountMax)
+    let slot = cursor
+    while (slot < visitLimit && keys.length < count) {
+      const name = this.#keys[slot]
+      if (name !== undefined) keys.push(Buffer.from(name, 'latin1'))
+      slot++
+    }
+    return { cursor: slot >= slotCount ? 0 : slot, keys }
+  }
+
+  randomKey(pick: (bound: number) => number): Buffer | null {
+    const slotCount = this.#keys.length
+    if (this.#slotByKey.size === 0) return null
+    for (let draw = 0; draw < randomDrawsMax; draw++) {
+      const name = this.#keys[pick(slotCount)]
+      if (name !== undefined) return Buffer.from(name, 'latin1')
+    }
+    const start = pick(slotCount)
+    for (let step = 0; step < slotCount; step++) {
+      const name = this.#keys[(start + step) % slotCount]
+      if (name !== undefined) return Buffer.from(name, 'latin1')
+    }
+    assert(false, 'a non-empty engine has a live slot')
+  }
+
+  forEachExpiring(visit: (key: Buffer, expiresAtMs: number) => void): void {
+    for (let slot = 0; slot < this.#keys.length; slot++) {
+      const name = this.#keys[slot]
+      const expiresAtMs = this.#expiresAtMs[slot] as number
+      if (name !== undefined && expiresAtMs !== 0) visit(Buffer.from(name, 'latin1'), expiresAtMs)
+    }
+  }
+
+  hasUndurableWrites(): boolean {
+    return false
+  }
+
+  /** Memory is as durable as it gets: `done` runs at once. */
+  whenDurable(done: (error?: Error) => void): void {
+    done()
+  }
+
+  flushAndSync(): Promise<void> {
+    return Promise.resolve()
+  }
+
+  startMerge(): boolean {
+    return false
+  }
+
+  stats(): EngineStats {
+    return {
+      keys: this.#slotByKey.size,
+      keysWithExpiry: this.#keysWithExpiry,
+      segments: 0,
+      liveBytes: 0,
+      deadBytes: 0,
+      pendingBytes: 0,
+      fsyncs: 0,
+      lastFsyncAtMs: 0,
+      merges: 0,
+      mergeInProgress: false,
+      lastWriteError: null,
+    }
+  }
+
+  close(): Promise<void> {
+    this.#closed = true
+    return Promise.resolve()
+  }
+
+  #allocateSlot(name: string): number {
+    const slot = this.#freeSlots.pop() ?? this.#keys.length
+    this.#keys[slot] = name
+    this.#expiresAtMs[slot] = 0
+    this.#slotByKey.set(name, slot)
+    return slot
+  }
+}
+
+export function createMemoryEngine(): StorageEngine {
+  return new MemoryEngine()
+}

@@ -1,0 +1,309 @@
+/* One client connection: socket bytes -> RespParser -> dispatcher -> ReplyWriter, replies taken
+ * once per read chunk. Invariant: replies leave in command order; a batch that follows writes not
+ * yet durable waits in a FIFO for engine.whenDurable, and nothing behind it overtakes it. Why: a
+ * client must never see an acknowledgement (or a read of data) that a crash could take back. */
+import type { Socket } from 'node:net'
+import { CaskadeError } from '../core/errors.js'
+import { limits } from '../core/limits.js'
+import type { Clock } from '../core/ports.js'
+import type { ClientSession, CommandContext } from '../commands/types.js'
+import type { ParserLimits, ReplyWriter } from '../protocol/types.js'
+import { RespParser } from '../protocol/resp-parser.js'
+import { createReplyWriter } from '../protocol/reply-writer.js'
+import type { StorageEngine } from '../storage/types.js'
+import type { Logger } from '../obs/logger.js'
+import type { ServerConfig } from './config.js'
+import type { ServerStats } from './stats.js'
+
+/**
+ * Replies are batched per read chunk, but a chunk of pipelined commands can ask for far more
+ * reply bytes than it holds (GET of a large value); past this many bytes the batch is handed to
+ * the socket early, so the output-buffer limit is checked before memory runs away.
+ */
+const replyBatchBytesMax = 1024 * 1024
+
+export interface CommandExecutor {
+  execute(ctx: CommandContext, args: readonly Buffer[]): void
+}
+
+/** What a connection needs from the server that owns it. */
+export interface ConnectionOwner {
+  /** The live configuration (CONFIG SET changes it in place). */
+  readonly settings: ServerConfig
+  readonly engine: StorageEngine
+  readonly executor: CommandExecutor
+  readonly stats: ServerStats
+  readonly logger: Logger
+  readonly clock: Clock
+  isShuttingDown(): boolean
+  onConnectionClosed(connection: Connection): void
+}
+
+interface PendingReply {
+  bytes: Buffer | null
+  ready: boolean
+  error: Error | undefined
+  closeAfter: boolean
+}
+
+export function parserLimitsOf(config: ServerConfig): ParserLimits {
+  return {
+    bulkBytesMax: config.protoMaxBulkLen,
+    multibulkLengthMax: limits.multibulkLengthMax,
+    inlineBytesMax: limits.inlineBytesMax,
+  }
+}
+
+function isProtocolError(error: unknown): error is CaskadeError {
+  return error instanceof CaskadeError && error.message.startsWith('Protocol error')
+}
+
+export class Connection {
+  readonly session: ClientSession
+  readonly #socket: Socket
+  readonly #owner: ConnectionOwner
+  readonly #parser: RespParser
+  readonly #writer: ReplyWriter
+  readonly #ctx: CommandContext
+  readonly #pending: PendingReply[] = []
+  #pendingBytes = 0
+  #state: 'open' | 'closing' | 'closed' = 'open'
+  #pausedForDrain = false
+  #softLimitSinceMs = 0
+  #lastActivityMs: number
+  #lastInputChunkBytes = 0
+
+  constructor(options: {
+    socket: Socket
+    owner: ConnectionOwner
+    session: ClientSession
+    makeContext: (reply: ReplyWriter, session: ClientSession) => CommandContext
+  }) {
+    this.#socket = options.socket
+    this.#owner = options.owner
+    this.session = options.session
+    this.#parser = new RespParser(parserLimitsOf(options.owner.settings))
+    this.#writer = createReplyWriter(this.session.protocol)
+    this.#ctx = options.makeContext(this.#writer, this.session)
+    this.#lastActivityMs = options.owner.clock.monotonicMs()
+    const socket = this.#socket
+    socket.setNoDelay(true)
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk))
+    socket.on('drain', () => this.#onDrain())
+    socket.on('error', (error) => {
+      this.#owner.logger.debug({ client: this.session.addr, err: error.message }, 'socket error')
+    })
+    socket.on('close', () => this.#onClose())
+  }
+
+  get isOpen(): boolean {
+    return this.#state === 'open'
+  }
+
+  lastActivityMs(): number {
+    return this.#lastActivityMs
+  }
+
+  /** Applies a changed proto-max-bulk-len to this connection's parser. */
+  applyParserLimits(parserLimits: ParserLimits): void {
+    this.#parser.setLimits(parserLimits)
+  }
+
+  /** Fields for CLIENT LIST: query buffer, output buffer, memory, events. */
+  listExtras(): Array<[string, string | number]> {
+    const qbuf = this.#parser.bufferedBytes()
+    const omem = this.#socket.writableLength + this.#pendingBytes
+    return [
+      ['fd', (this.#socket as unknown as { _handle?: { fd?: number } })._handle?.fd ?? -1],
+      ['qbuf', qbuf],
+      ['qbuf-free', Math.max(0, this.#lastInputChunkBytes - qbuf)],
+      ['obl', 0],
+      ['oll', this.#pending.length],
+      ['omem', omem],
+      ['tot-mem', qbuf + omem],
+      ['events', this.#pausedForDrain ? 'w' : 'r'],
+    ]
+  }
+
+  /** Closes at once; replies not yet sent are dropped (CLIENT KILL, limits, timeouts). */
+  kill(): void {
+    if (this.#state === 'closed') return
+    this.#state = 'closed'
+    this.#socket.destroy()
+  }
+
+  /** Stops reading, sends what is queued (waiting for durability), then closes (SHUTDOWN). */
+  finish(): void {
+    if (this.#state !== 'open') return
+    this.#state = 'closing'
+    this.#socket.pause()
+    if (this.#pending.length === 0) this.#endSocket()
+  }
+
+  #onData(chunk: Buffer): void {
+    if (this.#state !== 'open') return
+    const owner = this.#owner
+    owner.stats.netInputBytes += chunk.length
+    owner.stats.readsProcessed++
+    this.#lastActivityMs = owner.clock.monotonicMs()
+    this.#lastInputChunkBytes = chunk.length
+    this.#parser.feed(chunk)
+    const closeAfter = this.#runCommands()
+    if (owner.isShuttingDown()) {
+      this.#writer.take() // SHUTDOWN: Redis closes connections without a reply
+      return
+    }
+    const buffered = this.#parser.bufferedBytes()
+    if (buffered > owner.stats.recentMaxInputBuffer) owner.stats.recentMaxInputBuffer = buffered
+    if (!closeAfter && buffered > owner.settings.clientQueryBufferLimit) {
+      this.#closeForLimit('closing client that reached max query buffer length', {
+        qbuf: buffered,
+        limit: owner.settings.clientQueryBufferLimit,
+      })
+      return
+    }
+    this.#flushTurn(closeAfter)
+  }
+
+  /** Runs every complete command in the parser; returns true if the connection must close. */
+  #runCommands(): boolean {
+    const owner = this.#owner
+    const session = this.session
+    const writer = this.#writer
+    try {
+      for (;;) {
+        const command = this.#parser.next()
+        if (command === null) return false
+        owner.executor.execute(this.#ctx, command.args)
+        owner.stats.commandsProcessed++
+        if (writer.protocol !== session.protocol) writer.protocol = session.protocol
+        if (owner.isShuttingDown()) return true
+        if (session.closeAfterReply || this.#state !== 'open') return true
+        if (writer.pendingBytes() >= replyBatchBytesMax) {
+          this.#flushTurn(false)
+          if (this.#state !== 'open') return true
+        }
+      }
+    } catch (error) {
+      if (!isProtocolError(error)) throw error
+      owner.logger.debug(
+        { client: session.addr, id: session.id, reason: error.message },
+        'protocol error from client',
+      )
+      writer.error(error.code, error.message)
+      return true
+    }
+  }
+
+  #flushTurn(closeAfter: boolean): void {
+    const bytes = this.#writer.take()
+    if (bytes === null && !closeAfter) return
+    const engine = this.#owner.engine
+    if (!engine.hasUndurableWrites() && this.#pending.length === 0) {
+      this.#write(bytes, closeAfter)
+    } else {
+      const entry: PendingReply = { bytes, ready: true, error: undefined, closeAfter }
+      if (engine.hasUndurableWrites()) {
+        entry.ready = false
+        engine.whenDurable((error?: Error) => {
+          entry.ready = true
+          entry.error = error
+          this.#drainPending()
+        })
+      }
+      this.#pending.push(entry)
+      this.#pendingBytes += bytes === null ? 0 : bytes.length
+      this.#drainPending()
+    }
+    if (closeAfter && this.#state === 'open') this.#state = 'closing'
+    this.#checkOutputLimit()
+  }
+
+  #drainPending(): void {
+    while (this.#pending.length > 0) {
+      const head = this.#pending[0] as PendingReply
+      if (!head.ready) return
+      this.#pending.shift()
+      this.#pendingBytes -= head.bytes === null ? 0 : head.bytes.length
+      if (this.#state === 'closed') continue
+      if (head.error !== undefined) {
+        this.#owner.logger.error(
+          { client: this.session.addr, err: head.error.message },
+          'write not durable: closing the client without acknowledging it',
+        )
+        this.kill()
+        continue
+      }
+      this.#write(head.bytes, head.closeAfter)
+    }
+    if (this.#state === 'closing' && this.#owner.isShuttingDown()) this.#endSocket()
+  }
+
+  #write(bytes: Buffer | null, closeAfter: boolean): void {
+    if (this.#state === 'closed') return
+    if (bytes !== null) {
+      this.#owner.stats.netOutputBytes += bytes.length
+      this.#owner.stats.writesProcessed++
+      const flushed = this.#socket.write(bytes)
+      if (!flushed && !this.#pausedForDrain) {
+        this.#pausedForDrain = true
+        this.#socket.pause()
+      }
+    }
+    if (closeAfter) this.#endSocket()
+  }
+
+  #endSocket(): void {
+    if (this.#state === 'closed') return
+    this.#state = 'closed'
+    this.#socket.end()
+  }
+
+  #onDrain(): void {
+    this.#checkOutputLimit()
+    if (!this.#pausedForDrain) return
+    this.#pausedForDrain = false
+    if (this.#state === 'open') this.#socket.resume()
+  }
+
+  #checkOutputLimit(): void {
+    if (this.#state === 'closed') return
+    const limit = this.#owner.settings.clientOutputBufferLimit.normal
+    const outstanding = this.#socket.writableLength + this.#pendingBytes
+    const stats = this.#owner.stats
+    if (outstanding > stats.recentMaxOutputBuffer) stats.recentMaxOutputBuffer = outstanding
+    if (limit.hardBytes > 0 && outstanding > limit.hardBytes) {
+      this.#closeForLimit('client closed for overcoming of output buffer limits', {
+        omem: outstanding,
+        limit: limit.hardBytes,
+      })
+      return
+    }
+    if (limit.softBytes === 0 || outstanding <= limit.softBytes) {
+      this.#softLimitSinceMs = 0
+      return
+    }
+    const nowMs = this.#owner.clock.monotonicMs()
+    if (this.#softLimitSinceMs === 0) this.#softLimitSinceMs = nowMs
+    else if (nowMs - this.#softLimitSinceMs >= limit.softSeconds * 1000) {
+      this.#closeForLimit('client closed for overcoming of output buffer soft limit', {
+        omem: outstanding,
+        limit: limit.softBytes,
+      })
+    }
+  }
+
+  #closeForLimit(message: string, fields: Record<string, number>): void {
+    this.#owner.stats.limitDisconnects++
+    this.#owner.logger.warn(
+      { client: this.session.addr, id: this.session.id, name: this.session.name, ...fields },
+      message,
+    )
+    this.kill()
+  }
+
+  #onClose(): void {
+    this.#state = 'closed'
+    this.#owner.onConnectionClosed(this)
+  }
+}

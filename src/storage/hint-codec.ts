@@ -1,0 +1,151 @@
+/* Hint file codec (pure): for one immutable segment, the records that matter at restart (live
+ * values, tombstones, clear markers) as `header | entries | crc32`, so recovery reads a few bytes
+ * per key instead of every value. Invariant: a hint is trusted only whole: magic, version, entry
+ * count, the segment's data size and the trailing CRC over everything must all check out. */
+import { assert } from '../core/assert.js'
+import { crc32 } from '../core/crc32.js'
+import { limits } from '../core/limits.js'
+
+const hintMagic = 0x484b5343 // 'CSKH' little endian
+const hintVersion = 1
+const headerBytes = 24
+const entryFixedBytes = 29
+const crcBytes = 4
+const twoPow32 = 0x1_0000_0000
+const bufferBytesInitial = 64 * 1024
+
+export interface HintEntry {
+  seq: number
+  offset: number
+  size: number
+  expiresAtMs: number
+  /** Record flags (tombstone, clear) as in record-codec. */
+  flags: number
+}
+
+/** A decoded entry; `keyStart..keyEnd` index the hint buffer. Reused across entries. */
+export class HintEntryView implements HintEntry {
+  seq = 0
+  offset = 0
+  size = 0
+  expiresAtMs = 0
+  flags = 0
+  keyStart = 0
+  keyEnd = 0
+}
+
+export interface HintHeader {
+  segmentId: number
+  /** Size of the data file this hint describes. */
+  dataBytes: number
+  entryCount: number
+}
+
+/** Accumulates entries, then `finish()` returns the complete hint file bytes. */
+export class HintWriter {
+  #buffer = Buffer.allocUnsafe(bufferBytesInitial)
+  #length = headerBytes
+  #count = 0
+  readonly #segmentId: number
+
+  constructor(segmentId: number) {
+    this.#segmentId = segmentId
+  }
+
+  /** `key` is the keydir's latin1 string (each char one byte). */
+  add(key: string, entry: HintEntry): void {
+    assert(key.length <= limits.keyBytesMax, 'hint key within keyBytesMax')
+    this.#reserve(entryFixedBytes + key.length)
+    const b = this.#buffer
+    let at = this.#length
+    writeU64(b, at, entry.seq)
+    b.writeUInt32LE(entry.offset, at + 8)
+    b.writeUInt32LE(entry.size, at + 12)
+    writeU64(b, at + 16, entry.expiresAtMs)
+    b[at + 24] = entry.flags
+    b.writeUInt32LE(key.length, at + 25)
+    at += entryFixedBytes
+    at += b.write(key, at, 'latin1')
+    this.#length = at
+    this.#count++
+  }
+
+  finish(dataBytes: number): Buffer {
+    this.#reserve(crcBytes)
+    const b = this.#buffer
+    b.writeUInt32LE(hintMagic, 0)
+    b.writeUInt16LE(hintVersion, 4)
+    b.writeUInt16LE(0, 6)
+    b.writeUInt32LE(this.#segmentId, 8)
+    writeU64(b, 12, dataBytes)
+    b.writeUInt32LE(this.#count, 20)
+    b.writeUInt32LE(crc32(b, 0, this.#length), this.#length)
+    return b.subarray(0, this.#length + crcBytes)
+  }
+
+  #reserve(bytes: number): void {
+    if (this.#length + bytes <= this.#buffer.length) return
+    let capacity = this.#buffer.length * 2
+    while (capacity < this.#length + bytes) capacity *= 2
+    const grown = Buffer.allocUnsafe(capacity)
+    this.#buffer.copy(grown, 0, 0, this.#length)
+    this.#buffer = grown
+  }
+}
+
+function writeU64(target: Buffer, at: number, value: number): void {
+  assert(Number.isSafeInteger(value) && value >= 0, 'u64 field is a safe non-negative integer')
+  target.writeUInt32LE(value % twoPow32, at)
+  target.writeUInt32LE(Math.floor(value / twoPow32), at + 4)
+}
+
+function readU64(source: Buffer, at: number): number {
+  return source.readUInt32LE(at + 4) * twoPow32 + source.readUInt32LE(at)
+}
+
+/** Validates the whole hint; returns its header, or a string saying what is wrong. */
+export function checkHint(hint: Buffer): HintHeader | string {
+  if (hint.length < headerBytes + crcBytes) return 'hint file too short'
+  if (hint.readUInt32LE(0) !== hintMagic) return 'bad hint magic'
+  if (hint.readUInt16LE(4) !== hintVersion) return `unknown hint version ${hint.readUInt16LE(4)}`
+  const bodyEnd = hint.length - crcBytes
+  if (crc32(hint, 0, bodyEnd) !== hint.readUInt32LE(bodyEnd)) return 'hint CRC mismatch'
+  return {
+    segmentId: hint.readUInt32LE(8),
+    dataBytes: readU64(hint, 12),
+    entryCount: hint.readUInt32LE(20),
+  }
+}
+
+/**
+ * Visits the entries of a hint that passed checkHint. Returns null, or what is wrong when the
+ * entries do not add up (which a CRC-valid hint written by HintWriter never does).
+ */
+export function forEachHintEntry(
+  hint: Buffer,
+  visit: (entry: HintEntryView, hint: Buffer) => void,
+): string | null {
+  const header = checkHint(hint)
+  if (typeof header === 'string') return header
+  const bodyEnd = hint.length - crcBytes
+  const view = new HintEntryView()
+  let at = headerBytes
+  for (let index = 0; index < header.entryCount; index++) {
+    if (at + entryFixedBytes > bodyEnd) return `hint entry ${index} cut at offset ${at}`
+    view.seq = readU64(hint, at)
+    view.offset = hint.readUInt32LE(at + 8)
+    view.size = hint.readUInt32LE(at + 12)
+    view.expiresAtMs = readU64(hint, at + 16)
+    view.flags = hint[at + 24]!
+    const keyBytes = hint.readUInt32LE(at + 25)
+    view.keyStart = at + entryFixedBytes
+    view.keyEnd = view.keyStart + keyBytes
+    if (view.keyEnd > bodyEnd) return `hint entry ${index} key overruns at offset ${at}`
+    if (view.offset + view.size > header.dataBytes) {
+      return `hint entry ${index} points past the data file at offset ${at}`
+    }
+    visit(view, hint)
+    at = view.keyEnd
+  }
+  return at === bodyEnd ? null : `hint has ${bodyEnd - at} trailing bytes`
+}
