@@ -47,8 +47,9 @@ export function installCleanupHandlers(onSignal: () => void): void {
   }
 }
 
-export function makeTempDir(prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix))
+/** A fresh dir `<parent>/<prefix>XXXXXX`, removed at exit if the run does not remove it first. */
+export function makeTempDir(prefix: string, parent = tmpdir()): string {
+  const dir = mkdtempSync(join(parent, prefix))
   tempDirs.add(dir)
   return dir
 }
@@ -153,7 +154,9 @@ export async function startServer(spec: ServerSpec, timeoutMs: number): Promise<
   while (!exitedEarly) {
     if (performance.now() > deadlineMs) {
       await stopServerProcess(tracked)
-      throw new Error(`${spec.name} did not answer PING within ${timeoutMs} ms:\n${logTail(logPath)}`)
+      throw new Error(
+        `${spec.name} did not answer PING within ${timeoutMs} ms:\n${logTail(logPath)}`,
+      )
     }
     if (await pingOnce(spec.port)) {
       const startupMs = performance.now() - startedAtMs
@@ -184,12 +187,8 @@ export async function stopServerProcess(tracked: Tracked): Promise<void> {
   const { child } = tracked
   if (child.exitCode !== null || child.signalCode !== null) return
   child.kill('SIGTERM')
-  const timedOut = Symbol('timeout')
-  const outcome = await Promise.race([
-    tracked.exited,
-    sleep(serverStopTimeoutMs).then(() => timedOut),
-  ])
-  if (outcome === timedOut) {
+  const outcome = await Promise.race([tracked.exited, sleep(serverStopTimeoutMs).then(() => null)])
+  if (outcome === null) {
     child.kill('SIGKILL')
     await tracked.exited
   }

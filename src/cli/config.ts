@@ -89,7 +89,8 @@ export function envNameOf(option: string): string {
   return `CASKADE_${option.toUpperCase().replace(/-/g, '_')}`
 }
 
-export type Source = { kind: 'flag' } | { kind: 'env'; name: string } | { kind: 'file'; path: string }
+export type Source =
+  { kind: 'flag' } | { kind: 'env'; name: string } | { kind: 'file'; path: string }
 
 function describeSource(source: Source, option: string): string {
   if (source.kind === 'flag') return `flag --${option}`
@@ -113,7 +114,7 @@ function readTomlFile(path: string, readFile: (path: string) => string): Record<
   }
   let table: Record<string, unknown>
   try {
-    table = parseToml(text) as Record<string, unknown>
+    table = parseToml(text)
   } catch (error) {
     throw new ConfigError(`config file ${path} is not valid TOML: ${(error as Error).message}`)
   }

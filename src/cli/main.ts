@@ -15,7 +15,11 @@ const serverFlags: ReadonlyArray<{ option: OptionName; flags: string; descriptio
   { option: 'bind', flags: '--bind <addr>', description: 'address(es) to listen on' },
   { option: 'dir', flags: '--dir <path>', description: 'data directory' },
   { option: 'fsync', flags: '--fsync <policy>', description: 'always | everysec | no' },
-  { option: 'log-level', flags: '--log-level <level>', description: 'debug|verbose|notice|warning' },
+  {
+    option: 'log-level',
+    flags: '--log-level <level>',
+    description: 'debug|verbose|notice|warning',
+  },
   { option: 'maxclients', flags: '--maxclients <n>', description: 'max connected clients' },
   {
     option: 'proto-max-bulk-len',
@@ -43,7 +47,11 @@ const serverFlags: ReadonlyArray<{ option: OptionName; flags: string; descriptio
     flags: '--merge-dead-bytes-min <size>',
     description: '...and at least this many dead bytes',
   },
-  { option: 'timeout', flags: '--timeout <seconds>', description: 'close idle clients (0 = never)' },
+  {
+    option: 'timeout',
+    flags: '--timeout <seconds>',
+    description: 'close idle clients (0 = never)',
+  },
 ]
 
 function camelCase(option: string): string {

@@ -219,6 +219,7 @@ class TableDispatcher implements Dispatcher {
   #run(ctx: CommandContext, args: readonly Buffer[], entry: Entry): void {
     const stats = entry.stats
     const outer = running
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- publishes the running dispatcher
     running = this
     const bytesBefore = ctx.reply.pendingBytes()
     const startMs = ctx.clock.monotonicMs()

@@ -44,7 +44,8 @@ function checkSpec(spec: CommandSpec, container: CommandSpec | null): void {
   assert(!name.includes('|'), `${name}: only subcommands contain '|'`)
   if (spec.subcommands !== undefined) {
     assert(spec.subcommands.length > 0, `${name}: a container has subcommands`)
-    assert(spec.arity === -2, `${name}: a container takes at least a subcommand (arity -2)`)
+    // -2: a subcommand is required (CLIENT); -1: the bare name is a command too (COMMAND).
+    assert(spec.arity === -2 || spec.arity === -1, `${name}: a container's arity is -1 or -2`)
     const seen = new Set<string>()
     for (const sub of spec.subcommands) {
       checkSpec(sub, spec)

@@ -19,6 +19,7 @@ export type CommandFlag =
   | 'no_auth'
   | 'no_multi'
   | 'allow_busy'
+  | 'no_async_loading'
 
 export interface CommandSpec {
   /** Lowercase, as COMMAND reports it. */
@@ -55,6 +56,10 @@ export interface ClientSession {
   closeAfterReply: boolean
   lastCommand: string
   lastInteractionMs: number
+  /** CLIENT NO-EVICT ON (flag 'e' in CLIENT LIST); caskade never evicts clients. */
+  noEvict?: boolean
+  /** CLIENT NO-TOUCH ON (flag 'T'); caskade keeps no access times, so this only reports. */
+  noTouch?: boolean
 }
 
 export interface ClientKillFilter {
@@ -89,6 +94,8 @@ export interface ServerHost {
   shutdown(options: { abort: boolean }): void
   /** DEBUG SLEEP: blocks the whole server, as Redis does. */
   sleepBlocking(ms: number): void
+  /** CONFIG RESETSTAT: resets the host's INFO counters (connections, net bytes, ...). */
+  resetStats?(): void
 }
 
 export interface CommandContext {

@@ -42,7 +42,8 @@ export function crc32(
   let i = start
   const end8 = end - ((end - start) & 7)
   while (i < end8) {
-    const low = crc ^ (bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24))
+    const low =
+      crc ^ (bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24))
     crc =
       t[1792 + (low & 0xff)]! ^
       t[1536 + ((low >>> 8) & 0xff)]! ^

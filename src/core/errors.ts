@@ -6,6 +6,7 @@ export const ErrorCode = {
   Err: 'ERR',
   WrongType: 'WRONGTYPE',
   NoAuth: 'NOAUTH',
+  WrongPass: 'WRONGPASS',
   NoProto: 'NOPROTO',
   ExecAbort: 'EXECABORT',
   Moved: 'MOVED',

@@ -41,14 +41,14 @@ export interface KeyspaceOptions {
   rng?: Rng
 }
 
-export function createKeyspace(options: KeyspaceOptions): Keyspace {
+export function createKeyspace(options: KeyspaceOptions): EngineKeyspace {
   return new EngineKeyspace(options)
 }
 
 /** Wheel items are keys as latin1 strings: lean, and what the keydir uses too. */
 type WheelKey = string
 
-class EngineKeyspace implements Keyspace {
+export class EngineKeyspace implements Keyspace {
   readonly engine: StorageEngine
   readonly #clock: Clock
   readonly #rng: Rng
@@ -260,6 +260,11 @@ class EngineKeyspace implements Keyspace {
     for (const [name, expiresAtMs] of this.#notYetDue) this.#wheel.insert(name, expiresAtMs)
     this.#notYetDue = []
     return visited
+  }
+
+  /** Entries in the timing wheel, stale ones included (for tests and INFO). */
+  wheelSize(): number {
+    return this.#wheel.size()
   }
 
   /** The key's expiry (0 = none) when it is live; null when absent or expired (then deleted). */

@@ -1,6 +1,6 @@
 /* An in-memory StorageEngine: the full contract of src/storage/types.ts over a Map, for tests and
  * embedded use without a disk. Invariant: a live key keeps its slot until it is deleted, so the
- * slot-index SCAN cursor returns every key present for a whole scan at least once, like Bitcask's. */
+ * slot-index SCAN cursor returns every key present for a whole scan at least once (as Bitcask). */
 import { assert } from '../core/assert.js'
 import type { EngineStats, ScanPage, StorageEngine } from '../storage/types.js'
 

@@ -101,6 +101,11 @@ export class TimingWheel<T> {
     return this.#size
   }
 
+  /** Work left over by budgeted advances: items due but not visited, and items to cascade. */
+  backlog(): { due: number; cascading: number } {
+    return { due: this.#due.length, cascading: this.#cascading.length }
+  }
+
   /** Schedules `item` for time `atMs`. */
   insert(item: T, atMs: number): void {
     assert(Number.isFinite(atMs), 'atMs is finite')

@@ -117,8 +117,6 @@ const entries: readonly ConfigEntry[] = [
   },
 ]
 
-const entryByName = new Map(entries.map((entry) => [entry.name, entry]))
-
 function setFailed(name: string, reason: string): CaskadeError {
   return new CaskadeError(
     ErrorCode.Err,
@@ -132,6 +130,7 @@ function copyConfig(config: ServerConfig): ServerConfig {
 
 /** Validates every pair on a copy; returns the names changed, in order. Throws Redis's text. */
 function validatePairs(
+  entryByName: ReadonlyMap<string, ConfigEntry>,
   draft: ServerConfig,
   pairs: ReadonlyArray<[string, string]>,
 ): ConfigEntry[] {
@@ -167,10 +166,22 @@ export interface LiveConfigRegistry extends ConfigRegistry {
   readonly current: ServerConfig
 }
 
+export interface ConfigRegistryOptions {
+  /** False when the engine cannot change its fsync policy live: appendfsync is then immutable. */
+  fsyncSettable: boolean
+}
+
 export function createConfigRegistry(
   config: ServerConfig,
   onApplied: (names: readonly string[]) => void,
+  options: ConfigRegistryOptions = { fsyncSettable: true },
 ): LiveConfigRegistry {
+  const entryByName = new Map(
+    entries.map((entry) => {
+      const immutable = entry.name === 'appendfsync' && !options.fsyncSettable
+      return [entry.name, immutable ? { name: entry.name, get: entry.get } : entry]
+    }),
+  )
   return {
     current: config,
     get(patterns: readonly string[]): Array<[string, string]> {
@@ -186,7 +197,7 @@ export function createConfigRegistry(
     },
     set(pairs: ReadonlyArray<[string, string]>): void {
       const draft = copyConfig(config)
-      const changed = validatePairs(draft, pairs)
+      const changed = validatePairs(entryByName, draft, pairs)
       Object.assign(config, draft)
       onApplied(changed.map((entry) => entry.name))
     },

@@ -175,7 +175,6 @@ export class Connection {
         const command = this.#parser.next()
         if (command === null) return false
         owner.executor.execute(this.#ctx, command.args)
-        owner.stats.commandsProcessed++
         if (writer.protocol !== session.protocol) writer.protocol = session.protocol
         if (owner.isShuttingDown()) return true
         if (session.closeAfterReply || this.#state !== 'open') return true

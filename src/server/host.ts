@@ -7,12 +7,14 @@ import type { Timers } from '../core/ports.js'
 import type { LiveConfigRegistry } from './config-registry.js'
 import type { Connection } from './connection.js'
 import { buildInfoSection, type InfoSources } from './info.js'
+import type { ServerStats } from './stats.js'
 
 export interface HostParts {
   config: LiveConfigRegistry
   connections: ReadonlyMap<number, Connection>
   info: InfoSources
   timers: Timers
+  stats: ServerStats
   /** Starts the server's shutdown; returns at once. */
   shutdown: () => void
 }
@@ -61,6 +63,9 @@ export function createServerHost(parts: HostParts): ServerHost {
     },
     sleepBlocking(ms: number): void {
       sleepThread(ms)
+    },
+    resetStats(): void {
+      parts.stats.reset()
     },
   }
 }

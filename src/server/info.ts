@@ -21,14 +21,18 @@ export interface InfoSources {
   readonly runId: string
   readonly caskadeVersion: string
   readonly executable: string
-  readonly listenPort: number
+  listenPort(): number
+  commandsProcessed(): number
+  errorReplies(): number
   connectedClients(): number
   /** Highest used_memory seen so far; updated by the memory section. */
   peakMemoryBytes: number
 }
 
 function serverSection(sources: InfoSources): InfoField[] {
-  const uptimeSeconds = Math.floor((sources.clock.monotonicMs() - sources.startedAtMonotonicMs) / 1000)
+  const uptimeSeconds = Math.floor(
+    (sources.clock.monotonicMs() - sources.startedAtMonotonicMs) / 1000,
+  )
   return [
     ['redis_version', redisCompatibleVersion],
     ['caskade_version', sources.caskadeVersion],
@@ -44,7 +48,7 @@ function serverSection(sources: InfoSources): InfoField[] {
     ['process_id', process.pid],
     ['process_supervised', 'no'],
     ['run_id', sources.runId],
-    ['tcp_port', sources.listenPort],
+    ['tcp_port', sources.listenPort()],
     ['server_time_usec', Math.floor(sources.clock.wallMs() * 1000)],
     ['uptime_in_seconds', uptimeSeconds],
     ['uptime_in_days', Math.floor(uptimeSeconds / 86400)],
@@ -130,7 +134,7 @@ function statsSection(sources: InfoSources): InfoField[] {
   const keyspace = sources.keyspace.stats()
   return [
     ['total_connections_received', stats.connectionsReceived],
-    ['total_commands_processed', stats.commandsProcessed],
+    ['total_commands_processed', sources.commandsProcessed()],
     ['instantaneous_ops_per_sec', stats.opsPerSecond()],
     ['total_net_input_bytes', stats.netInputBytes],
     ['total_net_output_bytes', stats.netOutputBytes],
@@ -144,6 +148,7 @@ function statsSection(sources: InfoSources): InfoField[] {
     ['keyspace_misses', keyspace.keyspaceMisses],
     ['pubsub_channels', 0],
     ['pubsub_patterns', 0],
+    ['total_error_replies', sources.errorReplies()],
     ['caskade_limit_disconnects', stats.limitDisconnects],
     ['total_reads_processed', stats.readsProcessed],
     ['total_writes_processed', stats.writesProcessed],

@@ -5,7 +5,7 @@
 import net from 'node:net'
 import { randomBytes } from 'node:crypto'
 import type { CommandContext, ClientSession } from '../commands/types.js'
-import { createDispatcher } from '../commands/dispatch.js'
+import { createDispatcher, type Dispatcher } from '../commands/dispatch.js'
 import { commandTable } from '../commands/registry.js'
 import { createRng } from '../core/rng.js'
 import type { Clock, Disk, Rng, Timers } from '../core/ports.js'
@@ -15,11 +15,16 @@ import { nodeTimers } from '../io/timers.js'
 import { createKeyspace } from '../keyspace/keyspace.js'
 import type { Keyspace } from '../keyspace/types.js'
 import { openEngine } from '../storage/engine.js'
-import type { StorageEngine, StorageEvent } from '../storage/types.js'
+import type { FsyncPolicy, StorageEngine, StorageEvent } from '../storage/types.js'
 import { createSilentLogger, setLogLevel, type Logger } from '../obs/logger.js'
 import type { ServerConfig } from './config.js'
 import { createConfigRegistry, type LiveConfigRegistry } from './config-registry.js'
-import { Connection, parserLimitsOf, type CommandExecutor, type ConnectionOwner } from './connection.js'
+import {
+  Connection,
+  parserLimitsOf,
+  type CommandExecutor,
+  type ConnectionOwner,
+} from './connection.js'
 import { createServerHost } from './host.js'
 import type { InfoSources } from './info.js'
 import { ServerStats, metricSampleIntervalMs } from './stats.js'
@@ -133,6 +138,7 @@ class CaskadeServer implements RunningServer, ConnectionOwner {
   readonly engine: StorageEngine
   readonly keyspace: Keyspace
   readonly executor: CommandExecutor
+  readonly dispatcher: Dispatcher
   readonly stats = new ServerStats()
   readonly logger: Logger
   readonly clock: Clock
@@ -156,8 +162,11 @@ class CaskadeServer implements RunningServer, ConnectionOwner {
     this.keyspace = parts.keyspace
     this.logger = parts.logger
     this.clock = parts.clock
-    this.config = createConfigRegistry(parts.config, (names) => this.#applyLive(names))
-    this.executor = createDispatcher(commandTable)
+    this.config = createConfigRegistry(parts.config, (names) => this.#applyLive(names), {
+      fsyncSettable: canSetFsyncPolicy(parts.engine),
+    })
+    this.dispatcher = createDispatcher(commandTable)
+    this.executor = this.dispatcher
     this.closed = new Promise((resolve) => {
       this.#resolveClosed = resolve
     })
@@ -167,6 +176,7 @@ class CaskadeServer implements RunningServer, ConnectionOwner {
       connections: this.connections,
       info: this.#info,
       timers: parts.timers,
+      stats: this.stats,
       shutdown: () => void this.close(),
     })
   }
@@ -215,7 +225,9 @@ class CaskadeServer implements RunningServer, ConnectionOwner {
   #startTimers(): void {
     const timers = this.#parts.timers
     this.#cancelTimers.push(
-      timers.every(metricSampleIntervalMs, () => this.stats.sampleMetrics(this.clock.monotonicMs())),
+      timers.every(metricSampleIntervalMs, () =>
+        this.stats.sampleMetrics(this.clock.monotonicMs(), this.dispatcher.commandsProcessed()),
+      ),
       timers.every(clientTimeoutCheckIntervalMs, () => this.#closeIdleClients()),
     )
   }
@@ -287,17 +299,17 @@ class CaskadeServer implements RunningServer, ConnectionOwner {
         const limits = parserLimitsOf(config)
         for (const connection of this.connections.values()) connection.applyParserLimits(limits)
       }
-      if (name === 'appendfsync') this.engine.setFsyncPolicy(config.fsync)
+      if (name === 'appendfsync' && canSetFsyncPolicy(this.engine)) {
+        this.engine.setFsyncPolicy(config.fsync)
+      }
     }
     this.logger.info({ changed: names }, 'configuration changed by CONFIG SET')
   }
 
   #makeInfoSources(): InfoSources {
-    const server = this
     return {
-      get config() {
-        return server.config.current
-      },
+      // CONFIG SET mutates this object in place, so INFO always reads the live values.
+      config: this.config.current,
       stats: this.stats,
       engine: this.engine,
       keyspace: this.keyspace,
@@ -306,10 +318,10 @@ class CaskadeServer implements RunningServer, ConnectionOwner {
       runId: randomBytes(20).toString('hex'),
       caskadeVersion,
       executable: process.argv[1] ?? process.execPath,
-      get listenPort() {
-        return server.port
-      },
+      listenPort: () => this.port,
       connectedClients: () => this.connections.size,
+      commandsProcessed: () => this.dispatcher.commandsProcessed(),
+      errorReplies: () => this.dispatcher.errorReplies(),
       peakMemoryBytes: 0,
     }
   }
@@ -348,6 +360,17 @@ class CaskadeServer implements RunningServer, ConnectionOwner {
       }
     })
   }
+}
+
+/** An engine that can change its fsync policy live (CONFIG SET appendfsync). */
+interface FsyncPolicySettable {
+  setFsyncPolicy(policy: FsyncPolicy): void
+}
+
+function canSetFsyncPolicy(
+  engine: StorageEngine,
+): engine is StorageEngine & FsyncPolicySettable {
+  return typeof (engine as Partial<FsyncPolicySettable>).setFsyncPolicy === 'function'
 }
 
 function formatPeer(address: string | undefined, port: number | undefined): string {

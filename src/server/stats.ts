@@ -31,7 +31,6 @@ class InstantaneousMetric {
 export class ServerStats {
   connectionsReceived = 0
   rejectedConnections = 0
-  commandsProcessed = 0
   netInputBytes = 0
   netOutputBytes = 0
   readsProcessed = 0
@@ -44,8 +43,22 @@ export class ServerStats {
   readonly #input = new InstantaneousMetric()
   readonly #output = new InstantaneousMetric()
 
-  sampleMetrics(nowMs: number): void {
-    this.#ops.sample(this.commandsProcessed, nowMs)
+  /** CONFIG RESETSTAT: counters restart from zero (the connection count itself stays). */
+  reset(): void {
+    this.connectionsReceived = 0
+    this.rejectedConnections = 0
+    this.netInputBytes = 0
+    this.netOutputBytes = 0
+    this.readsProcessed = 0
+    this.writesProcessed = 0
+    this.limitDisconnects = 0
+    this.recentMaxInputBuffer = 0
+    this.recentMaxOutputBuffer = 0
+  }
+
+  /** `commandsProcessed` comes from the dispatcher, which counts commands as Redis does. */
+  sampleMetrics(nowMs: number, commandsProcessed: number): void {
+    this.#ops.sample(commandsProcessed, nowMs)
     this.#input.sample(this.netInputBytes, nowMs)
     this.#output.sample(this.netOutputBytes, nowMs)
   }

@@ -8,7 +8,7 @@ import { limits } from '../core/limits.js'
 
 const hintMagic = 0x484b5343 // 'CSKH' little endian
 const hintVersion = 1
-const headerBytes = 24
+const headerBytes = 40
 const entryFixedBytes = 29
 const crcBytes = 4
 const twoPow32 = 0x1_0000_0000
@@ -34,12 +34,23 @@ export class HintEntryView implements HintEntry {
   keyEnd = 0
 }
 
+/** Who wrote the segment: the write path (sealed at rotation or close) or a merge. */
+export const HintOrigin = { writer: 0, merge: 1 } as const
+export type HintOrigin = (typeof HintOrigin)[keyof typeof HintOrigin]
+
 export interface HintHeader {
   segmentId: number
+  origin: HintOrigin
   /** Size of the data file this hint describes. */
   dataBytes: number
   entryCount: number
+  /** Lowest / highest seq of ANY record in the data file (not only the hinted ones). */
+  seqMin: number
+  seqMax: number
 }
+
+/** seqMin of a segment with no records. */
+export const hintSeqNone = Number.MAX_SAFE_INTEGER
 
 /** Accumulates entries, then `finish()` returns the complete hint file bytes. */
 export class HintWriter {
@@ -47,9 +58,11 @@ export class HintWriter {
   #length = headerBytes
   #count = 0
   readonly #segmentId: number
+  readonly #origin: HintOrigin
 
-  constructor(segmentId: number) {
+  constructor(segmentId: number, origin: HintOrigin) {
     this.#segmentId = segmentId
+    this.#origin = origin
   }
 
   /** `key` is the keydir's latin1 string (each char one byte). */
@@ -70,15 +83,18 @@ export class HintWriter {
     this.#count++
   }
 
-  finish(dataBytes: number): Buffer {
+  /** `seqMin`/`seqMax` cover every record of the segment; an empty one passes hintSeqNone/0. */
+  finish(dataBytes: number, seqMin: number, seqMax: number): Buffer {
     this.#reserve(crcBytes)
     const b = this.#buffer
     b.writeUInt32LE(hintMagic, 0)
     b.writeUInt16LE(hintVersion, 4)
-    b.writeUInt16LE(0, 6)
+    b.writeUInt16LE(this.#origin, 6)
     b.writeUInt32LE(this.#segmentId, 8)
     writeU64(b, 12, dataBytes)
     b.writeUInt32LE(this.#count, 20)
+    writeU64(b, 24, seqMin)
+    writeU64(b, 32, seqMax)
     b.writeUInt32LE(crc32(b, 0, this.#length), this.#length)
     return b.subarray(0, this.#length + crcBytes)
   }
@@ -110,23 +126,28 @@ export function checkHint(hint: Buffer): HintHeader | string {
   if (hint.readUInt16LE(4) !== hintVersion) return `unknown hint version ${hint.readUInt16LE(4)}`
   const bodyEnd = hint.length - crcBytes
   if (crc32(hint, 0, bodyEnd) !== hint.readUInt32LE(bodyEnd)) return 'hint CRC mismatch'
+  const origin = hint.readUInt16LE(6)
+  if (origin !== HintOrigin.writer && origin !== HintOrigin.merge)
+    return `bad hint origin ${origin}`
   return {
     segmentId: hint.readUInt32LE(8),
+    origin,
     dataBytes: readU64(hint, 12),
     entryCount: hint.readUInt32LE(20),
+    seqMin: readU64(hint, 24),
+    seqMax: readU64(hint, 32),
   }
 }
 
 /**
- * Visits the entries of a hint that passed checkHint. Returns null, or what is wrong when the
- * entries do not add up (which a CRC-valid hint written by HintWriter never does).
+ * Visits the entries of a hint whose `header` came from checkHint. Returns null, or what is wrong
+ * when the entries do not add up (which a CRC-valid hint written by HintWriter never does).
  */
 export function forEachHintEntry(
   hint: Buffer,
+  header: HintHeader,
   visit: (entry: HintEntryView, hint: Buffer) => void,
 ): string | null {
-  const header = checkHint(hint)
-  if (typeof header === 'string') return header
   const bodyEnd = hint.length - crcBytes
   const view = new HintEntryView()
   let at = headerBytes

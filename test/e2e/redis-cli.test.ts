@@ -41,12 +41,16 @@ describe('redis-cli and inline commands', () => {
     removeDir(server.dir)
   })
 
-  test('redis-cli SET and GET (raw output, as when stdout is not a TTY)', { skip: skipCli }, async () => {
-    assert.equal(await cli('SET', 'a', 'b'), 'OK\n')
-    assert.equal(await cli('GET', 'a'), 'b\n')
-    assert.equal(await cli('INCR', 'n'), '1\n')
-    assert.equal(await cli('GET', 'nothing'), '\n')
-  })
+  test(
+    'redis-cli SET and GET (raw output, as when stdout is not a TTY)',
+    { skip: skipCli },
+    async () => {
+      assert.equal(await cli('SET', 'a', 'b'), 'OK\n')
+      assert.equal(await cli('GET', 'a'), 'b\n')
+      assert.equal(await cli('INCR', 'n'), '1\n')
+      assert.equal(await cli('GET', 'nothing'), '\n')
+    },
+  )
 
   test('redis-cli --raw and --no-raw print values as Redis does', { skip: skipCli }, async () => {
     await cli('SET', 'multi', 'line one\nline two')

@@ -115,7 +115,9 @@ export async function startServerProcess(options: StartOptions = {}): Promise<Se
 export function parseLogLine(line: string): Record<string, unknown> | null {
   try {
     const parsed: unknown = JSON.parse(line)
-    return typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : null
+    return typeof parsed === 'object' && parsed !== null
+      ? (parsed as Record<string, unknown>)
+      : null
   } catch {
     return null
   }

@@ -1,0 +1,496 @@
+/* Differential test: the same commands against the local redis-server (7.0.x) and against our
+ * handlers over the memory engine; the RESP bytes must be identical, in RESP2 and RESP3, and so
+ * must keyspace_hits/misses afterwards. Skipped when redis-server is not installed. */
+import { after, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import net from 'node:net'
+import { CaskadeError, RedisErrors } from '../core/errors.js'
+import type { Timers } from '../core/ports.js'
+import { createRng } from '../core/rng.js'
+import { createKeyspace } from '../keyspace/keyspace.js'
+import { MemoryEngine } from '../keyspace/memory-engine.js'
+import type { Keyspace } from '../keyspace/types.js'
+import { createReplyWriter } from '../protocol/reply-writer.js'
+import type { ProtocolVersion } from '../protocol/types.js'
+import { keyCommands } from './keys.js'
+import { stringCommands } from './strings.js'
+import type { ClientSession, CommandContext, CommandSpec, ServerHost } from './types.js'
+
+const hasRedis = spawnSync('redis-server', ['--version']).status === 0
+
+/** Byte length of the RESP value starting at `offset`, or -1 if it is not complete yet. */
+function respValueEnd(buf: Buffer, offset: number): number {
+  if (offset >= buf.length) return -1
+  const lineEnd = buf.indexOf('\r\n', offset)
+  if (lineEnd === -1) return -1
+  const type = String.fromCharCode(buf[offset] as number)
+  const header = buf.toString('latin1', offset + 1, lineEnd)
+  const afterLine = lineEnd + 2
+  if ('+-:_,#('.includes(type)) return afterLine
+  if ('$=!'.includes(type)) {
+    const length = Number(header)
+    if (length < 0) return afterLine
+    return afterLine + length + 2 <= buf.length ? afterLine + length + 2 : -1
+  }
+  let children = Number(header)
+  if (children < 0) return afterLine
+  if (type === '%' || type === '|') children *= 2
+  let next = afterLine
+  for (let i = 0; i < children; i++) {
+    next = respValueEnd(buf, next)
+    if (next === -1) return -1
+  }
+  return next
+}
+
+function encodeCommand(args: readonly Buffer[]): Buffer {
+  const parts: Buffer[] = [Buffer.from(`*${args.length}\r\n`)]
+  for (const arg of args) parts.push(Buffer.from(`$${arg.length}\r\n`), arg, Buffer.from('\r\n'))
+  return Buffer.concat(parts)
+}
+
+/** One raw connection that sends a command and resolves with exactly its reply's bytes. */
+class RawClient {
+  #socket: net.Socket
+  #buffer = Buffer.alloc(0)
+  #waiting: ((reply: Buffer) => void) | null = null
+
+  constructor(port: number) {
+    this.#socket = net.connect(port, '127.0.0.1')
+    this.#socket.on('data', (chunk: Buffer) => {
+      this.#buffer = Buffer.concat([this.#buffer, chunk])
+      this.#deliver()
+    })
+  }
+
+  call(args: readonly Buffer[]): Promise<Buffer> {
+    return new Promise((resolve) => {
+      this.#waiting = resolve
+      this.#socket.write(encodeCommand(args))
+    })
+  }
+
+  close(): void {
+    this.#socket.destroy()
+  }
+
+  #deliver(): void {
+    const end = respValueEnd(this.#buffer, 0)
+    if (end === -1 || this.#waiting === null) return
+    const reply = this.#buffer.subarray(0, end)
+    this.#buffer = this.#buffer.subarray(end)
+    const resolve = this.#waiting
+    this.#waiting = null
+    resolve(reply)
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer()
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      server.close(() => {
+        if (address !== null && typeof address === 'object') resolve(address.port)
+        else reject(new Error('no port'))
+      })
+    })
+  })
+}
+
+const table = new Map<string, CommandSpec>(
+  [...stringCommands, ...keyCommands].map((spec) => [spec.name, spec]),
+)
+
+const noTimers: Timers = {
+  every: () => () => undefined,
+  after: () => () => undefined,
+  defer: () => undefined,
+}
+
+/** Our side: handlers over a memory engine on the real clock, with a tiny dispatcher. */
+class LocalServer {
+  readonly keyspace: Keyspace
+  readonly #clock = { monotonicMs: () => performance.now(), wallMs: () => Date.now() }
+
+  constructor() {
+    this.keyspace = createKeyspace({
+      engine: new MemoryEngine(),
+      clock: this.#clock,
+      timers: noTimers,
+      rng: createRng(3),
+    })
+  }
+
+  call(args: readonly Buffer[], protocol: ProtocolVersion): Buffer {
+    const reply = createReplyWriter(protocol)
+    const ctx: CommandContext = {
+      keyspace: this.keyspace,
+      clock: this.#clock,
+      rng: createRng(5),
+      reply,
+      client: {} as ClientSession,
+      host: {} as ServerHost,
+    }
+    const name = (args[0] as Buffer).toString().toLowerCase()
+    const spec = table.get(name)
+    assert.ok(spec !== undefined, `no spec for ${name}`)
+    const arityOk = spec.arity > 0 ? args.length === spec.arity : args.length >= -spec.arity
+    try {
+      if (!arityOk) throw new CaskadeError('ERR', RedisErrors.wrongArity(name))
+      spec.handler(ctx, args)
+    } catch (error) {
+      if (!(error instanceof CaskadeError)) throw error
+      reply.error(error.code, error.message)
+    }
+    const bytes = reply.take()
+    assert.ok(bytes !== null, `${name} wrote a reply`)
+    return bytes
+  }
+}
+
+type Step = readonly (string | Buffer)[]
+
+const binaryKey = Buffer.from([0x00, 0xff, 0x0d, 0x0a, 0x80, 0x41])
+const binaryValue = Buffer.from([0x0d, 0x0a, 0x00, 0xfe, 0x24, 0x2a])
+
+/** Every command and edge case; '!sleep ms' waits on both sides. */
+const script: Step[] = [
+  ['get', 'missing'],
+  ['set', 'k', 'v'],
+  ['get', 'k'],
+  ['set', binaryKey, binaryValue],
+  ['get', binaryKey],
+  ['set', 'k', 'v', 'ex', '10', 'ex', '20'],
+  ['ttl', 'k'],
+  ['set', 'k', 'v', 'nx', 'nx'],
+  ['set', 'k', 'v', 'nx', 'xx'],
+  ['set', 'k', 'v2', 'get', 'get'],
+  ['set', 'k', 'v', 'keepttl', 'ex', '10'],
+  ['set', 'k', 'v', 'ex', '10', 'keepttl'],
+  ['set', 'k', 'v', 'ex', '0'],
+  ['set', 'k', 'v', 'ex', '-1'],
+  ['set', 'k', 'v', 'px', '0'],
+  ['set', 'k', 'v', 'exat', '0'],
+  ['set', 'k', 'v', 'pxat', '-5'],
+  ['set', 'k', 'v', 'ex', 'abc'],
+  ['set', 'k', 'v', 'ex', '-0'],
+  ['set', 'k', 'v', 'ex'],
+  ['set', 'k', 'v', 'foo'],
+  ['set', 'k', 'v', 'persist'],
+  ['set', 'k', 'v', 'ex', '9223372036854775807'],
+  ['set', 'k', 'v', 'ex', '9223372036854775'],
+  ['set', 'k', 'v', 'px', '9223372036854775807'],
+  ['set', 'k', 'v', 'ex', '100', 'KEEPTTL'],
+  ['set', 'k', 'v', 'KEEPTTL'],
+  ['ttl', 'k'],
+  ['set', 'k', 'v', 'XX', 'GET'],
+  ['set', 'new', 'v', 'XX', 'GET'],
+  ['set', 'new', 'v', 'XX'],
+  ['set', 'new', 'v', 'NX', 'GET'],
+  ['set', 'new', 'w', 'NX', 'GET'],
+  ['set', 'new', 'w', 'NX'],
+  ['set', 'k', 'v', 'PX', '100000'],
+  ['ttl', 'k'],
+  ['set', 'k', 'v', 'EXAT', '99999999999'],
+  ['expiretime', 'k'],
+  ['set', 'k', 'v', 'PXAT', '99999999999999'],
+  ['pexpiretime', 'k'],
+  ['set', 'past', 'v', 'pxat', '1'],
+  ['exists', 'past'],
+  ['setnx', 'k', 'x'],
+  ['setnx', 'nx1', 'x'],
+  ['get', 'nx1'],
+  ['setex', 'se', '100', 'v'],
+  ['ttl', 'se'],
+  ['setex', 'se', '0', 'v'],
+  ['setex', 'se', 'abc', 'v'],
+  ['psetex', 'pse', '100000', 'v'],
+  ['ttl', 'pse'],
+  ['psetex', 'pse', '-5', 'v'],
+  ['mget', 'k', 'missing', 'nx1', binaryKey],
+  ['mset', 'a', '1', 'b', '2'],
+  ['mset', 'a', '1', 'b'],
+  ['mget', 'a', 'b'],
+  ['msetnx', 'a', '1', 'c', '3'],
+  ['msetnx', 'c', '3', 'd', '4'],
+  ['msetnx', 'c', '3', 'd'],
+  ['getset', 'a', '10'],
+  ['getset', 'gs', '1'],
+  ['getdel', 'a'],
+  ['getdel', 'a'],
+  ['getex', 'b'],
+  ['getex', 'b', 'ex', '100'],
+  ['ttl', 'b'],
+  ['getex', 'b', 'persist'],
+  ['ttl', 'b'],
+  ['getex', 'b', 'ex', '0'],
+  ['getex', 'nokey', 'ex', '0'],
+  ['getex', 'b', 'nx'],
+  ['getex', 'b', 'persist', 'ex', '10'],
+  ['getex', 'b', 'ex', '10', 'persist'],
+  ['getex', 'b', 'ex'],
+  ['getex', 'b', 'keepttl'],
+  ['getex', 'b', 'pxat', '99999999999999'],
+  ['pexpiretime', 'b'],
+  ['getex', 'b', 'exat', '1'],
+  ['exists', 'b'],
+  ['incr', 'n'],
+  ['incr', 'n'],
+  ['decr', 'n'],
+  ['incrby', 'n', '100'],
+  ['decrby', 'n', '7'],
+  ['incrby', 'n', '-0'],
+  ['incrby', 'n', ' 1'],
+  ['incrby', 'n', '+1'],
+  ['incrby', 'n', '1.5'],
+  ['incr', 'k'],
+  ['set', 'n', '-0'],
+  ['incr', 'n'],
+  ['set', 'n', '007'],
+  ['incr', 'n'],
+  ['set', 'n', '9223372036854775806'],
+  ['incr', 'n'],
+  ['incr', 'n'],
+  ['decrby', 'n', '-9223372036854775808'],
+  ['set', 'n', '9007199254740990'],
+  ['incrby', 'n', '5'],
+  ['decrby', 'n', '9007199254740999'],
+  ['set', 'n', '-9223372036854775807'],
+  ['decr', 'n'],
+  ['decr', 'n'],
+  ['incrby', 'n', '9223372036854775807'],
+  ['incrby', 'n', '9223372036854775808'],
+  ['set', 'ttlkeep', '1', 'ex', '100'],
+  ['incr', 'ttlkeep'],
+  ['ttl', 'ttlkeep'],
+  ['incrbyfloat', 'f', '0.1'],
+  ['incrbyfloat', 'f', '0.2'],
+  ['set', 'f', '10.5'],
+  ['incrbyfloat', 'f', '0.1'],
+  ['incrbyfloat', 'f', 'abc'],
+  ['incrbyfloat', 'f', 'inf'],
+  ['incrbyfloat', 'f', '1e308'],
+  ['incrbyfloat', 'f', '1e308'],
+  ['incrbyfloat', 'f', ' 1'],
+  ['incrbyfloat', 'f', '0x10'],
+  ['set', 'f', '5e3'],
+  ['incrbyfloat', 'f', '2e2'],
+  ['set', 'f', '-1'],
+  ['incrbyfloat', 'f', '0.999999999999999999'],
+  ['set', 'f', '3'],
+  ['incrbyfloat', 'f', '-1.25e-3'],
+  ['set', 'f', Buffer.from('1\u00002')],
+  ['incrbyfloat', 'f', '1'],
+  ['incrbyfloat', 'k', '1'],
+  ['append', 'ap', 'hello'],
+  ['append', 'ap', ' world'],
+  ['append', 'ap', ''],
+  ['get', 'ap'],
+  ['strlen', 'ap'],
+  ['strlen', 'missing'],
+  ['getrange', 'ap', '0', '4'],
+  ['getrange', 'ap', '-5', '-1'],
+  ['getrange', 'ap', '6', '100'],
+  ['getrange', 'ap', '-100', '-50'],
+  ['getrange', 'ap', '-1', '-5'],
+  ['getrange', 'ap', '5', '1'],
+  ['getrange', 'ap', '0', '9223372036854775807'],
+  ['getrange', 'ap', '0', '9223372036854775808'],
+  ['getrange', 'missing', '0', '1'],
+  ['getrange', 'ap', 'a', '1'],
+  ['substr', 'ap', '0', '1'],
+  ['setrange', 'ap', '6', 'WORLD'],
+  ['get', 'ap'],
+  ['setrange', 'ap', '-1', 'x'],
+  ['setrange', 'ap', '536870912', 'x'],
+  ['setrange', 'sr', '5', ''],
+  ['exists', 'sr'],
+  ['setrange', 'ap', '2', ''],
+  ['setrange', 'sr', '3', 'ab'],
+  ['get', 'sr'],
+  ['setrange', 'sr', 'abc', 'x'],
+  ['del', 'a', 'b', 'c', 'd', 'missing', 'c'],
+  ['unlink', 'nx1', 'gs'],
+  ['exists', 'k', 'k', 'missing', 'ap'],
+  ['touch', 'k', 'missing', 'ap'],
+  ['type', 'k'],
+  ['type', 'missing'],
+  ['rename', 'missing', 'x'],
+  ['rename', 'ap', 'ap'],
+  ['renamenx', 'ap', 'ap'],
+  ['rename', 'ap', 'ap2'],
+  ['renamenx', 'ap2', 'k'],
+  ['renamenx', 'ap2', 'ap3'],
+  ['get', 'ap3'],
+  ['set', 'x', '1', 'px', '100000'],
+  ['rename', 'x', 'y'],
+  ['ttl', 'y'],
+  ['copy', 'y', 'y'],
+  ['copy', 'y', 'z'],
+  ['ttl', 'z'],
+  ['copy', 'y', 'z'],
+  ['copy', 'y', 'z', 'replace', 'replace'],
+  ['copy', 'y', 'z', 'db', '0'],
+  ['copy', 'y', 'z', 'db', '16'],
+  ['copy', 'y', 'z', 'db', '-1'],
+  ['copy', 'y', 'z', 'db', 'abc'],
+  ['copy', 'y', 'z', 'db', '9999999999'],
+  ['copy', 'y', 'z', 'db'],
+  ['copy', 'y', 'z', 'foo'],
+  ['copy', 'missing', 'z2'],
+  ['copy', 'missing', 'missing'],
+  ['expire', 'k', '100', 'nx', 'xx'],
+  ['expire', 'k', '100', 'gt', 'lt'],
+  ['expire', 'k', '100', 'nx', 'gt'],
+  ['expire', 'k', '100', 'foo'],
+  ['expire', 'k', 'abc', 'foo'],
+  ['expire', 'k', 'abc'],
+  ['persist', 'k'],
+  ['persist', 'k'],
+  ['expire', 'k', '100', 'gt'],
+  ['expire', 'k', '100', 'xx'],
+  ['expire', 'k', '100', 'lt'],
+  ['ttl', 'k'],
+  ['expire', 'k', '50', 'gt'],
+  ['expire', 'k', '200', 'gt'],
+  ['expire', 'k', '300', 'lt'],
+  ['expire', 'k', '100', 'nx'],
+  ['expire', 'k', '100', 'xx', 'gt'],
+  ['ttl', 'k'],
+  ['expire', 'missing', '10'],
+  ['expire', 'k', '9223372036854775807'],
+  ['expire', 'k', '9223372036854775'],
+  ['expire', 'k', '-9223372036854776'],
+  ['pexpire', 'k', '9223372036854775807'],
+  ['expireat', 'k', '9223372036854775807'],
+  ['pexpireat', 'k', '99999999999999'],
+  ['pexpiretime', 'k'],
+  ['expiretime', 'k'],
+  ['pexpire', 'k', '100000'],
+  ['ttl', 'k'],
+  ['expireat', 'k', '99999999999'],
+  ['expiretime', 'k'],
+  ['expire', 'k', '-1'],
+  ['exists', 'k'],
+  ['set', 'k', 'v'],
+  ['expire', 'k', '0', 'xx'],
+  ['exists', 'k'],
+  ['expire', 'k', '-5', 'nx'],
+  ['exists', 'k'],
+  ['ttl', 'missing'],
+  ['pttl', 'missing'],
+  ['expiretime', 'missing'],
+  ['pexpiretime', 'missing'],
+  ['set', 'noexp', 'v'],
+  ['ttl', 'noexp'],
+  ['pttl', 'noexp'],
+  ['expiretime', 'noexp'],
+  ['set', 'short', 'v', 'px', '5'],
+  ['set', 'short2', 'v', 'px', '5'],
+  ['set', 'short3', 'v', 'px', '5'],
+  ['!sleep', '30'],
+  ['get', 'short'],
+  ['set', 'short2', 'w'],
+  ['del', 'short3'],
+  ['scan', 'abc'],
+  ['scan', '+'],
+  ['scan', '5x'],
+  ['scan', ' 1'],
+  ['scan', '18446744073709551616'],
+  ['scan', '0', 'count', '0'],
+  ['scan', '0', 'count', '-1'],
+  ['scan', '0', 'count', 'abc'],
+  ['scan', '0', 'count', '9999999999999999999'],
+  ['scan', '0', 'match'],
+  ['scan', '0', 'foo', 'bar'],
+  ['flushall-both'],
+  ['set', 'only', 'v'],
+  ['scan', '0', 'type', 'hash'],
+  ['scan', '0'],
+  ['scan', '', 'match', 'o*', 'count', '100', 'type', 'STRING'],
+  ['keys', '*'],
+  ['keys', 'o?ly'],
+  ['keys', 'x*'],
+  ['randomkey'],
+  ['del', 'only'],
+  ['randomkey'],
+  ['keys', '*'],
+  ['scan', '0'],
+]
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+describe('differential: our string and key commands against redis-server', { skip: !hasRedis }, () => {
+  let redis: ChildProcess
+  let port = 0
+
+  before(async () => {
+    port = await freePort()
+    redis = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no'], {
+      stdio: 'ignore',
+    })
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const ok = await new Promise<boolean>((resolve) => {
+        const socket = net.connect(port, '127.0.0.1', () => {
+          socket.destroy()
+          resolve(true)
+        })
+        socket.on('error', () => resolve(false))
+      })
+      if (ok) return
+      await sleep(50)
+    }
+    throw new Error('redis-server did not start')
+  })
+
+  after(() => {
+    redis.kill()
+  })
+
+  for (const protocol of [2, 3] as const) {
+    test(`the same bytes for every step in RESP${protocol}`, async () => {
+      const client = new RawClient(port)
+      const local = new LocalServer()
+      const command = (...args: string[]): Promise<Buffer> =>
+        client.call(args.map((arg) => Buffer.from(arg)))
+      try {
+        await command('hello', String(protocol))
+        await command('flushall')
+        await command('config', 'resetstat')
+        const mismatches: string[] = []
+        for (const step of script) {
+          const name = String(step[0])
+          if (name === '!sleep') {
+            await sleep(Number(step[1]))
+            continue
+          }
+          if (name === 'flushall-both') {
+            await command('flushall')
+            local.keyspace.flush()
+            continue
+          }
+          const args = step.map((arg) => (typeof arg === 'string' ? Buffer.from(arg) : arg))
+          const expected = await client.call(args)
+          const actual = local.call(args, protocol)
+          if (!actual.equals(expected)) {
+            mismatches.push(
+              `${step.map(String).join(' ')}\n  redis: ${JSON.stringify(expected.toString('latin1'))}` +
+                `\n  ours:  ${JSON.stringify(actual.toString('latin1'))}`,
+            )
+          }
+        }
+        assert.deepEqual(mismatches, [])
+        const info = (await command('info', 'stats')).toString()
+        const stat = (name: string): number => Number(new RegExp(`${name}:(\\d+)`).exec(info)?.[1])
+        const stats = local.keyspace.stats()
+        assert.equal(stats.keyspaceHits, stat('keyspace_hits'), 'keyspace_hits')
+        assert.equal(stats.keyspaceMisses, stat('keyspace_misses'), 'keyspace_misses')
+        assert.equal(stats.expiredKeys, stat('expired_keys'), 'expired_keys')
+      } finally {
+        client.close()
+      }
+    })
+  }
+})

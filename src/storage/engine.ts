@@ -1,0 +1,459 @@
+/* The Bitcask storage engine: appends records to the active segment through group commit, keeps
+ * the keydir in step, rotates and seals segments (sync + hint), recovers at open and hands
+ * immutable segments to merge. Pure: disk, clock and timers come in through the ports.
+ * Invariant: every keydir entry points at a record that is in the batch or in a file the engine
+ * holds open, and segment live-byte counts match the keydir exactly. */
+import { assert } from '../core/assert.js'
+import { CaskadeError, ErrorCode } from '../core/errors.js'
+import { limits } from '../core/limits.js'
+import type { BlockFile } from '../core/ports.js'
+import { GroupCommit, type DurableCallback } from './group-commit.js'
+import type { Keydir } from './keydir.js'
+import { MergeJob, planMerge } from './merge.js'
+import {
+  DecodeStatus,
+  RecordFlag,
+  RecordKind,
+  RecordView,
+  decodeRecord,
+  encodeRecord,
+  recordBytes,
+  recordHeaderBytes,
+  type RecordFields,
+} from './record-codec.js'
+import { recover, type RecoveredState } from './recovery.js'
+import { buildSegmentHint, type SegmentMarker } from './segment-hint.js'
+import {
+  createSegment,
+  hintFileName,
+  joinPath,
+  noteRecordSeq,
+  segmentFileName,
+  type Segment,
+  type SegmentTable,
+} from './segments.js'
+import type { EngineOptions, EngineStats, ScanPage, StorageEngine, StorageEvent } from './types.js'
+
+/** Reads up to this size reuse one scratch buffer; larger records get their own. */
+const readScratchBytesMax = 1024 * 1024
+const readScratchBytesInitial = 16 * 1024
+/** Offsets are stored as u32, so a segment must stay below 4 GiB. */
+export const segmentBytesLimit = 0xffff_ffff
+const emptyBuffer = Buffer.alloc(0)
+
+export async function openEngine(options: EngineOptions): Promise<StorageEngine> {
+  validateOptions(options)
+  options.disk.mkdirp(options.dir)
+  const lock = options.disk.lockDir(options.dir)
+  try {
+    const startedMs = options.clock.monotonicMs()
+    const emit = (event: StorageEvent): void => options.onEvent?.(event)
+    const state = await recover({ dir: options.dir, disk: options.disk, emit })
+    const engine = new BitcaskEngine(options, state, lock)
+    await engine.start(state)
+    emit({
+      kind: 'recovered',
+      keys: engine.keyCount(),
+      segments: state.segments.count,
+      fromHints: state.fromHints,
+      durationMs: options.clock.monotonicMs() - startedMs,
+    })
+    return engine
+  } catch (error) {
+    lock.release()
+    throw error
+  }
+}
+
+function validateOptions(options: EngineOptions): void {
+  const { segmentBytesMax, mergeDeadRatioMin, mergeDeadBytesMin } = options
+  if (!Number.isSafeInteger(segmentBytesMax) || segmentBytesMax < recordHeaderBytes) {
+    throw new CaskadeError(ErrorCode.Config, `segment size ${segmentBytesMax} is too small`)
+  }
+  if (segmentBytesMax > segmentBytesLimit) {
+    throw new CaskadeError(ErrorCode.Config, `segment size ${segmentBytesMax} exceeds 4 GiB`)
+  }
+  if (!(mergeDeadRatioMin >= 0 && mergeDeadRatioMin <= 1)) {
+    throw new CaskadeError(ErrorCode.Config, `merge dead ratio ${mergeDeadRatioMin} not in [0, 1]`)
+  }
+  if (!(mergeDeadBytesMin >= 0)) {
+    throw new CaskadeError(ErrorCode.Config, `merge dead bytes ${mergeDeadBytesMin} is negative`)
+  }
+}
+
+class BitcaskEngine implements StorageEngine {
+  readonly #options: EngineOptions
+  readonly #keydir: Keydir
+  readonly #segments: SegmentTable
+  #active!: Segment
+  #commit!: GroupCommit
+  /** Tombstones and clear markers in the active segment, for its hint. */
+  #activeMarkers: SegmentMarker[]
+  #seqNext: number
+  #segmentIdNext: number
+  #lock: { release(): void }
+  #scratch = Buffer.allocUnsafe(readScratchBytesInitial)
+  readonly #view = new RecordView()
+  readonly #pendingSeals = new Set<Promise<void>>()
+  #merge: MergeJob | null = null
+  #merges = 0
+  #closed = false
+
+  constructor(options: EngineOptions, state: RecoveredState, lock: { release(): void }) {
+    this.#options = options
+    this.#keydir = state.keydir
+    this.#segments = state.segments
+    this.#activeMarkers = state.activeMarkers
+    this.#seqNext = state.seqNext
+    this.#segmentIdNext = state.segmentIdNext
+    this.#lock = lock
+  }
+
+  /** Writes the hints recovery found missing, then picks or creates the active segment. */
+  async start(state: RecoveredState): Promise<void> {
+    for (const [id, markers] of state.hintsToWrite) {
+      const segment = this.#segments.get(id)
+      const hint = buildSegmentHint(this.#keydir, segment, markers)
+      await this.#options.disk.writeFileAtomic(this.#path(hintFileName(id)), hint)
+      segment.sealed = true
+    }
+    if (state.activeSegmentId === null) {
+      this.#active = this.#createActiveSegment()
+    } else {
+      this.#active = this.#segments.get(state.activeSegmentId)
+    }
+    this.#commit = new GroupCommit({
+      file: this.#active.file,
+      timers: this.#options.timers,
+      clock: this.#options.clock,
+      fsync: this.#options.fsync,
+      onIoError: (operation, error) =>
+        this.#emit({ kind: 'io-error', operation, message: error.message }),
+    })
+    this.#maybeMerge()
+  }
+
+  get(key: Buffer): Buffer | null {
+    this.#assertOpen()
+    const slot = this.#keydir.slotOf(key.toString('latin1'))
+    if (slot < 0) return null
+    const buffer = this.#readRecord(slot, key)
+    const view = this.#view
+    if (buffer !== this.#scratch && buffer !== this.#commit.batch) {
+      return buffer.subarray(view.keyEnd, view.valueEnd)
+    }
+    const value = Buffer.allocUnsafe(view.valueEnd - view.keyEnd)
+    buffer.copy(value, 0, view.keyEnd, view.valueEnd)
+    return value
+  }
+
+  has(key: Buffer): boolean {
+    this.#assertOpen()
+    return this.#keydir.slotOf(key.toString('latin1')) >= 0
+  }
+
+  expiresAtMs(key: Buffer): number | null {
+    this.#assertOpen()
+    const slot = this.#keydir.slotOf(key.toString('latin1'))
+    return slot < 0 ? null : this.#keydir.expiresAtMsAt(slot)
+  }
+
+  valueLength(key: Buffer): number | null {
+    this.#assertOpen()
+    const slot = this.#keydir.slotOf(key.toString('latin1'))
+    return slot < 0 ? null : this.#keydir.sizeAt(slot) - recordHeaderBytes - key.length
+  }
+
+  put(key: Buffer, value: Buffer, expiresAtMs: number): void {
+    this.#assertOpen()
+    assert(Number.isSafeInteger(expiresAtMs) && expiresAtMs >= 0, 'expiresAtMs is a Unix ms or 0')
+    assert(key.length <= limits.keyBytesMax, 'key within keyBytesMax')
+    const keyString = key.toString('latin1')
+    const seq = this.#seqNext++
+    const size = recordBytes(key.length, value.length)
+    const fields = { seq, timestampMs: this.#options.clock.wallMs(), expiresAtMs, key, value }
+    const offset = this.#append(size, { ...fields, flags: 0, kind: RecordKind.string })
+    const keydir = this.#keydir
+    const entry = { segmentId: this.#active.id, offset, size, expiresAtMs, seq }
+    const slot = keydir.slotOf(keyString)
+    if (slot >= 0) {
+      this.#segments.removeLive(keydir.segmentIdAt(slot), keydir.sizeAt(slot))
+      keydir.setAt(slot, entry)
+    } else {
+      keydir.set(keyString, entry)
+    }
+    this.#active.liveBytes += size
+  }
+
+  delete(key: Buffer): boolean {
+    this.#assertOpen()
+    const keyString = key.toString('latin1')
+    const keydir = this.#keydir
+    const slot = keydir.slotOf(keyString)
+    if (slot < 0) return false
+    const seq = this.#seqNext++
+    const size = recordBytes(key.length, 0)
+    const flags = RecordFlag.tombstone
+    const timestampMs = this.#options.clock.wallMs()
+    const fields = { seq, timestampMs, expiresAtMs: 0, flags, kind: RecordKind.string }
+    const offset = this.#append(size, { ...fields, key, value: emptyBuffer })
+    // The slot survives #append: only this method removes keys, and it has not yet.
+    this.#segments.removeLive(keydir.segmentIdAt(slot), keydir.sizeAt(slot))
+    keydir.removeAt(slot)
+    this.#activeMarkers.push({ key: keyString, seq, offset, size, flags })
+    return true
+  }
+
+  setExpiry(key: Buffer, expiresAtMs: number): boolean {
+    this.#assertOpen()
+    const slot = this.#keydir.slotOf(key.toString('latin1'))
+    if (slot < 0) return false
+    if (this.#keydir.expiresAtMsAt(slot) === expiresAtMs) return true
+    const value = this.get(key)
+    assert(value !== null, 'a key in the keydir has a value')
+    this.put(key, value, expiresAtMs)
+    return true
+  }
+
+  clear(): void {
+    this.#assertOpen()
+    // Seal what exists first, so its hint still lists the records the marker is about to drop.
+    if (this.#commit.activeBytes > 0) this.#rotate()
+    const seq = this.#seqNext++
+    const size = recordBytes(0, 0)
+    const flags = RecordFlag.clear
+    const timestampMs = this.#options.clock.wallMs()
+    const fields = { seq, timestampMs, expiresAtMs: 0, flags, kind: RecordKind.string }
+    const offset = this.#append(size, { ...fields, key: emptyBuffer, value: emptyBuffer })
+    for (const segment of this.#segments.all()) segment.liveBytes = 0
+    this.#keydir.clear()
+    this.#activeMarkers.push({ key: '', seq, offset, size, flags })
+    this.#maybeMerge()
+  }
+
+  keyCount(): number {
+    return this.#keydir.size
+  }
+
+  scan(cursor: number, count: number): ScanPage {
+    this.#assertOpen()
+    const keys: Buffer[] = []
+    const keydir = this.#keydir
+    const next = keydir.scan(cursor, count, (slot) => {
+      keys.push(Buffer.from(keydir.keyAt(slot) as string, 'latin1'))
+    })
+    return { cursor: next, keys }
+  }
+
+  randomKey(pick: (bound: number) => number): Buffer | null {
+    this.#assertOpen()
+    const slot = this.#keydir.randomSlot(pick)
+    return slot < 0 ? null : Buffer.from(this.#keydir.keyAt(slot) as string, 'latin1')
+  }
+
+  forEachExpiring(visit: (key: Buffer, expiresAtMs: number) => void): void {
+    this.#assertOpen()
+    const keydir = this.#keydir
+    keydir.forEachSlot((slot) => {
+      const expiresAtMs = keydir.expiresAtMsAt(slot)
+      if (expiresAtMs !== 0) visit(Buffer.from(keydir.keyAt(slot) as string, 'latin1'), expiresAtMs)
+    })
+  }
+
+  hasUndurableWrites(): boolean {
+    return !this.#closed && this.#commit.hasUndurableWrites()
+  }
+
+  whenDurable(done: DurableCallback): void {
+    if (this.#closed) {
+      const error = new CaskadeError(ErrorCode.Err, 'storage engine is closed')
+      this.#options.timers.defer(() => done(error))
+      return
+    }
+    this.#commit.whenDurable(done)
+  }
+
+  /** Also waits for rotated segments' seals, so every segment but the active one is hinted. */
+  async flushAndSync(): Promise<void> {
+    this.#assertOpen()
+    await this.#commit.flushAndSync()
+    while (this.#pendingSeals.size > 0) await Promise.all([...this.#pendingSeals])
+  }
+
+  startMerge(): boolean {
+    this.#assertOpen()
+    return this.#startMerge(true)
+  }
+
+  stats(): EngineStats {
+    const totals = this.#segments.totals()
+    return {
+      keys: this.#keydir.size,
+      keysWithExpiry: this.#keydir.expiringCount,
+      segments: this.#segments.count,
+      liveBytes: totals.liveBytes,
+      deadBytes: totals.totalBytes - totals.liveBytes,
+      pendingBytes: this.#closed ? 0 : this.#commit.pendingBytes(),
+      fsyncs: this.#commit.fsyncs,
+      lastFsyncAtMs: this.#commit.lastFsyncAtMs,
+      merges: this.#merges,
+      mergeInProgress: this.#merge !== null,
+      lastWriteError: this.#commit.lastWriteError,
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    await this.#merge?.abort()
+    await this.#commit.close()
+    this.#closed = true
+    while (this.#pendingSeals.size > 0) await Promise.all([...this.#pendingSeals])
+    const active = this.#active
+    if (active.totalBytes > 0) {
+      const hint = buildSegmentHint(this.#keydir, active, this.#activeMarkers)
+      await this.#options.disk.writeFileAtomic(this.#path(hintFileName(active.id)), hint)
+    }
+    for (const segment of this.#segments.all()) segment.file.closeSync()
+    if (active.totalBytes === 0) await this.#options.disk.remove(active.file.path)
+    this.#lock.release()
+  }
+
+  /** Appends one record to the batch (rotating first if it would overflow the segment). */
+  #append(size: number, fields: RecordFields): number {
+    const used = this.#commit.activeBytes
+    if (used > 0 && used + size > this.#options.segmentBytesMax) this.#rotate()
+    const at = this.#commit.reserve(size)
+    encodeRecord(this.#commit.batch, at, fields)
+    const offset = this.#commit.commit(size)
+    this.#active.totalBytes += size
+    noteRecordSeq(this.#active, fields.seq)
+    assert(this.#active.totalBytes === this.#commit.activeBytes, 'segment size matches the log')
+    return offset
+  }
+
+  /** The active segment becomes immutable: written now, synced and hinted in the background. */
+  #rotate(): void {
+    if (!this.#commit.writeBatchNow()) return // the write failed: keep appending here, retry later
+    const sealed = this.#active
+    const hint = buildSegmentHint(this.#keydir, sealed, this.#activeMarkers)
+    this.#activeMarkers = []
+    this.#active = this.#createActiveSegment()
+    assert(this.#commit.switchTo(this.#active.file), 'switching after a written batch succeeds')
+    const sealing = this.#seal(sealed, hint).finally(() => this.#pendingSeals.delete(sealing))
+    this.#pendingSeals.add(sealing)
+  }
+
+  async #seal(segment: Segment, hint: Buffer): Promise<void> {
+    try {
+      await segment.file.sync()
+      this.#commit.markSynced(segment.file)
+      await this.#options.disk.writeFileAtomic(this.#path(hintFileName(segment.id)), hint)
+      segment.sealed = true
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error)
+      this.#emit({ kind: 'io-error', operation: `seal ${segment.file.path}`, message })
+      return
+    }
+    if (!this.#closed) this.#maybeMerge()
+  }
+
+  #createActiveSegment(): Segment {
+    const id = this.#segmentIdNext++
+    const file = this.#options.disk.openSync(this.#path(segmentFileName(id)), 'append')
+    const segment = createSegment(id, file, file.size())
+    assert(segment.totalBytes === 0, 'a new segment file is empty')
+    this.#segments.add(segment)
+    return segment
+  }
+
+  /**
+   * Reads and verifies the record `slot` points at; returns the buffer holding it, with
+   * `#view` describing it. Throws CORRUPT (and emits 'corruption') when it does not verify.
+   */
+  #readRecord(slot: number, key: Buffer): Buffer {
+    const keydir = this.#keydir
+    const segmentId = keydir.segmentIdAt(slot)
+    const offset = keydir.offsetAt(slot)
+    const size = keydir.sizeAt(slot)
+    let buffer: Buffer
+    let start = 0
+    let file: BlockFile | null = null
+    const inBatch = segmentId === this.#active.id ? this.#commit.batchPositionOf(offset) : -1
+    if (inBatch >= 0) {
+      buffer = this.#commit.batch
+      start = inBatch
+    } else {
+      file = this.#segments.get(segmentId).file
+      buffer = this.#readBuffer(size)
+      const read = file.readSync(offset, size, buffer)
+      if (read !== size) this.#failRead(file, offset, `short read (${read} of ${size} bytes)`)
+    }
+    const status = decodeRecord(this.#view, buffer, start, start + size)
+    if (status !== DecodeStatus.ok || this.#view.size !== size) {
+      this.#failRead(file, offset, this.#view.problem || 'record size mismatch')
+    }
+    if (key.compare(buffer, this.#view.keyStart, this.#view.keyEnd) !== 0) {
+      this.#failRead(file, offset, 'record holds a different key')
+    }
+    return buffer
+  }
+
+  #readBuffer(size: number): Buffer {
+    if (size > readScratchBytesMax) return Buffer.allocUnsafe(size)
+    if (size > this.#scratch.length) {
+      let capacity = this.#scratch.length * 2
+      while (capacity < size) capacity *= 2
+      this.#scratch = Buffer.allocUnsafe(capacity)
+    }
+    return this.#scratch
+  }
+
+  #failRead(file: BlockFile | null, offset: number, reason: string): never {
+    const path = file?.path ?? `${this.#active.file.path} (write batch)`
+    this.#emit({ kind: 'corruption', file: path, offset, reason })
+    throw new CaskadeError(ErrorCode.Corrupt, `${path}: ${reason} at offset ${offset}`)
+  }
+
+  #maybeMerge(): void {
+    if (!this.#closed && this.#merge === null) this.#startMerge(false)
+  }
+
+  #startMerge(force: boolean): boolean {
+    if (this.#merge !== null) return false
+    const plan = planMerge(this.#segments, this.#active.id, {
+      force,
+      deadRatioMin: this.#options.mergeDeadRatioMin,
+      deadBytesMin: this.#options.mergeDeadBytesMin,
+    })
+    if (plan === null) return false
+    const job = new MergeJob(plan, {
+      dir: this.#options.dir,
+      disk: this.#options.disk,
+      clock: this.#options.clock,
+      timers: this.#options.timers,
+      keydir: this.#keydir,
+      segments: this.#segments,
+      segmentBytesMax: this.#options.segmentBytesMax,
+      allocateSegmentId: () => this.#segmentIdNext++,
+      emit: (event) => this.#emit(event),
+    })
+    this.#merge = job
+    void job.run().then((finished) => {
+      this.#merge = null
+      if (finished) this.#merges++
+    })
+    return true
+  }
+
+  #emit(event: StorageEvent): void {
+    this.#options.onEvent?.(event)
+  }
+
+  #path(name: string): string {
+    return joinPath(this.#options.dir, name)
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new CaskadeError(ErrorCode.Err, 'storage engine is closed')
+  }
+}

@@ -1,0 +1,44 @@
+/* Builds a segment's hint file from the keydir (its live records) plus the markers written to it
+ * (tombstones, clear markers), which the keydir does not hold. Pure. Invariant: the hint lists
+ * every record that can still decide a key's state, and the seq range of ALL the segment's
+ * records, which the merge's tombstone-dropping rule depends on. */
+import { HintOrigin, HintWriter, hintSeqNone } from './hint-codec.js'
+import type { Keydir } from './keydir.js'
+import type { Segment } from './segments.js'
+
+/** A tombstone or clear marker appended to a segment (clear markers have key ''). */
+export interface SegmentMarker {
+  key: string
+  seq: number
+  offset: number
+  size: number
+  flags: number
+}
+
+export function buildSegmentHint(
+  keydir: Keydir,
+  segment: Segment,
+  markers: readonly SegmentMarker[],
+): Buffer {
+  const writer = new HintWriter(segment.id, HintOrigin.writer)
+  const segmentId = segment.id
+  keydir.forEachSlot((slot) => {
+    if (keydir.segmentIdAt(slot) !== segmentId || keydir.isTombstoneAt(slot)) return
+    writer.add(keydir.keyAt(slot) as string, {
+      seq: keydir.seqAt(slot),
+      offset: keydir.offsetAt(slot),
+      size: keydir.sizeAt(slot),
+      expiresAtMs: keydir.expiresAtMsAt(slot),
+      flags: 0,
+    })
+  })
+  for (const marker of markers) {
+    writer.add(marker.key, { ...marker, expiresAtMs: 0 })
+  }
+  const empty = segment.seqMax < 0
+  return writer.finish(
+    segment.totalBytes,
+    empty ? hintSeqNone : segment.seqMin,
+    empty ? 0 : segment.seqMax,
+  )
+}
