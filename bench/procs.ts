@@ -187,7 +187,12 @@ export async function stopServerProcess(tracked: Tracked): Promise<void> {
   const { child } = tracked
   if (child.exitCode !== null || child.signalCode !== null) return
   child.kill('SIGTERM')
-  const outcome = await Promise.race([tracked.exited, sleep(serverStopTimeoutMs).then(() => null)])
+  const timer = new AbortController()
+  const outcome = await Promise.race([
+    tracked.exited,
+    sleep(serverStopTimeoutMs, null, { signal: timer.signal }).catch(() => undefined),
+  ])
+  timer.abort()
   if (outcome === null) {
     child.kill('SIGKILL')
     await tracked.exited

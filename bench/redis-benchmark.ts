@@ -101,22 +101,31 @@ export function benchmarkCommandLine(port: number | string, run: BenchmarkRun): 
   return ['redis-benchmark', ...benchmarkArgs(port, run)].map(shellQuote).join(' ')
 }
 
-/** Runs one test; resolves with its row or rejects with what went wrong. */
+/** Runs one test; resolves with its row or rejects with what went wrong. redis-benchmark spins
+ * on a refused connection, so it is killed as soon as `serverExited` settles. */
 export async function runBenchmark(
   port: number,
   run: BenchmarkRun,
-  timeoutMs: number,
+  limits: { timeoutMs: number; serverExited: Promise<unknown> },
 ): Promise<BenchmarkRow> {
   const tracked = spawnTracked('redis-benchmark', benchmarkArgs(port, run), { stdio: 'pipe' })
   let stdout = ''
   let stderr = ''
   tracked.child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
   tracked.child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
-  const outcome = await Promise.race([tracked.exited, sleep(timeoutMs).then(() => null)])
-  if (outcome === null) {
+  const timer = new AbortController()
+  const outcome = await Promise.race([
+    tracked.exited,
+    sleep(limits.timeoutMs, 'timed out', { signal: timer.signal }).catch(() => 'cancelled'),
+    limits.serverExited.then(() => 'server exited'),
+  ])
+  timer.abort()
+  if (typeof outcome === 'string') {
     tracked.child.kill('SIGKILL')
     await tracked.exited
-    throw new Error(`redis-benchmark -t ${run.test} timed out after ${timeoutMs} ms`)
+    const reason =
+      outcome === 'server exited' ? 'the server exited' : `no result in ${limits.timeoutMs} ms`
+    throw new Error(`redis-benchmark -t ${run.test} -P ${run.pipeline}: ${reason}`)
   }
   const { code, signal } = outcome
   const label = benchmarkTests[run.test]

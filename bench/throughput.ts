@@ -57,7 +57,10 @@ async function measureCell(
   cell: CellSamples,
 ): Promise<void> {
   try {
-    const row = await runBenchmark(server.spec.port, run, benchmarkTimeoutMs)
+    const row = await runBenchmark(server.spec.port, run, {
+      timeoutMs: benchmarkTimeoutMs,
+      serverExited: server.tracked.exited,
+    })
     cell.requestsPerSecond.push(row.requestsPerSecond)
     if (row.p50Ms !== null) cell.p50Ms.push(row.p50Ms)
     if (row.p99Ms !== null) cell.p99Ms.push(row.p99Ms)

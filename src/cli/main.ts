@@ -8,7 +8,6 @@ import { createLogger } from '../obs/logger.js'
 import { startServer, type RunningServer } from '../server/server.js'
 import { caskadeVersion } from '../server/version.js'
 import { ConfigError, loadConfig, type OptionName } from './config.js'
-import { runInspect } from './inspect.js'
 
 const serverFlags: ReadonlyArray<{ option: OptionName; flags: string; description: string }> = [
   { option: 'port', flags: '--port <n>', description: 'TCP port (0 = any free port)' },
@@ -113,6 +112,8 @@ function buildProgram(): Command {
     .argument('<dir>', 'data directory')
     .option('--json', 'print the report as JSON')
     .action(async (dir: string, options: { json?: boolean }) => {
+      // Loaded on demand: the server never needs the offline checker.
+      const { runInspect } = await import('./inspect.js')
       process.exitCode = await runInspect(dir, { json: options.json === true })
     })
   return program

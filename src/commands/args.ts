@@ -3,7 +3,7 @@
  * accepts them (no spaces, 'inf' allowed, NaN rejected). */
 import { CaskadeError, ErrorCode, RedisErrors } from '../core/errors.js'
 
-const integerPattern = /^-?(0|[1-9][0-9]*)$/
+const integerPattern = /^(0|-?[1-9][0-9]*)$/
 
 /** Parses a signed 64-bit integer; null if it is not one (Redis string2ll). */
 export function parseInteger(arg: Buffer): bigint | null {

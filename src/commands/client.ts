@@ -369,7 +369,8 @@ const clientSubcommands: readonly CommandSpec[] = [
     flags: sessionFlags,
     group: 'connection',
     summary:
-      'Controls whether commands sent by the client will alter the LRU/LFU of the keys they access.',
+      'Controls whether commands sent by the client will alter ' +
+      'the LRU/LFU of the keys they access.',
     since: '7.2.0',
     complexity: 'O(1)',
     handler: (ctx, args) => {

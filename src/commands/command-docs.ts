@@ -73,7 +73,7 @@ const groupCategories: Readonly<Record<string, string>> = {
 }
 
 /** Categories for a command without metadata: implied by its flags and group, as in Redis. */
-function derivedAclCategories(spec: CommandSpec): string[] {
+export function derivedAclCategories(spec: CommandSpec): string[] {
   const categories = new Set<string>()
   const flags = spec.flags
   const groupCategory = groupCategories[spec.group]

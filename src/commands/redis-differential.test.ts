@@ -44,6 +44,30 @@ function respValueEnd(buf: Buffer, offset: number): number {
   return next
 }
 
+type RespValue = string | number | null | RespValue[]
+
+/** Decodes one RESP2 value (errors become 'ERR ...' strings): enough for COMMAND INFO/DOCS. */
+function decodeResp(buf: Buffer, offset = 0): [RespValue, number] {
+  const lineEnd = buf.indexOf('\r\n', offset)
+  const type = String.fromCharCode(buf[offset] as number)
+  const header = buf.toString('latin1', offset + 1, lineEnd)
+  if (type === '+' || type === '-') return [header, lineEnd + 2]
+  if (type === ':') return [Number(header), lineEnd + 2]
+  if (type === '$') {
+    const length = Number(header)
+    if (length < 0) return [null, lineEnd + 2]
+    return [buf.toString('utf8', lineEnd + 2, lineEnd + 2 + length), lineEnd + 4 + length]
+  }
+  const items: RespValue[] = []
+  let next = lineEnd + 2
+  for (let i = 0; i < Number(header); i++) {
+    const [item, after] = decodeResp(buf, next)
+    items.push(item)
+    next = after
+  }
+  return [items, next]
+}
+
 function encodeCommand(args: readonly Buffer[]): Buffer {
   const parts: Buffer[] = [Buffer.from(`*${args.length}\r\n`)]
   for (const arg of args) parts.push(Buffer.from(`$${arg.length}\r\n`), arg, Buffer.from('\r\n'))
@@ -422,75 +446,113 @@ const script: Step[] = [
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
-describe('differential: our string and key commands against redis-server', { skip: !hasRedis }, () => {
-  let redis: ChildProcess
-  let port = 0
+describe(
+  'differential: our string and key commands against redis-server',
+  { skip: !hasRedis },
+  () => {
+    let redis: ChildProcess
+    let port = 0
 
-  before(async () => {
-    port = await freePort()
-    redis = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no'], {
-      stdio: 'ignore',
-    })
-    for (let attempt = 0; attempt < 100; attempt++) {
-      const ok = await new Promise<boolean>((resolve) => {
-        const socket = net.connect(port, '127.0.0.1', () => {
-          socket.destroy()
-          resolve(true)
-        })
-        socket.on('error', () => resolve(false))
+    before(async () => {
+      port = await freePort()
+      redis = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no'], {
+        stdio: 'ignore',
       })
-      if (ok) return
-      await sleep(50)
-    }
-    throw new Error('redis-server did not start')
-  })
+      for (let attempt = 0; attempt < 100; attempt++) {
+        const ok = await new Promise<boolean>((resolve) => {
+          const socket = net.connect(port, '127.0.0.1', () => {
+            socket.destroy()
+            resolve(true)
+          })
+          socket.on('error', () => resolve(false))
+        })
+        if (ok) return
+        await sleep(50)
+      }
+      throw new Error('redis-server did not start')
+    })
 
-  after(() => {
-    redis.kill()
-  })
+    after(() => {
+      redis.kill()
+    })
 
-  for (const protocol of [2, 3] as const) {
-    test(`the same bytes for every step in RESP${protocol}`, async () => {
+    test('every spec has the arity, flags, key positions and docs of COMMAND INFO/DOCS', async () => {
       const client = new RawClient(port)
-      const local = new LocalServer()
-      const command = (...args: string[]): Promise<Buffer> =>
-        client.call(args.map((arg) => Buffer.from(arg)))
       try {
-        await command('hello', String(protocol))
-        await command('flushall')
-        await command('config', 'resetstat')
-        const mismatches: string[] = []
-        for (const step of script) {
-          const name = String(step[0])
-          if (name === '!sleep') {
-            await sleep(Number(step[1]))
-            continue
-          }
-          if (name === 'flushall-both') {
-            await command('flushall')
-            local.keyspace.flush()
-            continue
-          }
-          const args = step.map((arg) => (typeof arg === 'string' ? Buffer.from(arg) : arg))
-          const expected = await client.call(args)
-          const actual = local.call(args, protocol)
-          if (!actual.equals(expected)) {
-            mismatches.push(
-              `${step.map(String).join(' ')}\n  redis: ${JSON.stringify(expected.toString('latin1'))}` +
-                `\n  ours:  ${JSON.stringify(actual.toString('latin1'))}`,
-            )
-          }
+        for (const spec of [...stringCommands, ...keyCommands]) {
+          const infoReply = await client.call([
+            Buffer.from('command'),
+            Buffer.from('info'),
+            Buffer.from(spec.name),
+          ])
+          const info = (decodeResp(infoReply)[0] as RespValue[])[0] as RespValue[]
+          assert.deepEqual(
+            [spec.name, spec.arity, spec.flags, spec.firstKey, spec.lastKey, spec.keyStep],
+            info.slice(0, 6),
+            spec.name,
+          )
+          const docsReply = await client.call([
+            Buffer.from('command'),
+            Buffer.from('docs'),
+            Buffer.from(spec.name),
+          ])
+          const docs = (decodeResp(docsReply)[0] as RespValue[])[1] as RespValue[]
+          const field = (name: string): RespValue => docs[docs.indexOf(name) + 1] as RespValue
+          assert.deepEqual(
+            [spec.summary, spec.since, spec.group, spec.complexity],
+            [field('summary'), field('since'), field('group'), field('complexity')],
+            spec.name,
+          )
         }
-        assert.deepEqual(mismatches, [])
-        const info = (await command('info', 'stats')).toString()
-        const stat = (name: string): number => Number(new RegExp(`${name}:(\\d+)`).exec(info)?.[1])
-        const stats = local.keyspace.stats()
-        assert.equal(stats.keyspaceHits, stat('keyspace_hits'), 'keyspace_hits')
-        assert.equal(stats.keyspaceMisses, stat('keyspace_misses'), 'keyspace_misses')
-        assert.equal(stats.expiredKeys, stat('expired_keys'), 'expired_keys')
       } finally {
         client.close()
       }
     })
-  }
-})
+
+    for (const protocol of [2, 3] as const) {
+      test(`the same bytes for every step in RESP${protocol}`, async () => {
+        const client = new RawClient(port)
+        const local = new LocalServer()
+        const command = (...args: string[]): Promise<Buffer> =>
+          client.call(args.map((arg) => Buffer.from(arg)))
+        try {
+          await command('hello', String(protocol))
+          await command('flushall')
+          await command('config', 'resetstat')
+          const mismatches: string[] = []
+          for (const step of script) {
+            const name = String(step[0])
+            if (name === '!sleep') {
+              await sleep(Number(step[1]))
+              continue
+            }
+            if (name === 'flushall-both') {
+              await command('flushall')
+              local.keyspace.flush()
+              continue
+            }
+            const args = step.map((arg) => (typeof arg === 'string' ? Buffer.from(arg) : arg))
+            const expected = await client.call(args)
+            const actual = local.call(args, protocol)
+            if (!actual.equals(expected)) {
+              mismatches.push(
+                `${step.map(String).join(' ')}\n  redis: ${JSON.stringify(expected.toString('latin1'))}` +
+                  `\n  ours:  ${JSON.stringify(actual.toString('latin1'))}`,
+              )
+            }
+          }
+          assert.deepEqual(mismatches, [])
+          const info = (await command('info', 'stats')).toString()
+          const stat = (name: string): number =>
+            Number(new RegExp(`${name}:(\\d+)`).exec(info)?.[1])
+          const stats = local.keyspace.stats()
+          assert.equal(stats.keyspaceHits, stat('keyspace_hits'), 'keyspace_hits')
+          assert.equal(stats.keyspaceMisses, stat('keyspace_misses'), 'keyspace_misses')
+          assert.equal(stats.expiredKeys, stat('expired_keys'), 'expired_keys')
+        } finally {
+          client.close()
+        }
+      })
+    }
+  },
+)

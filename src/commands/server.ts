@@ -292,7 +292,8 @@ export const serverCommands: readonly CommandSpec[] = [
       summary: 'Synchronously save the dataset to disk and then shut down the server',
       since: '1.0.0',
       complexity:
-        'O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)',
+        'O(N) when saving, where N is the total number of keys in all databases ' +
+        'when saving data, otherwise O(1)',
     },
     shutdown,
   ),

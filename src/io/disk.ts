@@ -1,6 +1,6 @@
 /* The real Disk port over node:fs. Appends are positional writes at an offset this module tracks
  * (so a failed or partial write is simply overwritten by the retry), reads are pread, sync is
- * fdatasync. Invariant: a BlockFile's appends land in call order at consecutive offsets, and
+ * fdatasync, and creating a file syncs its directory so its name survives a crash. Invariant: a BlockFile's appends land in call order at consecutive offsets, and
  * `size()` counts every append that was issued. lockDir keeps one process per data directory. */
 import fs from 'node:fs'
 import path from 'node:path'
@@ -174,15 +174,14 @@ function releaseLock(lockPath: string, pidText: string): void {
 }
 
 export const nodeDisk: Disk = {
-  open: (filePath, mode) =>
-    new Promise((resolve, reject) => {
-      fs.open(filePath, openFlags(mode), 0o644, (error, fd) => {
-        if (error) reject(error)
-        else resolve(new NodeBlockFile(filePath, fd))
-      })
-    }),
-  openSync: (filePath, mode) =>
-    new NodeBlockFile(filePath, fs.openSync(filePath, openFlags(mode), 0o644)),
+  open: (filePath, mode) => Promise.resolve().then(() => nodeDisk.openSync(filePath, mode)),
+  openSync: (filePath, mode) => {
+    const created = mode === 'append' && !fs.existsSync(filePath)
+    const file = new NodeBlockFile(filePath, fs.openSync(filePath, openFlags(mode), 0o644))
+    // fdatasync covers a file's data, not its directory entry: make a new file's name durable.
+    if (created) syncDirectory(path.dirname(filePath))
+    return file
+  },
   list: async (dir) => (await fs.promises.readdir(dir)).sort(),
   listSync: (dir) => fs.readdirSync(dir).sort(),
   exists: (filePath) => fs.existsSync(filePath),

@@ -1,5 +1,6 @@
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
+import fc from 'fast-check'
 import type { Clock, Timers } from '../core/ports.js'
 import { createRng } from '../core/rng.js'
 import { createKeyspace, type EngineKeyspace, type KeyspaceOptions } from './keyspace.js'
@@ -225,11 +226,31 @@ describe('keyspace: active expiry', () => {
     assert.equal(engine.keyCount(), 0, 'j expired once its time really passed')
   })
 
-  test('lazy cancel garbage is bounded: the wheel is rebuilt from the engine', () => {
+  test('refreshing TTLs adds no wheel entries; refreshed keys expire at their new time', () => {
+    const { world, engine, keyspace } = setup()
+    for (let i = 0; i < 100; i++) keyspace.set(b(`s${i}`), b('v'), { expiresAtMs: t0 + 1000 })
+    for (let round = 1; round <= 10; round++) {
+      for (let i = 0; i < 100; i++) keyspace.expireAt(b(`s${i}`), t0 + 1000 + round * 500)
+      keyspace.set(b('s0'), b('v'), { expiresAtMs: t0 + 1000 + round * 500 })
+    }
+    keyspace.set(b('counter'), b('1'), { expiresAtMs: t0 + 1000 })
+    for (let i = 0; i < 50; i++) keyspace.set(b('counter'), b(String(i)), { keepTtl: true })
+    assert.equal(keyspace.wheelSize(), 101)
+    world.tick(1500) // the first entries fire and move to the keys' current expiry
+    assert.equal(engine.keyCount(), 100, 'only counter expired')
+    assert.equal(keyspace.wheelSize(), 100)
+    world.tick(4000) // t0 + 5500: still before t0 + 6000
+    assert.equal(engine.keyCount(), 100)
+    world.tick(600)
+    assert.equal(engine.keyCount(), 0)
+    assert.equal(keyspace.stats().expiredKeys, 101)
+  })
+
+  test('shortened TTLs leave stale entries; the wheel is rebuilt once they dominate', () => {
     const { world, keyspace } = setup()
     for (let round = 0; round < 20; round++) {
       for (let i = 0; i < 500; i++) {
-        keyspace.set(b(`k${i}`), b('v'), { expiresAtMs: t0 + 3_600_000 + round })
+        keyspace.set(b(`k${i}`), b('v'), { expiresAtMs: t0 + 3_600_000 - round })
       }
     }
     assert.equal(keyspace.wheelSize(), 10_000)
@@ -361,5 +382,72 @@ describe('keyspace: scan and keys', () => {
     assert.deepEqual(texts(keyspace.keys(b('user:*'))), ['user:1'])
     assert.deepEqual(texts(keyspace.keys(b('*'))), ['order:1', 'user:1'])
     assert.equal(engine.has(b('user:2')), true, 'KEYS does not delete')
+  })
+})
+
+describe('keyspace: model check', () => {
+  test('property: reads match a model; active expiry eventually removes every expired key', () => {
+    const key = fc.integer({ min: 0, max: 7 }).map((i) => `k${i}`)
+    const ttl = fc.integer({ min: -50, max: 3000 })
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('set' as const), key, ttl: fc.option(ttl) }),
+      fc.record({ kind: fc.constant('keepttl' as const), key }),
+      fc.record({ kind: fc.constant('expire' as const), key, ttl }),
+      fc.record({ kind: fc.constant('persist' as const), key }),
+      fc.record({ kind: fc.constant('delete' as const), key }),
+      fc.record({ kind: fc.constant('get' as const), key }),
+      fc.record({ kind: fc.constant('tick' as const), ms: fc.integer({ min: 0, max: 700 }) }),
+    )
+    fc.assert(
+      fc.property(
+        fc.array(op, { maxLength: 120 }),
+        fc.integer({ min: 1, max: 4 }),
+        (ops, budget) => {
+          const { world, engine, keyspace } = setup({ activeExpiryBudget: budget })
+          /** key -> expiresAtMs (0 = none) */
+          const model = new Map<string, number>()
+          const live = (name: string): boolean => {
+            const at = model.get(name)
+            if (at === undefined) return false
+            if (at !== 0 && world.nowMs > at) model.delete(name)
+            return model.has(name)
+          }
+          for (const o of ops) {
+            if (o.kind === 'tick') {
+              world.tick(o.ms)
+            } else if (o.kind === 'set') {
+              const at = o.ttl === null ? 0 : world.nowMs + o.ttl
+              keyspace.set(b(o.key), b('v'), { expiresAtMs: at })
+              model.set(o.key, at)
+            } else if (o.kind === 'keepttl') {
+              keyspace.set(b(o.key), b('w'), { keepTtl: true })
+              model.set(o.key, live(o.key) ? (model.get(o.key) as number) : 0)
+            } else if (o.kind === 'expire') {
+              const at = world.nowMs + o.ttl
+              assert.equal(keyspace.expireAt(b(o.key), at), live(o.key))
+              if (model.has(o.key)) {
+                if (at <= world.nowMs) model.delete(o.key)
+                else model.set(o.key, at)
+              }
+            } else if (o.kind === 'persist') {
+              const had = live(o.key) && model.get(o.key) !== 0
+              assert.equal(keyspace.persist(b(o.key)), had)
+              if (had) model.set(o.key, 0)
+            } else if (o.kind === 'delete') {
+              assert.equal(keyspace.delete(b(o.key)), live(o.key))
+              model.delete(o.key)
+            } else {
+              assert.equal(keyspace.get(b(o.key)) !== null, live(o.key), `get ${o.key}`)
+            }
+          }
+          // Long after every TTL, enough cycles drain the wheel: only persistent keys remain.
+          for (let cycle = 0; cycle < 200; cycle++) world.tick(cycle === 0 ? 10_000 : 100)
+          const persistent = [...model].filter(([, at]) => at === 0).map(([name]) => name)
+          assert.deepEqual(texts(keyspace.keys(b('*'))), persistent.sort())
+          assert.equal(engine.keyCount(), persistent.length, 'expired keys were deleted actively')
+        },
+      ),
+      { numRuns: 300 },
+    )
   })
 })

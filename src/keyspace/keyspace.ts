@@ -1,6 +1,8 @@
 /* The keyspace over a StorageEngine: string values, expiry and the keyspace statistics. Invariant:
  * no key whose expiry has passed (now > expiresAtMs, Redis's rule) is ever returned: every access
- * expires lazily (a tombstone), and a budgeted timing wheel expires the keys nobody reads. Lookups
+ * expires lazily (a tombstone), and a budgeted timing wheel expires the keys nobody reads; every
+ * key with an expiry E has a wheel entry at or before E (an entry that fires early for a key whose
+ * TTL was extended moves itself to the new time, so refreshing a TTL adds no entry). Lookups
  * count keyspace_hits/misses exactly where Redis's lookupKeyRead does, and nowhere else. */
 import { assert } from '../core/assert.js'
 import { globMatch } from '../core/glob.js'
@@ -61,7 +63,8 @@ export class EngineKeyspace implements Keyspace {
   #misses = 0
   /** The time the running active-expiry cycle started at. */
   #cycleNowMs = 0
-  /** Entries fired before their key expired (the wall clock stepped back): re-inserted after. */
+  /** Entries fired before their key expired (TTL extended, or the wall clock stepped back):
+   * re-inserted at the key's current expiry once the cycle is over. */
   #notYetDue: Array<[WheelKey, number]> = []
 
   constructor(options: KeyspaceOptions) {
@@ -90,16 +93,15 @@ export class EngineKeyspace implements Keyspace {
   }
 
   set(key: Buffer, value: Buffer, options?: SetOptions): void {
-    const previousExpiresAtMs = this.engine.expiresAtMs(key)
-    let expiresAtMs = options?.expiresAtMs ?? 0
-    if (previousExpiresAtMs !== null && previousExpiresAtMs !== 0) {
+    let previous = this.engine.expiresAtMs(key)
+    if (previous !== null && previous !== 0 && previous < this.#clock.wallMs()) {
       // Redis's SET looks the key up first, which counts an expired key as expired.
-      const expired = previousExpiresAtMs < this.#clock.wallMs()
-      if (expired) this.#expiredKeys++
-      if (options?.keepTtl === true && !expired) expiresAtMs = previousExpiresAtMs
+      this.#expiredKeys++
+      previous = null
     }
+    const expiresAtMs = options?.keepTtl === true ? (previous ?? 0) : (options?.expiresAtMs ?? 0)
     this.engine.put(key, value, expiresAtMs)
-    if (expiresAtMs !== 0) this.#wheel.insert(key.toString('latin1'), expiresAtMs)
+    if (expiresAtMs !== 0) this.#schedule(key, expiresAtMs, previous)
   }
 
   delete(key: Buffer): boolean {
@@ -131,11 +133,12 @@ export class EngineKeyspace implements Keyspace {
 
   expireAt(key: Buffer, expiresAtMs: number): boolean {
     assert(Number.isFinite(expiresAtMs), 'expiresAtMs is finite')
-    if (this.#liveExpiry(key) === null) return false
+    const current = this.#liveExpiry(key)
+    if (current === null) return false
     // Redis's checkAlreadyExpired: a time not after now deletes the key (not counted as expired).
     if (expiresAtMs <= this.#clock.wallMs()) return this.engine.delete(key)
     this.engine.setExpiry(key, expiresAtMs)
-    this.#wheel.insert(key.toString('latin1'), expiresAtMs)
+    this.#schedule(key, expiresAtMs, current)
     return true
   }
 
@@ -162,12 +165,13 @@ export class EngineKeyspace implements Keyspace {
     const expiresAtMs = this.#liveExpiry(from)
     if (expiresAtMs === null) return 'no-source'
     if (from.equals(to)) return options.onlyIfAbsent ? 'target-exists' : 'done'
-    if (this.#liveExpiry(to) !== null && options.onlyIfAbsent) return 'target-exists'
+    const target = this.#liveExpiry(to)
+    if (target !== null && options.onlyIfAbsent) return 'target-exists'
     const value = this.engine.get(from)
     assert(value !== null, 'a live key has a value')
     this.engine.put(to, value, expiresAtMs)
     this.engine.delete(from)
-    if (expiresAtMs !== 0) this.#wheel.insert(to.toString('latin1'), expiresAtMs)
+    if (expiresAtMs !== 0) this.#schedule(to, expiresAtMs, target)
     return 'done'
   }
 
@@ -176,9 +180,10 @@ export class EngineKeyspace implements Keyspace {
     const value = this.get(from)
     if (value === null) return 'no-source'
     const expiresAtMs = this.engine.expiresAtMs(from) ?? 0
-    if (this.#liveExpiry(to) !== null && !options.replace) return 'target-exists'
+    const target = this.#liveExpiry(to)
+    if (target !== null && !options.replace) return 'target-exists'
     this.engine.put(to, value, expiresAtMs)
-    if (expiresAtMs !== 0) this.#wheel.insert(to.toString('latin1'), expiresAtMs)
+    if (expiresAtMs !== 0) this.#schedule(to, expiresAtMs, target)
     return 'done'
   }
 
@@ -281,12 +286,26 @@ export class EngineKeyspace implements Keyspace {
     this.activeExpireCycle()
   }
 
-  readonly #expireVisit = (name: WheelKey, expiresAtMs: number): void => {
+  /**
+   * Makes sure a wheel entry at or before `expiresAtMs` exists. A key that already had a live
+   * expiry has an entry at or before it, so pushing the time out (refreshing a TTL, INCR with
+   * KEEPTTL semantics) needs none: that entry moves itself when it fires.
+   */
+  #schedule(key: Buffer, expiresAtMs: number, previousLiveExpiresAtMs: number | null): void {
+    const covered =
+      previousLiveExpiresAtMs !== null &&
+      previousLiveExpiresAtMs !== 0 &&
+      previousLiveExpiresAtMs <= expiresAtMs
+    if (!covered) this.#wheel.insert(key.toString('latin1'), expiresAtMs)
+  }
+
+  readonly #expireVisit = (name: WheelKey): void => {
     const key = Buffer.from(name, 'latin1')
-    // Lazy cancel: the entry is stale if the key was deleted, persisted or re-expired since.
-    if (this.engine.expiresAtMs(key) !== expiresAtMs) return
-    if (expiresAtMs >= this.#cycleNowMs) {
-      this.#notYetDue.push([name, expiresAtMs])
+    const current = this.engine.expiresAtMs(key)
+    // Lazy cancel: the key was deleted or persisted since; this entry has nothing left to do.
+    if (current === null || current === 0) return
+    if (current >= this.#cycleNowMs) {
+      this.#notYetDue.push([name, current])
       return
     }
     this.engine.delete(key)

@@ -138,32 +138,36 @@ describe('timing wheel', () => {
       fc.integer({ min: 0, max: 64 ** 3 * resolutionMs }),
     )
     fc.assert(
-      fc.property(fc.array(item, { maxLength: 60 }), fc.array(step, { maxLength: 80 }), (items, steps) => {
-        const wheel = newWheel()
-        items.forEach(({ offsetMs }, index) => wheel.insert(index, startMs + offsetMs))
-        const firedAt = new Map<number, number>()
-        let previousNowMs = -Infinity
-        let nowMs = startMs
-        const check = (index: number, atMs: number): void => {
-          assert.ok(!firedAt.has(index), `item ${index} fired twice`)
-          firedAt.set(index, nowMs)
-          assert.ok(nowMs > atMs, `item ${index} fired early: now ${nowMs} <= ${atMs}`)
-          assert.ok(
-            previousNowMs < atMs + resolutionMs,
-            `item ${index} fired late: an earlier advance at ${previousNowMs} passed ${atMs}`,
-          )
-        }
-        const advanceTo = (toMs: number): void => {
-          nowMs = toMs
-          wheel.advance(nowMs, check, Infinity)
-          previousNowMs = nowMs
-        }
-        for (const delta of steps) advanceTo(nowMs + delta)
-        const lastMs = startMs + Math.max(0, ...items.map((i) => i.offsetMs)) + resolutionMs
-        advanceTo(Math.max(nowMs, lastMs))
-        assert.equal(firedAt.size, items.length, 'every item fired')
-        assert.equal(wheel.size(), 0)
-      }),
+      fc.property(
+        fc.array(item, { maxLength: 60 }),
+        fc.array(step, { maxLength: 80 }),
+        (items, steps) => {
+          const wheel = newWheel()
+          items.forEach(({ offsetMs }, index) => wheel.insert(index, startMs + offsetMs))
+          const firedAt = new Map<number, number>()
+          let previousNowMs = -Infinity
+          let nowMs = startMs
+          const check = (index: number, atMs: number): void => {
+            assert.ok(!firedAt.has(index), `item ${index} fired twice`)
+            firedAt.set(index, nowMs)
+            assert.ok(nowMs > atMs, `item ${index} fired early: now ${nowMs} <= ${atMs}`)
+            assert.ok(
+              previousNowMs < atMs + resolutionMs,
+              `item ${index} fired late: an earlier advance at ${previousNowMs} passed ${atMs}`,
+            )
+          }
+          const advanceTo = (toMs: number): void => {
+            nowMs = toMs
+            wheel.advance(nowMs, check, Infinity)
+            previousNowMs = nowMs
+          }
+          for (const delta of steps) advanceTo(nowMs + delta)
+          const lastMs = startMs + Math.max(0, ...items.map((i) => i.offsetMs)) + resolutionMs
+          advanceTo(Math.max(nowMs, lastMs))
+          assert.equal(firedAt.size, items.length, 'every item fired')
+          assert.equal(wheel.size(), 0)
+        },
+      ),
       { numRuns: 300 },
     )
   })

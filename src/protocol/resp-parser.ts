@@ -22,6 +22,8 @@ const bigBulkBytesMin = 32 * 1024
 const tailBufferBytesMin = 16 * 1024
 /** Redis LONG_STR_SIZE is 21: string2ll rejects texts of 21 bytes or more. */
 const integerTextBytesMax = 20
+/** Up to 15 digits the running sum stays exact (10^15 < 2^53). */
+const maxSafeDigits = 15
 const longLongMaxText = '9223372036854775807'
 const longLongMinMagnitudeText = '9223372036854775808'
 
@@ -34,8 +36,7 @@ function protocolError(detail: string): CaskadeError {
 /**
  * Redis string2ll over `buf[start, end)`: an optional '-', no '+', no leading zeros, no spaces,
  * within the signed 64-bit range. Returns null where Redis rejects the text. Digits are read from
- * bytes (no string); a value past 2^53 is approximate, which only matters for comparing it with
- * limits far below that.
+ * bytes (no string); a value past 2^53 is the nearest double.
  */
 export function parseRedisInteger(buf: Buffer, start: number, end: number): number | null {
   const length = end - start
@@ -53,13 +54,15 @@ export function parseRedisInteger(buf: Buffer, start: number, end: number): numb
     value = value * 10 + digit
   }
   const digitCount = negative ? length - 1 : length
-  if (digitCount >= longLongMaxText.length) {
-    // 19 or more digits: compare as text with the 64-bit bound (rare; this path may allocate).
-    const bound = negative ? longLongMinMagnitudeText : longLongMaxText
+  if (digitCount > maxSafeDigits) {
+    // Past 2^53 the running sum rounds at every step: reread the digits once, correctly
+    // rounded, and check the 64-bit bound as text (a rare path; it allocates).
     const digits = buf.toString('latin1', negative ? start + 1 : start, end)
+    const bound = negative ? longLongMinMagnitudeText : longLongMaxText
     if (digits.length > bound.length || (digits.length === bound.length && digits > bound)) {
       return null
     }
+    value = Number(digits)
   }
   return negative ? -value : value
 }
@@ -125,12 +128,13 @@ interface InlineToken {
  * line is `buf[.., end)`; like the C string it reads as NUL past its end. `plainEnd` is where
  * the unquoted prefix (already known to hold no quote) stops. Returns null on unbalanced quotes.
  */
-function readQuotedToken(
-  buf: Buffer,
-  tokenStart: number,
-  plainEnd: number,
-  end: number,
-): InlineToken | null {
+function readQuotedToken(options: {
+  buf: Buffer
+  tokenStart: number
+  plainEnd: number
+  end: number
+}): InlineToken | null {
+  const { buf, tokenStart, plainEnd, end } = options
   const at = (index: number): number => (index < end ? (buf[index] as number) : 0)
   const bytes: number[] = []
   for (let index = tokenStart; index < plainEnd; index++) bytes.push(buf[index] as number)
@@ -208,7 +212,7 @@ export function splitInlineArgs(buf: Buffer, start: number, end: number): Buffer
       if (p < end && buf[p] !== 0) p++
       continue
     }
-    const token = readQuotedToken(buf, tokenStart, p, end)
+    const token = readQuotedToken({ buf, tokenStart, plainEnd: p, end })
     if (token === null) return null
     args.push(token.value)
     p = token.next

@@ -209,6 +209,7 @@ class CaskadeServer implements RunningServer, ConnectionOwner {
       this.addresses.push(address)
     }
     this.port = port
+    config.port = port // CONFIG GET port reports the port actually bound (port 0 = any free)
     this.#startTimers()
   }
 

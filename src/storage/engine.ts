@@ -302,20 +302,29 @@ class BitcaskEngine implements StorageEngine {
     }
   }
 
+  /**
+   * Flushes, syncs and seals the active segment (so the next open reads only hints), then
+   * releases the files and the lock, also when flushing failed (that error is rethrown).
+   */
   async close(): Promise<void> {
     if (this.#closed) return
-    await this.#merge?.abort()
-    await this.#commit.close()
     this.#closed = true
-    while (this.#pendingSeals.size > 0) await Promise.all([...this.#pendingSeals])
-    const active = this.#active
-    if (active.totalBytes > 0) {
-      const hint = buildSegmentHint(this.#keydir, active, this.#activeMarkers)
-      await this.#options.disk.writeFileAtomic(this.#path(hintFileName(active.id)), hint)
+    try {
+      await this.#merge?.abort()
+      await this.#commit.close()
+      while (this.#pendingSeals.size > 0) await Promise.all([...this.#pendingSeals])
+      const active = this.#active
+      if (active.totalBytes > 0) {
+        const hint = buildSegmentHint(this.#keydir, active, this.#activeMarkers)
+        await this.#options.disk.writeFileAtomic(this.#path(hintFileName(active.id)), hint)
+      } else {
+        active.file.closeSync()
+        await this.#options.disk.remove(active.file.path)
+      }
+    } finally {
+      for (const segment of this.#segments.all()) segment.file.closeSync()
+      this.#lock.release()
     }
-    for (const segment of this.#segments.all()) segment.file.closeSync()
-    if (active.totalBytes === 0) await this.#options.disk.remove(active.file.path)
-    this.#lock.release()
   }
 
   /** Appends one record to the batch (rotating first if it would overflow the segment). */

@@ -96,6 +96,22 @@ export class Keydir {
     return slot
   }
 
+  /**
+   * Recovery's upsert: sets `key` unless it already holds a record with a seq >= entry.seq.
+   * One map lookup for the common case of a new key.
+   */
+  setIfNewer(key: string, entry: KeydirEntry, tombstone: boolean): void {
+    const slot = this.#slots.get(key)
+    if (slot === undefined) {
+      const fresh = this.#allocateSlot()
+      this.#slots.set(key, fresh)
+      this.#keys[fresh] = key
+      this.setAt(fresh, entry, tombstone)
+    } else if (this.#seqs[slot]! < entry.seq) {
+      this.setAt(slot, entry, tombstone)
+    }
+  }
+
   /** Overwrites the fields of an occupied slot (its key stays). */
   setAt(slot: number, entry: KeydirEntry, tombstone = false): void {
     assert(this.#keys[slot] !== undefined, 'setAt on an occupied slot')

@@ -199,10 +199,8 @@ function applyRecord(
   if (seq < context.clearSeqMax) return
   const tombstone = (flags & RecordFlag.tombstone) !== 0
   if (tombstone) markers?.push({ key, seq, offset, size, flags })
-  const slot = keydir.slotOf(key)
-  if (slot >= 0 && keydir.seqAt(slot) >= seq) return
   const entry = { segmentId: segment.id, offset, size, expiresAtMs: record.expiresAtMs, seq }
-  keydir.set(key, entry, tombstone)
+  keydir.setIfNewer(key, entry, tombstone)
 }
 
 interface ScanMode {

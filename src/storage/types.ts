@@ -87,3 +87,50 @@ export interface StorageEngine {
   stats(): EngineStats
   close(): Promise<void>
 }
+
+// Additive (storage engineer): the report of inspectDataDir (src/storage/inspect.ts), a read-only
+// check of a data directory for `caskade inspect`.
+
+/** Something wrong in a file, at a byte offset (0 for whole-file problems). */
+export interface InspectProblem {
+  file: string
+  offset: number
+  reason: string
+}
+
+export interface InspectSegmentReport {
+  file: string
+  segmentId: number
+  bytes: number
+  /** Records read before the end of the file or the first bad record. */
+  records: number
+  tombstones: number
+  clearMarkers: number
+  /** Keys whose newest record is in this segment. */
+  keys: number
+  liveBytes: number
+  deadBytes: number
+}
+
+export interface InspectHintReport {
+  file: string
+  segmentId: number
+  entries: number
+  /** Whole, CRC-valid, matching its data file's size. */
+  valid: boolean
+  origin: 'writer' | 'merge' | 'unknown'
+}
+
+export interface InspectReport {
+  dir: string
+  segments: InspectSegmentReport[]
+  hints: InspectHintReport[]
+  keys: number
+  keysWithExpiry: number
+  totalBytes: number
+  liveBytes: number
+  deadBytes: number
+  problems: InspectProblem[]
+  /** Leftovers that open() cleans up (interrupted merge outputs, temp files, a merge manifest). */
+  notes: string[]
+}

@@ -75,6 +75,7 @@ async function runWriter(options: {
 
 async function verify(port: number, history: Map<string, KeyHistory>): Promise<number> {
   const redis = connect(port)
+  await new Promise<void>((resolve) => redis.once('ready', () => resolve()))
   try {
     let checked = 0
     for (const [key, entry] of history) {

@@ -62,7 +62,7 @@ describe('redis-cli and inline commands', () => {
 
   test('redis-cli -3 speaks RESP3', { skip: skipCli }, async () => {
     const hello = await cli('--no-raw', '-3', 'HELLO', '3')
-    assert.match(hello, /"server" => "redis"/)
+    assert.match(hello, /"server" => "caskade"/)
     assert.match(hello, /"version" => "7\.0\.15"/)
     assert.match(hello, /"proto" => \(integer\) 3/)
     assert.equal(await cli('--no-raw', '-3', 'GET', 'a'), '"b"\n')

@@ -1,0 +1,230 @@
+/* Read-only check of a data directory (`caskade inspect`): scans every record of every segment
+ * (CRC and header), checks every hint against the records it points at, and reports per-file
+ * counts, live/dead bytes and every problem with its file and byte offset. Pure, through the Disk
+ * port; takes no lock and changes nothing, so it can look at a directory a server is using. */
+import type { Disk } from '../core/ports.js'
+import {
+  HintOrigin,
+  checkHint,
+  forEachHintEntry,
+  type HintEntryView,
+  type HintHeader,
+} from './hint-codec.js'
+import { RecordFlag } from './record-codec.js'
+import { ScanStatus, SegmentScanner } from './segment-scanner.js'
+import { classifyDir, hintFileName, joinPath, segmentFileName } from './segments.js'
+import type {
+  InspectHintReport,
+  InspectProblem,
+  InspectReport,
+  InspectSegmentReport,
+} from './types.js'
+
+interface Newest {
+  seq: number
+  segmentId: number
+  size: number
+  tombstone: boolean
+  expiring: boolean
+}
+
+/** Per segment: each record's offset and seq, in file order (for checking hints). */
+interface RecordIndex {
+  offsets: number[]
+  seqs: number[]
+}
+
+interface InspectState {
+  disk: Disk
+  dir: string
+  newest: Map<string, Newest>
+  clearSeqMax: number
+  problems: InspectProblem[]
+  indexes: Map<number, RecordIndex>
+}
+
+export async function inspectDataDir(disk: Disk, dir: string): Promise<InspectReport> {
+  const listing = classifyDir(await disk.list(dir))
+  const state: InspectState = {
+    disk,
+    dir,
+    newest: new Map(),
+    clearSeqMax: -1,
+    problems: [],
+    indexes: new Map(),
+  }
+  const segments = listing.dataIds.map((id) => scanSegmentFile(state, id))
+  const hints: InspectHintReport[] = []
+  for (const id of [...listing.hintIds].sort((a, b) => a - b)) hints.push(checkHintFile(state, id))
+  const report: InspectReport = {
+    dir,
+    segments,
+    hints,
+    keys: 0,
+    keysWithExpiry: 0,
+    totalBytes: 0,
+    liveBytes: 0,
+    deadBytes: 0,
+    problems: state.problems,
+    notes: listing.leftovers.map((name) => `leftover ${joinPath(dir, name)} (removed at open)`),
+  }
+  if (listing.hasMergeManifest) report.notes.push('an interrupted merge is completed at open')
+  tallyLiveness(state, report)
+  return report
+}
+
+function scanSegmentFile(state: InspectState, id: number): InspectSegmentReport {
+  const path = joinPath(state.dir, segmentFileName(id))
+  const file = state.disk.openSync(path, 'read')
+  const bytes = file.size()
+  const report: InspectSegmentReport = {
+    file: path,
+    segmentId: id,
+    bytes,
+    records: 0,
+    tombstones: 0,
+    clearMarkers: 0,
+    keys: 0,
+    liveBytes: 0,
+    deadBytes: 0,
+  }
+  const index: RecordIndex = { offsets: [], seqs: [] }
+  state.indexes.set(id, index)
+  try {
+    const scanner = new SegmentScanner(file, bytes)
+    const view = scanner.view
+    for (let status = scanner.next(); status !== ScanStatus.end; status = scanner.next()) {
+      if (status !== ScanStatus.ok) {
+        const reason =
+          status === ScanStatus.needMore ? 'record cut short by end of file' : view.problem
+        const dropped = bytes - scanner.recordOffset
+        state.problems.push({
+          file: path,
+          offset: scanner.recordOffset,
+          reason: `${reason} (${dropped} bytes from here on are unreadable)`,
+        })
+        break
+      }
+      report.records++
+      index.offsets.push(scanner.recordOffset)
+      index.seqs.push(view.seq)
+      noteRecord(state, report, scanner)
+    }
+  } finally {
+    file.closeSync()
+  }
+  return report
+}
+
+function noteRecord(
+  state: InspectState,
+  report: InspectSegmentReport,
+  scanner: SegmentScanner,
+): void {
+  const view = scanner.view
+  if ((view.flags & RecordFlag.clear) !== 0) {
+    report.clearMarkers++
+    state.clearSeqMax = Math.max(state.clearSeqMax, view.seq)
+    return
+  }
+  const tombstone = (view.flags & RecordFlag.tombstone) !== 0
+  if (tombstone) report.tombstones++
+  const key = scanner.buffer.toString('latin1', view.keyStart, view.keyEnd)
+  const previous = state.newest.get(key)
+  if (previous !== undefined && previous.seq >= view.seq) return
+  state.newest.set(key, {
+    seq: view.seq,
+    segmentId: report.segmentId,
+    size: view.size,
+    tombstone,
+    expiring: view.expiresAtMs !== 0,
+  })
+}
+
+function tallyLiveness(state: InspectState, report: InspectReport): void {
+  const byId = new Map(report.segments.map((segment) => [segment.segmentId, segment]))
+  for (const newest of state.newest.values()) {
+    if (newest.tombstone || newest.seq < state.clearSeqMax) continue
+    const segment = byId.get(newest.segmentId)
+    if (segment === undefined) continue
+    segment.keys++
+    segment.liveBytes += newest.size
+    report.keys++
+    if (newest.expiring) report.keysWithExpiry++
+  }
+  for (const segment of report.segments) {
+    segment.deadBytes = segment.bytes - segment.liveBytes
+    report.totalBytes += segment.bytes
+    report.liveBytes += segment.liveBytes
+    report.deadBytes += segment.deadBytes
+  }
+}
+
+function checkHintFile(state: InspectState, id: number): InspectHintReport {
+  const path = joinPath(state.dir, hintFileName(id))
+  const report: InspectHintReport = {
+    file: path,
+    segmentId: id,
+    entries: 0,
+    valid: false,
+    origin: 'unknown',
+  }
+  const bytes = state.disk.readFileSync(path)
+  const header = checkHint(bytes)
+  if (typeof header === 'string') {
+    state.problems.push({ file: path, offset: 0, reason: header })
+    return report
+  }
+  report.origin = header.origin === HintOrigin.merge ? 'merge' : 'writer'
+  report.entries = header.entryCount
+  const index = state.indexes.get(id)
+  const problem = hintMismatch(header, id, index, state.disk, state.dir)
+  if (problem !== null) {
+    state.problems.push({ file: path, offset: 0, reason: problem })
+    return report
+  }
+  let firstBad: InspectProblem | null = null
+  const entryProblem = forEachHintEntry(bytes, header, (entry) => {
+    if (firstBad === null && index !== undefined && !indexHas(index, entry)) {
+      const reason = `hint entry for offset ${entry.offset} (seq ${entry.seq}) matches no record`
+      firstBad = { file: path, offset: entry.keyStart, reason }
+    }
+  })
+  if (entryProblem !== null) state.problems.push({ file: path, offset: 0, reason: entryProblem })
+  else if (firstBad !== null) state.problems.push(firstBad)
+  else report.valid = true
+  return report
+}
+
+function hintMismatch(
+  header: HintHeader,
+  id: number,
+  index: RecordIndex | undefined,
+  disk: Disk,
+  dir: string,
+): string | null {
+  if (header.segmentId !== id) return `hint names segment ${header.segmentId}`
+  if (index === undefined) return 'hint without a data file (removed at open)'
+  const dataPath = joinPath(dir, segmentFileName(id))
+  const file = disk.openSync(dataPath, 'read')
+  const dataBytes = file.size()
+  file.closeSync()
+  if (header.dataBytes !== dataBytes) {
+    return `hint describes ${header.dataBytes} data bytes, the data file has ${dataBytes}`
+  }
+  return null
+}
+
+/** Binary search: is there a record at entry.offset with entry.seq? */
+function indexHas(index: RecordIndex, entry: HintEntryView): boolean {
+  let low = 0
+  let high = index.offsets.length - 1
+  while (low <= high) {
+    const middle = (low + high) >>> 1
+    const offset = index.offsets[middle]!
+    if (offset === entry.offset) return index.seqs[middle] === entry.seq
+    if (offset < entry.offset) low = middle + 1
+    else high = middle - 1
+  }
+  return false
+}

@@ -1,0 +1,142 @@
+import { test, describe } from 'node:test'
+import assert from 'node:assert/strict'
+import fc from 'fast-check'
+import { Keydir, type KeydirEntry } from './keydir.js'
+
+const entry = (seq: number, expiresAtMs = 0): KeydirEntry => ({
+  segmentId: 1 + (seq % 3),
+  offset: seq * 100,
+  size: 60 + (seq % 7),
+  expiresAtMs,
+  seq,
+})
+
+function scanAll(keydir: Keydir, count: number): string[] {
+  const keys: string[] = []
+  let cursor = 0
+  do {
+    cursor = keydir.scan(cursor, count, (slot) => keys.push(keydir.keyAt(slot)!))
+  } while (cursor !== 0)
+  return keys
+}
+
+describe('keydir', () => {
+  test('set, overwrite, read fields and remove', () => {
+    const keydir = new Keydir()
+    const slot = keydir.set('a', entry(1))
+    assert.equal(keydir.slotOf('a'), slot)
+    assert.equal(keydir.set('a', entry(2, 99)), slot, 'an overwrite keeps the slot')
+    assert.equal(keydir.seqAt(slot), 2)
+    assert.equal(keydir.offsetAt(slot), 200)
+    assert.equal(keydir.sizeAt(slot), 62)
+    assert.equal(keydir.segmentIdAt(slot), 3)
+    assert.equal(keydir.expiresAtMsAt(slot), 99)
+    assert.equal(keydir.expiringCount, 1)
+    keydir.relocateAt(slot, 9, 4242)
+    assert.deepEqual([keydir.segmentIdAt(slot), keydir.offsetAt(slot)], [9, 4242])
+    assert.equal(keydir.remove('a'), true)
+    assert.equal(keydir.remove('a'), false)
+    assert.equal(keydir.slotOf('a'), -1)
+    assert.equal(keydir.size, 0)
+    assert.equal(keydir.expiringCount, 0)
+  })
+
+  test('freed slots are reused and the arrays grow past their initial size', () => {
+    const keydir = new Keydir()
+    for (let i = 0; i < 5000; i++) keydir.set(`k${i}`, entry(i))
+    assert.equal(keydir.size, 5000)
+    assert.equal(keydir.slotHighWater, 5000)
+    const freed = keydir.slotOf('k10')
+    keydir.remove('k10')
+    assert.equal(keydir.set('new', entry(1)), freed)
+    assert.equal(keydir.slotHighWater, 5000)
+    for (let i = 0; i < 5000; i += 997) assert.equal(keydir.seqAt(keydir.slotOf(`k${i}`)), i)
+  })
+
+  test('expiring count follows sets, overwrites, tombstones and removals', () => {
+    const keydir = new Keydir()
+    keydir.set('a', entry(1, 10))
+    keydir.set('b', entry(2, 20))
+    keydir.set('a', entry(3, 0))
+    keydir.set('c', entry(4, 30), true)
+    assert.equal(keydir.expiringCount, 1)
+    keydir.set('c', entry(5, 30))
+    assert.equal(keydir.expiringCount, 2)
+    keydir.remove('b')
+    keydir.removeAt(keydir.slotOf('c'))
+    assert.equal(keydir.expiringCount, 0)
+    assert.equal(keydir.isTombstoneAt(keydir.slotOf('a')), false)
+  })
+
+  test('a full scan returns every key once, with any count', () => {
+    const keydir = new Keydir()
+    for (let i = 0; i < 300; i++) keydir.set(`k${i}`, entry(i))
+    for (let i = 0; i < 300; i += 4) keydir.remove(`k${i}`)
+    for (const count of [1, 7, 10, 1000]) {
+      const keys = scanAll(keydir, count)
+      assert.equal(keys.length, 225)
+      assert.equal(new Set(keys).size, 225)
+    }
+    assert.equal(new Keydir().scan(0, 10, () => assert.fail('empty')), 0)
+  })
+
+  test('SCAN guarantee: keys present throughout are returned despite churn', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 0, max: 60 })), { maxLength: 200 }),
+        fc.integer({ min: 1, max: 20 }),
+        (churn, count) => {
+          const keydir = new Keydir()
+          for (let i = 0; i < 40; i++) keydir.set(`stable${i}`, entry(i))
+          for (let i = 0; i < 30; i++) keydir.set(`churn${i}`, entry(i))
+          const seen = new Set<string>()
+          let cursor = 0
+          let step = 0
+          do {
+            cursor = keydir.scan(cursor, count, (slot) => seen.add(keydir.keyAt(slot)!))
+            for (let k = 0; k < 3 && step < churn.length; k++, step++) {
+              const [add, n] = churn[step]!
+              if (add) keydir.set(`churn${n}`, entry(n))
+              else keydir.remove(`churn${n}`)
+            }
+          } while (cursor !== 0)
+          for (let i = 0; i < 40; i++) assert.ok(seen.has(`stable${i}`))
+        },
+      ),
+    )
+  })
+
+  test('randomSlot returns occupied slots, also when sparse, and -1 when empty', () => {
+    const keydir = new Keydir()
+    assert.equal(keydir.randomSlot(() => 0), -1)
+    for (let i = 0; i < 1000; i++) keydir.set(`k${i}`, entry(i))
+    for (let i = 0; i < 999; i++) keydir.remove(`k${i}`)
+    let draws = 0
+    const slot = keydir.randomSlot((bound) => (draws++ * 7919) % bound)
+    assert.equal(keydir.keyAt(slot), 'k999')
+    const counts = new Map<string, number>()
+    const full = new Keydir()
+    for (let i = 0; i < 10; i++) full.set(`k${i}`, entry(i))
+    let state = 3
+    for (let i = 0; i < 2000; i++) {
+      const picked = full.randomSlot((bound) => {
+        state = (state * 48271) % 2147483647
+        return state % bound
+      })
+      const key = full.keyAt(picked)!
+      counts.set(key, (counts.get(key) ?? 0) + 1)
+    }
+    assert.equal(counts.size, 10)
+    for (const seen of counts.values()) assert.ok(seen > 100, 'roughly uniform')
+  })
+
+  test('clear drops everything', () => {
+    const keydir = new Keydir()
+    for (let i = 0; i < 2000; i++) keydir.set(`k${i}`, entry(i, i))
+    keydir.clear()
+    assert.equal(keydir.size, 0)
+    assert.equal(keydir.expiringCount, 0)
+    assert.equal(keydir.slotHighWater, 0)
+    assert.equal(keydir.slotOf('k5'), -1)
+  })
+})
