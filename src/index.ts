@@ -126,9 +126,10 @@ class EmbeddedStore implements Store {
     if (this.#closed) throw new CaskadeError(ErrorCode.Err, 'the store is closed')
   }
 
-  get(key: Key): Promise<Buffer | null> {
+  // Methods are async so that misuse (a closed store) rejects instead of throwing.
+  async get(key: Key): Promise<Buffer | null> {
     this.#check()
-    return Promise.resolve(this.#keyspace.get(toKey(key)))
+    return this.#keyspace.get(toKey(key))
   }
 
   async getString(key: Key): Promise<string | null> {
@@ -189,16 +190,16 @@ class EmbeddedStore implements Store {
     return done
   }
 
-  ttl(key: Key): Promise<number> {
+  async ttl(key: Key): Promise<number> {
     this.#check()
     const expiresAtMs = this.#keyspace.expiresAtMs(toKey(key))
-    if (expiresAtMs < 0) return Promise.resolve(expiresAtMs)
-    return Promise.resolve(Math.max(0, expiresAtMs - this.#clock.wallMs()))
+    if (expiresAtMs < 0) return expiresAtMs
+    return Math.max(0, expiresAtMs - this.#clock.wallMs())
   }
 
-  exists(key: Key): Promise<boolean> {
+  async exists(key: Key): Promise<boolean> {
     this.#check()
-    return Promise.resolve(this.#keyspace.exists(toKey(key)))
+    return this.#keyspace.exists(toKey(key))
   }
 
   async *scan(options: StoreScanOptions = {}): AsyncIterableIterator<Buffer> {
@@ -216,9 +217,9 @@ class EmbeddedStore implements Store {
     } while (cursor !== 0)
   }
 
-  size(): Promise<number> {
+  async size(): Promise<number> {
     this.#check()
-    return Promise.resolve(this.#keyspace.size())
+    return this.#keyspace.size()
   }
 
   async close(): Promise<void> {

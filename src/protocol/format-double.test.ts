@@ -144,8 +144,10 @@ describe('long doubles (INCRBYFLOAT, HINCRBYFLOAT)', () => {
     assert.equal(parseLongDouble('x'.repeat(5120)), null, 'MAX_LONG_DOUBLE_CHARS')
   })
 
-  test('like the C code, parsing stops at a NUL byte', () => {
-    assert.equal(formatLongDouble(parse('2.5\0junk')), '2.5')
+  test('a NUL byte anywhere makes the text invalid, as in Redis', () => {
+    assert.equal(parseLongDouble('2.5\0junk'), null)
+    assert.equal(parseLongDouble(Buffer.from([0x31, 0x00])), null)
+    assert.equal(parseLongDouble('\0'), null)
   })
 
   test('addition rounds once, to 64 significant bits', () => {

@@ -209,15 +209,14 @@ function parseHex(match: RegExpExecArray): LongDouble | null {
 /**
  * Parses a float the way Redis's string2ld does (strtold, then refusing leading space, trailing
  * garbage, NaN, overflow, and underflow to zero); null where Redis replies "not a valid float".
- * Accepts decimal, hex ("0x1.8p3") and "inf"/"infinity" with a sign. Like the C code, a NUL byte
- * ends the text.
+ * Accepts decimal, hex ("0x1.8p3") and "inf"/"infinity" with a sign; a NUL byte anywhere makes
+ * the text invalid (checked on redis-server 7.0.15).
  */
 export function parseLongDouble(input: Buffer | string): LongDouble | null {
-  const raw = typeof input === 'string' ? input : input.toString('latin1')
-  if (raw.length === 0 || raw.length > longDoubleTextBytesMax) return null
-  const nul = raw.indexOf('\0')
-  const text = nul === -1 ? raw : raw.slice(0, nul)
-  if (text.length === 0) return zero(false) // strtold("") converts nothing and ends at the NUL
+  const text = typeof input === 'string' ? input : input.toString('latin1')
+  if (text.length === 0 || text.length > longDoubleTextBytesMax) return null
+  // strtold stops at a NUL, and Redis then refuses the text because it was not all consumed.
+  if (text.includes('\0')) return null
   const infinity = infinityPattern.exec(text)
   if (infinity !== null) return infinite(infinity[1] === '-')
   const hex = hexPattern.exec(text)

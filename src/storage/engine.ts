@@ -94,7 +94,12 @@ class BitcaskEngine implements StorageEngine {
   #lock: { release(): void }
   #scratch = Buffer.allocUnsafe(readScratchBytesInitial)
   readonly #view = new RecordView()
-  readonly #pendingSeals = new Set<Promise<void>>()
+  /**
+   * Seals run one after another: a segment's hint may only become durable after every older
+   * segment's data is synced, or recovery would take an older torn tail for corruption.
+   * Resolves false once a seal failed (later segments then stay unhinted, and are scanned).
+   */
+  #sealChain: Promise<boolean> = Promise.resolve(true)
   #merge: MergeJob | null = null
   #merges = 0
   #closed = false
@@ -277,7 +282,7 @@ class BitcaskEngine implements StorageEngine {
   async flushAndSync(): Promise<void> {
     this.#assertOpen()
     await this.#commit.flushAndSync()
-    while (this.#pendingSeals.size > 0) await Promise.all([...this.#pendingSeals])
+    await this.#sealChain
   }
 
   startMerge(): boolean {
@@ -312,7 +317,7 @@ class BitcaskEngine implements StorageEngine {
     try {
       await this.#merge?.abort()
       await this.#commit.close()
-      while (this.#pendingSeals.size > 0) await Promise.all([...this.#pendingSeals])
+      await this.#sealChain
       const active = this.#active
       if (active.totalBytes > 0) {
         const hint = buildSegmentHint(this.#keydir, active, this.#activeMarkers)
@@ -348,22 +353,23 @@ class BitcaskEngine implements StorageEngine {
     this.#activeMarkers = []
     this.#active = this.#createActiveSegment()
     assert(this.#commit.switchTo(this.#active.file), 'switching after a written batch succeeds')
-    const sealing = this.#seal(sealed, hint).finally(() => this.#pendingSeals.delete(sealing))
-    this.#pendingSeals.add(sealing)
+    this.#sealChain = this.#sealChain.then((olderSealed) => this.#seal(sealed, hint, olderSealed))
   }
 
-  async #seal(segment: Segment, hint: Buffer): Promise<void> {
+  async #seal(segment: Segment, hint: Buffer, olderSealed: boolean): Promise<boolean> {
     try {
       await segment.file.sync()
       this.#commit.markSynced(segment.file)
+      if (!olderSealed) return false
       await this.#options.disk.writeFileAtomic(this.#path(hintFileName(segment.id)), hint)
       segment.sealed = true
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error)
       this.#emit({ kind: 'io-error', operation: `seal ${segment.file.path}`, message })
-      return
+      return false
     }
     if (!this.#closed) this.#maybeMerge()
+    return true
   }
 
   #createActiveSegment(): Segment {
