@@ -126,10 +126,18 @@ class EmbeddedStore implements Store {
     if (this.#closed) throw new CaskadeError(ErrorCode.Err, 'the store is closed')
   }
 
-  // Methods are async so that misuse (a closed store) rejects instead of throwing.
-  async get(key: Key): Promise<Buffer | null> {
-    this.#check()
-    return this.#keyspace.get(toKey(key))
+  /** Runs a synchronous read as a promise, so misuse (a closed store) rejects, never throws. */
+  #read<T>(read: () => T): Promise<T> {
+    try {
+      this.#check()
+      return Promise.resolve(read())
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)))
+    }
+  }
+
+  get(key: Key): Promise<Buffer | null> {
+    return this.#read(() => this.#keyspace.get(toKey(key)))
   }
 
   async getString(key: Key): Promise<string | null> {
@@ -190,16 +198,15 @@ class EmbeddedStore implements Store {
     return done
   }
 
-  async ttl(key: Key): Promise<number> {
-    this.#check()
-    const expiresAtMs = this.#keyspace.expiresAtMs(toKey(key))
-    if (expiresAtMs < 0) return expiresAtMs
-    return Math.max(0, expiresAtMs - this.#clock.wallMs())
+  ttl(key: Key): Promise<number> {
+    return this.#read(() => {
+      const expiresAtMs = this.#keyspace.expiresAtMs(toKey(key))
+      return expiresAtMs < 0 ? expiresAtMs : Math.max(0, expiresAtMs - this.#clock.wallMs())
+    })
   }
 
-  async exists(key: Key): Promise<boolean> {
-    this.#check()
-    return this.#keyspace.exists(toKey(key))
+  exists(key: Key): Promise<boolean> {
+    return this.#read(() => this.#keyspace.exists(toKey(key)))
   }
 
   async *scan(options: StoreScanOptions = {}): AsyncIterableIterator<Buffer> {
@@ -217,9 +224,8 @@ class EmbeddedStore implements Store {
     } while (cursor !== 0)
   }
 
-  async size(): Promise<number> {
-    this.#check()
-    return this.#keyspace.size()
+  size(): Promise<number> {
+    return this.#read(() => this.#keyspace.size())
   }
 
   async close(): Promise<void> {

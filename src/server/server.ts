@@ -368,9 +368,7 @@ interface FsyncPolicySettable {
   setFsyncPolicy(policy: FsyncPolicy): void
 }
 
-function canSetFsyncPolicy(
-  engine: StorageEngine,
-): engine is StorageEngine & FsyncPolicySettable {
+function canSetFsyncPolicy(engine: StorageEngine): engine is StorageEngine & FsyncPolicySettable {
   return typeof (engine as Partial<FsyncPolicySettable>).setFsyncPolicy === 'function'
 }
 
