@@ -143,7 +143,8 @@ function renderReport(input: ReportInput): string {
     '',
     throughputTable(input.throughput),
     '',
-    `## Dataset: ${options.keys.toLocaleString('en-US')} keys (key:0000000..key:${lastKey}), ${valueBytes}-byte values`,
+    `## Dataset: ${options.keys.toLocaleString('en-US')} keys ` +
+      `(key:0000000..key:${lastKey}), ${valueBytes}-byte values`,
     '',
     'Loaded by a pipelined SET loader; RSS is VmRSS from /proc; restart is the time from',
     `process start to the first +PONG on the same data dir (median of ${options.restarts}).`,

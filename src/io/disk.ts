@@ -1,7 +1,8 @@
 /* The real Disk port over node:fs. Appends are positional writes at an offset this module tracks
  * (so a failed or partial write is simply overwritten by the retry), reads are pread, sync is
- * fdatasync, and creating a file syncs its directory so its name survives a crash. Invariant: a BlockFile's appends land in call order at consecutive offsets, and
- * `size()` counts every append that was issued. lockDir keeps one process per data directory. */
+ * fdatasync, and creating a file syncs its directory so its name survives a crash.
+ * Invariant: a BlockFile's appends land in call order at consecutive offsets, and `size()`
+ * counts every append that was issued. lockDir keeps one process per data directory. */
 import fs from 'node:fs'
 import path from 'node:path'
 import { CaskadeError, ErrorCode } from '../core/errors.js'

@@ -96,10 +96,6 @@ export class Connection {
     socket.on('close', () => this.#onClose())
   }
 
-  get isOpen(): boolean {
-    return this.#state === 'open'
-  }
-
   lastActivityMs(): number {
     return this.#lastActivityMs
   }

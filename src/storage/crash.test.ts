@@ -81,7 +81,12 @@ function powerLossSnapshot(dir: string, synced: Map<string, number>, rng: Rng): 
   const snapshot = tempDir()
   for (const name of fs.readdirSync(dir)) {
     if (name === 'LOCK') continue
-    const bytes = fs.readFileSync(path.join(dir, name))
+    let bytes: Buffer
+    try {
+      bytes = fs.readFileSync(path.join(dir, name))
+    } catch {
+      continue // renamed or removed by the engine's thread pool meanwhile: as if not yet created
+    }
     const durableBytes = Math.min(synced.get(path.join(dir, name)) ?? 0, bytes.length)
     const keptUnsynced = rng.int(bytes.length - durableBytes + 1)
     const parts = [bytes.subarray(0, durableBytes + keptUnsynced)]

@@ -168,6 +168,17 @@ describe('engine basics', () => {
     await engine.close()
   })
 
+  test('scan ends on a cursor it never handed out; oversized keys are refused', async () => {
+    const engine = await openEngine(options(tempDir()))
+    engine.put(b('a'), b('1'), 0)
+    assert.deepEqual(engine.scan(2 ** 60, 10), { cursor: 0, keys: [] })
+    assert.deepEqual(engine.scan(1.5, 10), { cursor: 0, keys: [] })
+    assert.deepEqual(engine.scan(12345, 10), { cursor: 0, keys: [] })
+    const hugeKey = Buffer.alloc(64 * 1024 * 1024 + 1)
+    assert.throws(() => engine.put(hugeKey, b('v'), 0), /key exceeds maximum allowed size/)
+    await engine.close()
+  })
+
   test('rejects nonsense options with a CONFIG error', async () => {
     await assert.rejects(
       openEngine(options(tempDir(), { segmentBytesMax: 10 })),
@@ -425,10 +436,16 @@ describe('group commit', () => {
     assert.match(engine.stats().lastWriteError ?? '', /disk full/)
     assert.ok(events.some((event) => event.kind === 'io-error'))
     assert.equal(str(engine.get(b('k'))), 'v')
+    assert.throws(
+      () => engine.put(b('k2'), b('refused'), 0),
+      (error: unknown) => error instanceof CaskadeError && error.code === ErrorCode.Io,
+    )
     await engine.flushAndSync()
+    engine.put(b('k2'), b('accepted again'), 0)
     await engine.close()
     const reopened = await openEngine(options(dir))
     assert.equal(str(reopened.get(b('k'))), 'v')
+    assert.equal(str(reopened.get(b('k2'))), 'accepted again')
     await reopened.close()
   })
 })

@@ -40,6 +40,8 @@ const readScratchBytesInitial = 16 * 1024
 /** Offsets are stored as u32, so a segment must stay below 4 GiB. */
 export const segmentBytesLimit = 0xffff_ffff
 const emptyBuffer = Buffer.alloc(0)
+/** Redis's text when a string would exceed proto-max-bulk-len. */
+const valueTooLargeMessage = 'string exceeds maximum allowed size (proto-max-bulk-len)'
 
 export async function openEngine(options: EngineOptions): Promise<StorageEngine> {
   validateOptions(options)
@@ -170,9 +172,17 @@ class BitcaskEngine implements StorageEngine {
   }
 
   put(key: Buffer, value: Buffer, expiresAtMs: number): void {
-    this.#assertOpen()
+    this.#assertWritable()
     assert(Number.isSafeInteger(expiresAtMs) && expiresAtMs >= 0, 'expiresAtMs is a Unix ms or 0')
-    assert(key.length <= limits.keyBytesMax, 'key within keyBytesMax')
+    if (key.length > limits.keyBytesMax) {
+      throw new CaskadeError(
+        ErrorCode.Err,
+        `key exceeds maximum allowed size (${limits.keyBytesMax})`,
+      )
+    }
+    if (value.length > limits.bulkBytesMax) {
+      throw new CaskadeError(ErrorCode.Err, valueTooLargeMessage)
+    }
     const keyString = key.toString('latin1')
     const seq = this.#seqNext++
     const size = recordBytes(key.length, value.length)
@@ -191,7 +201,7 @@ class BitcaskEngine implements StorageEngine {
   }
 
   delete(key: Buffer): boolean {
-    this.#assertOpen()
+    this.#assertWritable()
     const keyString = key.toString('latin1')
     const keydir = this.#keydir
     const slot = keydir.slotOf(keyString)
@@ -221,7 +231,7 @@ class BitcaskEngine implements StorageEngine {
   }
 
   clear(): void {
-    this.#assertOpen()
+    this.#assertWritable()
     // Seal what exists first, so its hint still lists the records the marker is about to drop.
     if (this.#commit.activeBytes > 0) this.#rotate()
     const seq = this.#seqNext++
@@ -244,6 +254,10 @@ class BitcaskEngine implements StorageEngine {
     this.#assertOpen()
     const keys: Buffer[] = []
     const keydir = this.#keydir
+    // A cursor we never handed out (beyond every slot, or not an integer) ends the scan.
+    if (!Number.isSafeInteger(cursor) || cursor < 0 || cursor >= keydir.slotHighWater) {
+      return { cursor: 0, keys }
+    }
     const next = keydir.scan(cursor, count, (slot) => {
       keys.push(Buffer.from(keydir.keyAt(slot) as string, 'latin1'))
     })
@@ -470,5 +484,14 @@ class BitcaskEngine implements StorageEngine {
 
   #assertOpen(): void {
     if (this.#closed) throw new CaskadeError(ErrorCode.Err, 'storage engine is closed')
+  }
+
+  /** Writes are refused while the disk refuses them, so nothing unpersistable piles up. */
+  #assertWritable(): void {
+    this.#assertOpen()
+    if (this.#commit.writesFailing) {
+      const reason = this.#commit.lastWriteError ?? 'unknown'
+      throw new CaskadeError(ErrorCode.Io, `writes refused: writing to disk failed (${reason})`)
+    }
   }
 }

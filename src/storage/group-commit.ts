@@ -47,6 +47,7 @@ export class GroupCommit {
   #flushScheduled = false
   #syncInFlight: Promise<Error | null> | null = null
   #retryPending = false
+  #writesFailing = false
   #cancelEverysec: (() => void) | null = null
   #closed = false
   readonly #options: GroupCommitOptions
@@ -77,6 +78,11 @@ export class GroupCommit {
   /** The batch buffer; valid until the next reserve/flush. */
   get batch(): Buffer {
     return this.#batch
+  }
+
+  /** The last batch write failed and is being retried; appends should be refused meanwhile. */
+  get writesFailing(): boolean {
+    return this.#writesFailing
   }
 
   hasUndurableWrites(): boolean {
@@ -189,10 +195,12 @@ export class GroupCommit {
       const at = this.#file.appendSync(this.#batch.subarray(0, this.#batchLength))
       assert(at === this.#writtenBytes, 'the batch lands where its records were addressed')
     } catch (error) {
+      this.#writesFailing = true
       this.#onWriteFailure('write', asError(error), this.#appendedTotal)
       this.#scheduleRetry()
       return false
     }
+    this.#writesFailing = false
     this.#writtenBytes += this.#batchLength
     this.#writtenTotal += this.#batchLength
     this.#batchLength = 0

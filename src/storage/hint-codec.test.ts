@@ -58,7 +58,10 @@ describe('hint codec', () => {
     const header = checkHint(hint)
     assert.ok(typeof header !== 'string')
     let count = 0
-    assert.equal(forEachHintEntry(hint, header, () => count++), null)
+    assert.equal(
+      forEachHintEntry(hint, header, () => count++),
+      null,
+    )
     assert.equal(count, 200)
   })
 })

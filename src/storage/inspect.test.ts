@@ -54,7 +54,10 @@ describe('inspectDataDir', () => {
     assert.ok(report.hints.every((hint) => hint.valid && hint.origin === 'writer'))
     const records = report.segments.reduce((sum, segment) => sum + segment.records, 0)
     assert.equal(records, 122)
-    assert.equal(report.segments.reduce((sum, s) => sum + s.tombstones, 0), 1)
+    assert.equal(
+      report.segments.reduce((sum, s) => sum + s.tombstones, 0),
+      1,
+    )
     assert.equal(report.totalBytes, report.liveBytes + report.deadBytes)
     assert.ok(report.deadBytes > report.liveBytes)
     const reopened = await openEngine(options(dir))
@@ -66,7 +69,10 @@ describe('inspectDataDir', () => {
   test('a flipped byte is reported with its file and the record offset', async () => {
     const dir = tempDir()
     await populate(dir)
-    const second = fs.readdirSync(dir).filter((name) => name.endsWith('.data')).sort()[1]!
+    const second = fs
+      .readdirSync(dir)
+      .filter((name) => name.endsWith('.data'))
+      .sort()[1]!
     const file = path.join(dir, second)
     const bytes = fs.readFileSync(file)
     bytes[150]! ^= 0x01
@@ -81,7 +87,10 @@ describe('inspectDataDir', () => {
   test('a damaged hint and leftovers are reported', async () => {
     const dir = tempDir()
     await populate(dir)
-    const hint = fs.readdirSync(dir).filter((name) => name.endsWith('.hint')).sort()[0]!
+    const hint = fs
+      .readdirSync(dir)
+      .filter((name) => name.endsWith('.hint'))
+      .sort()[0]!
     const hintPath = path.join(dir, hint)
     const bytes = fs.readFileSync(hintPath)
     bytes[bytes.length - 1]! ^= 0xff

@@ -77,7 +77,10 @@ describe('keydir', () => {
       assert.equal(keys.length, 225)
       assert.equal(new Set(keys).size, 225)
     }
-    assert.equal(new Keydir().scan(0, 10, () => assert.fail('empty')), 0)
+    assert.equal(
+      new Keydir().scan(0, 10, () => assert.fail('empty')),
+      0,
+    )
   })
 
   test('SCAN guarantee: keys present throughout are returned despite churn', () => {
@@ -108,7 +111,10 @@ describe('keydir', () => {
 
   test('randomSlot returns occupied slots, also when sparse, and -1 when empty', () => {
     const keydir = new Keydir()
-    assert.equal(keydir.randomSlot(() => 0), -1)
+    assert.equal(
+      keydir.randomSlot(() => 0),
+      -1,
+    )
     for (let i = 0; i < 1000; i++) keydir.set(`k${i}`, entry(i))
     for (let i = 0; i < 999; i++) keydir.remove(`k${i}`)
     let draws = 0

@@ -128,7 +128,10 @@ describe('merge', () => {
     await engine.close()
     engine = await openEngine(opts)
     for (let i = 0; i < 200; i++) {
-      assert.equal(engine.get(b(`k${i}`))?.toString() ?? null, i % 2 ? `v${i}`.padEnd(40, '-') : null)
+      assert.equal(
+        engine.get(b(`k${i}`))?.toString() ?? null,
+        i % 2 ? `v${i}`.padEnd(40, '-') : null,
+      )
     }
     await engine.close()
   })
@@ -149,7 +152,8 @@ describe('merge', () => {
     await waitFor(() => events.some((event) => event.kind === 'merge-finished'))
     assert.ok(events.some((event) => event.kind === 'merge-started'))
     await waitMergeDone(engine)
-    for (let i = 0; i < 20; i++) assert.equal(engine.get(b(`hot${i}`))?.toString(), '29'.padEnd(50, 'x'))
+    for (let i = 0; i < 20; i++)
+      assert.equal(engine.get(b(`hot${i}`))?.toString(), '29'.padEnd(50, 'x'))
     await engine.close()
   })
 
@@ -234,7 +238,11 @@ describe('merge', () => {
     const seed = Number(process.env['SEED'] ?? 7)
     const rng = createRng(seed)
     const dir = tempDir()
-    const opts = options(dir, { segmentBytesMax: 2048, mergeDeadRatioMin: 0.4, mergeDeadBytesMin: 4096 })
+    const opts = options(dir, {
+      segmentBytesMax: 2048,
+      mergeDeadRatioMin: 0.4,
+      mergeDeadBytesMin: 4096,
+    })
     let engine = await openEngine(opts)
     const model = new Map<string, string>()
     for (let step = 0; step < 3000; step++) {
