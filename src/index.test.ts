@@ -1,3 +1,5 @@
+/* The embedded API on a temp dir: reads and writes with strings and Buffers, NX/XX, TTLs, scan,
+ * persistence across reopen, and a closed store rejecting calls. */
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'

@@ -1,3 +1,5 @@
+/* Configuration loading: defaults, precedence flag > env > file, Redis size units, and errors
+ * that name the option, its source and the bad value. */
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { ConfigError, envNameOf, loadConfig, type ConfigInputs } from './config.js'

@@ -1,3 +1,4 @@
+/* CRC-32 against the standard check value and zlib, across lengths, offsets and pieces. */
 import { test, describe } from 'node:test'
 import assert from 'node:assert/strict'
 import zlib from 'node:zlib'

@@ -1,3 +1,5 @@
+/* nodeDisk: block file semantics (ordered appends, pread, truncate), directory helpers, and the
+ * LOCK file against live, dead and SIGKILLed holders. */
 import { test, describe, afterEach } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn, spawnSync } from 'node:child_process'

@@ -1,3 +1,4 @@
+/* nodeTimers fire and cancel, and never keep a process alive; systemClock sanity. */
 import { test, describe } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'

@@ -1,3 +1,5 @@
+/* CONFIG GET/SET through the registry: glob matching, live application, all-or-nothing SET and
+ * Redis 7.0's exact error texts (checked against redis-server 7.0.15). */
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { defaultServerConfig } from './config.js'

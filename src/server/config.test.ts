@@ -1,3 +1,5 @@
+/* Redis value syntaxes the server config accepts: memory sizes with units, the
+ * client-output-buffer-limit format, and Redis's human-readable byte counts. */
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import {

@@ -1,3 +1,5 @@
+/* Connection unit tests over a fake socket and an engine whose durability the test releases by
+ * hand: reply batching, durable-FIFO ordering, QUIT, protocol errors, backpressure and limits. */
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { EventEmitter } from 'node:events'

@@ -1,3 +1,5 @@
+/* The server in process on a temp dir and port 0: binding, QUIT, SHUTDOWN resolving `closed`
+ * with every write kept, SHUTDOWN ABORT's error, and the data-dir lock. */
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'

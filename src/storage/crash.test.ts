@@ -1,3 +1,5 @@
+/* Crash consistency of the engine under fsync 'always': power-loss snapshots taken at random
+ * moments (seeded; SEED=n reproduces) must keep every acknowledged write. */
 import { test, describe, afterEach } from 'node:test'
 import assert from 'node:assert/strict'
 import fs from 'node:fs'

@@ -1,3 +1,5 @@
+/* Engine scenarios on a temp dir with the real ports: reads and writes across reopen, hints,
+ * torn tails, corruption, clear, group commit (counted through a wrapping Disk) and the lock. */
 import { test, describe, afterEach } from 'node:test'
 import assert from 'node:assert/strict'
 import fs from 'node:fs'

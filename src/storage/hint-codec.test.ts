@@ -1,3 +1,4 @@
+/* Hint file codec: round trip, every damaged byte refused, growth past the initial buffer. */
 import { test, describe } from 'node:test'
 import assert from 'node:assert/strict'
 import { HintOrigin, HintWriter, checkHint, forEachHintEntry } from './hint-codec.js'

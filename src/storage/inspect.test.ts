@@ -1,3 +1,5 @@
+/* inspectDataDir on real directories: a healthy one adds up, flipped bytes and damaged hints
+ * are reported with file and offset. */
 import { test, describe, afterEach } from 'node:test'
 import assert from 'node:assert/strict'
 import fs from 'node:fs'

@@ -1,3 +1,5 @@
+/* Keydir: slots, free list, expiry counts, SCAN's guarantee under churn (fast-check) and
+ * random sampling. */
 import { test, describe } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'

@@ -1,3 +1,5 @@
+/* Merge: concurrent writes win, space is reclaimed, tombstones never resurrect keys, crashes
+ * around the manifest recover, and a seeded random workload matches a model (SEED=n). */
 import { test, describe, afterEach } from 'node:test'
 import assert from 'node:assert/strict'
 import fs from 'node:fs'

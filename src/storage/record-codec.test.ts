@@ -1,3 +1,4 @@
+/* Record codec: round trip at any offset, every flipped bit detected, cut and absurd records. */
 import { test, describe } from 'node:test'
 import assert from 'node:assert/strict'
 import {
