@@ -190,7 +190,18 @@ class CaskadeServer implements RunningServer, ConnectionOwner {
     return this.#closing !== null
   }
 
+  /** Listens on every bind address; if one fails, the ones already bound are closed. */
   async listen(): Promise<void> {
+    try {
+      await this.#listenAll()
+    } catch (error) {
+      for (const listener of this.#listeners) listener.close()
+      throw error
+    }
+    this.#startTimers()
+  }
+
+  async #listenAll(): Promise<void> {
     const config = this.config.current
     let port = config.port
     for (const address of config.bind) {
@@ -210,7 +221,6 @@ class CaskadeServer implements RunningServer, ConnectionOwner {
     }
     this.port = port
     config.port = port // CONFIG GET port reports the port actually bound (port 0 = any free)
-    this.#startTimers()
   }
 
   close(): Promise<void> {
