@@ -341,6 +341,10 @@ describe('rotation, hints and recovery', () => {
     assert.equal(engine.keyCount(), 1)
     assert.equal(engine.get(b('old5')), null)
     await durable(engine)
+    // Let the first engine's background seals and merge settle: the "crash" below leaves it
+    // alive, and two live engines on one directory would race on the same hint files.
+    await engine.flushAndSync()
+    await waitFor(() => !engine.stats().mergeInProgress)
     // Crash-restart (no close) and clean restart both honour the marker.
     fs.rmSync(path.join(dir, 'LOCK'))
     engine = await openEngine(opts)
