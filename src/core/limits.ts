@@ -6,8 +6,8 @@ export const limits = {
   bulkBytesMax: 512 * 1024 * 1024,
   /** Redis PROTO_INLINE_MAX_SIZE: an inline command line longer than this is a protocol error. */
   inlineBytesMax: 64 * 1024,
-  /** Redis caps a multibulk header at 1024*1024*1024 elements (INT_MAX in 7.x). */
-  multibulkLengthMax: 1024 * 1024 * 1024,
+  /** Redis 7 refuses a multibulk count above INT_MAX ("invalid multibulk length"). */
+  multibulkLengthMax: 2147483647,
   /** Redis client-query-buffer-limit default (configurable). */
   queryBufferBytesMax: 1024 * 1024 * 1024,
   /** Per-client pending reply bytes before the client is disconnected (configurable). */
