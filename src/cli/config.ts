@@ -6,6 +6,7 @@ import { z } from 'zod'
 import { redisLogLevels } from '../obs/logger.js'
 import {
   defaultOutputBufferLimits,
+  debugCommandPolicies,
   defaultServerConfig,
   parseMemoryBytes,
   parseOutputBufferLimits,
@@ -78,6 +79,7 @@ export const optionSchemas = {
     .default(defaults.mergeDeadRatio),
   'merge-dead-bytes-min': sizeSchema(0).default(defaults.mergeDeadBytesMin),
   timeout: integerSchema(0, 2147483647).default(defaults.timeoutSeconds),
+  'enable-debug-command': z.enum(debugCommandPolicies).default(defaults.enableDebugCommand),
 } as const
 
 export type OptionName = keyof typeof optionSchemas
@@ -186,6 +188,7 @@ export function loadConfig(inputs: ConfigInputs): ServerConfig {
     mergeDeadBytesMin: parsed['merge-dead-bytes-min'],
     logLevel: parsed['log-level'],
     timeoutSeconds: parsed.timeout,
+    enableDebugCommand: parsed['enable-debug-command'],
     configFile: file?.path ?? null,
   }
 }

@@ -51,6 +51,11 @@ const serverFlags: ReadonlyArray<{ option: OptionName; flags: string; descriptio
     flags: '--timeout <seconds>',
     description: 'close idle clients (0 = never)',
   },
+  {
+    option: 'enable-debug-command',
+    flags: '--enable-debug-command <who>',
+    description: 'who may run DEBUG: no | yes | local (loopback clients)',
+  },
 ]
 
 function camelCase(option: string): string {

@@ -202,6 +202,19 @@ describe('SAVE, BGSAVE, LASTSAVE, SHUTDOWN, DEBUG', () => {
     assert.equal(h.host.shutdowns.length, 1)
   })
 
+  test('DEBUG obeys enable-debug-command: local allows loopback, no refuses everyone', () => {
+    const h = createHarness(table)
+    const refused =
+      '-ERR DEBUG command not allowed. If the enable-debug-command option is set to "local", ' +
+      'you can run it from a local connection, otherwise you need to set this option in the ' +
+      'configuration file, and restart the server.\r\n'
+    h.host.config.values.set('enable-debug-command', 'no')
+    assert.equal(h.run('debug sleep 0'), refused)
+    h.host.config.values.set('enable-debug-command', 'local')
+    assert.equal(h.run('debug sleep 0'), '+OK\r\n')
+    assert.deepEqual(h.host.sleptMs, [0])
+  })
+
   test('DEBUG SLEEP blocks through the host; other subcommands get Redis text', () => {
     const h = createHarness(table)
     assert.equal(h.run('debug sleep 0.25'), '+OK\r\n')

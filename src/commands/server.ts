@@ -2,7 +2,7 @@
  * SHUTDOWN and DEBUG, with Redis 7.0's syntax and texts. caskade has one database and persists
  * every write to its log as it happens, so the "save" commands only ask the engine to fsync now
  * (their reply does not wait for it); process-level work goes through the ServerHost. */
-import { syntaxError } from '../core/errors.js'
+import { CaskadeError, ErrorCode, syntaxError } from '../core/errors.js'
 import { argIs } from './args.js'
 import { commandCommand } from './command-docs.js'
 import { activeDispatcher } from './dispatch.js'
@@ -104,8 +104,24 @@ function strtodPrefix(arg: Buffer): number {
   return Number.isNaN(value) ? 0 : value
 }
 
+const debugNotAllowed =
+  'DEBUG command not allowed. If the enable-debug-command option is set to "local", ' +
+  'you can run it from a local connection, otherwise you need to set this option in the ' +
+  'configuration file, and restart the server.'
+
+/** Redis 7's enable-debug-command gate: DEBUG SLEEP can freeze every client. */
+function assertDebugAllowed(ctx: CommandContext): void {
+  const policy = ctx.host.config.get(['enable-debug-command'])[0]?.[1] ?? 'local'
+  if (policy === 'yes') return
+  const host = ctx.client.addr.slice(0, ctx.client.addr.lastIndexOf(':'))
+  const local = host.startsWith('127.') || host === '::1' || host.startsWith('::ffff:127.')
+  if (policy === 'local' && local) return
+  throw new CaskadeError(ErrorCode.Err, debugNotAllowed)
+}
+
 /** DEBUG SLEEP <seconds> | DEBUG HELP; other DEBUG subcommands are not implemented. */
 function debug(ctx: CommandContext, args: readonly Buffer[]): void {
+  assertDebugAllowed(ctx)
   if (args.length === 2 && argIs(args[1], 'help')) {
     replyHelp(ctx, args, debugHelpLines)
     return

@@ -108,6 +108,7 @@ const entries: readonly ConfigEntry[] = [
       else c.logLevel = level
     },
   },
+  { name: 'enable-debug-command', get: (c) => c.enableDebugCommand },
   {
     name: 'timeout',
     get: (c) => String(c.timeoutSeconds),

@@ -36,9 +36,14 @@ export interface ServerConfig {
   logLevel: RedisLogLevel
   /** Close a client idle for this many seconds (0 = never). */
   timeoutSeconds: number
+  /** Redis's enable-debug-command: who may run DEBUG (it can freeze the server). */
+  enableDebugCommand: DebugCommandPolicy
   /** The TOML file the config came from, if any (INFO config_file). */
   configFile: string | null
 }
+
+export const debugCommandPolicies = ['no', 'yes', 'local'] as const
+export type DebugCommandPolicy = (typeof debugCommandPolicies)[number]
 
 export const defaultOutputBufferLimits = (): OutputBufferLimits => ({
   normal: { hardBytes: limits.clientOutputBufferBytesMax, softBytes: 0, softSeconds: 0 },
@@ -60,6 +65,7 @@ export const defaultServerConfig = (): ServerConfig => ({
   mergeDeadBytesMin: 64 * 1024 * 1024,
   logLevel: 'notice',
   timeoutSeconds: 0,
+  enableDebugCommand: 'local',
   configFile: null,
 })
 
