@@ -1,6 +1,6 @@
 /* Operating errors a user can see. `code` is the RESP error prefix, so the wire text is always
  * `-${code} ${message}`; messages copy Redis's own text where Redis has one because clients
- * match on it. Mapping to the wire happens in one place (protocol/resp-writer.ts). */
+ * match on it. Mapping to the wire happens in one place (protocol/reply-writer.ts). */
 
 export const ErrorCode = {
   Err: 'ERR',
@@ -20,6 +20,8 @@ export const ErrorCode = {
   Locked: 'LOCKED',
   Config: 'CONFIG',
   Io: 'IO',
+  /** Writes refused after the disk failed a write or an fdatasync (Redis's AOF write error). */
+  MisConf: 'MISCONF',
 } as const
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
 
@@ -44,6 +46,8 @@ export const RedisErrors = {
   wrongArity: (command: string): string => `wrong number of arguments for '${command}' command`,
   unknownCommand: (name: string, argsPreview: string): string =>
     `unknown command '${name}', with args beginning with: ${argsPreview}`,
+  /** With code MISCONF; `reason` is strerror's text for the errno, as Redis prints it. */
+  aofWriteError: (reason: string): string => `Errors writing to the AOF file: ${reason}`,
 } as const
 
 export const wrongTypeError = (): CaskadeError =>

@@ -2,6 +2,7 @@ import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import type { Clock, Timers } from '../core/ports.js'
+import { CaskadeError, ErrorCode } from '../core/errors.js'
 import { createRng } from '../core/rng.js'
 import { createKeyspace, type EngineKeyspace, type KeyspaceOptions } from './keyspace.js'
 import { MemoryEngine } from './memory-engine.js'
@@ -449,5 +450,32 @@ describe('keyspace: model check', () => {
       ),
       { numRuns: 300 },
     )
+  })
+})
+
+describe('keyspace: a disk that refuses writes (MISCONF)', () => {
+  test('expired keys read as absent and active expiry keeps running; they go once writes resume', () => {
+    const { world, engine, keyspace } = setup()
+    keyspace.set(b('short'), b('v'), { expiresAtMs: t0 + 50 })
+    keyspace.set(b('also'), b('v'), { expiresAtMs: t0 + 50 })
+    let refusing = true
+    const realDelete = engine.delete.bind(engine)
+    engine.delete = (key: Buffer): boolean => {
+      if (refusing) {
+        throw new CaskadeError(ErrorCode.MisConf, 'Errors writing to the AOF file: EIO')
+      }
+      return realDelete(key)
+    }
+    world.tick(200)
+    assert.equal(keyspace.get(b('short')), null, 'expired reads as absent')
+    assert.equal(keyspace.has(b('also')), false)
+    assert.equal(engine.keyCount(), 2, 'nothing could be deleted')
+    assert.equal(keyspace.stats().expiredKeys, 0)
+    refusing = false
+    world.tick(1100)
+    world.tick(100)
+    assert.equal(engine.keyCount(), 0, 'active expiry retried once writes were accepted')
+    assert.equal(keyspace.stats().expiredKeys, 2)
+    keyspace.close()
   })
 })

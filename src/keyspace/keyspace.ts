@@ -5,6 +5,7 @@
  * TTL was extended moves itself to the new time, so refreshing a TTL adds no entry). Lookups
  * count keyspace_hits/misses exactly where Redis's lookupKeyRead does, and nowhere else. */
 import { assert } from '../core/assert.js'
+import { CaskadeError, ErrorCode } from '../core/errors.js'
 import { globMatch } from '../core/glob.js'
 import type { Clock, Rng, Timers } from '../core/ports.js'
 import { createRng } from '../core/rng.js'
@@ -17,6 +18,9 @@ import type {
   KeyspaceStats,
   SetOptions,
 } from './types.js'
+
+/** How long active expiry waits before retrying a key whose deletion the disk refused. */
+const refusedExpiryRetryMs = 1000
 
 export const keyspaceDefaults = {
   /** Redis runs its active expire cycle at hz=10. */
@@ -277,9 +281,20 @@ export class EngineKeyspace implements Keyspace {
     const expiresAtMs = this.engine.expiresAtMs(key)
     if (expiresAtMs === null || expiresAtMs === 0) return expiresAtMs
     if (expiresAtMs >= this.#clock.wallMs()) return expiresAtMs
-    this.engine.delete(key)
-    this.#expiredKeys++
+    // While the disk refuses writes the key reads as absent but stays (as on a Redis replica).
+    if (this.#tryDelete(key)) this.#expiredKeys++
     return null
+  }
+
+  /** Deletes an expired key; false when the engine refuses writes (MISCONF after a disk error). */
+  #tryDelete(key: Buffer): boolean {
+    try {
+      this.engine.delete(key)
+      return true
+    } catch (error) {
+      if (error instanceof CaskadeError && error.code === ErrorCode.MisConf) return false
+      throw error
+    }
   }
 
   readonly #activeExpiryCycle = (): void => {
@@ -308,8 +323,9 @@ export class EngineKeyspace implements Keyspace {
       this.#notYetDue.push([name, current])
       return
     }
-    this.engine.delete(key)
-    this.#expiredKeys++
+    if (this.#tryDelete(key)) this.#expiredKeys++
+    // Refused by a failed disk: look again later, in case writes are accepted again (ENOSPC).
+    else this.#notYetDue.push([name, this.#cycleNowMs + refusedExpiryRetryMs])
   }
 
   readonly #pick = (bound: number): number => this.#rng.int(bound)

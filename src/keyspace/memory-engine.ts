@@ -2,7 +2,7 @@
  * embedded use without a disk. Invariant: a live key keeps its slot until it is deleted, so the
  * slot-index SCAN cursor returns every key present for a whole scan at least once (as Bitcask). */
 import { assert } from '../core/assert.js'
-import type { EngineStats, ScanPage, StorageEngine } from '../storage/types.js'
+import type { EngineStats, FsyncPolicy, ScanPage, StorageEngine } from '../storage/types.js'
 
 /** Redis's dictScan visits at most COUNT*10 buckets per call while looking for COUNT keys. */
 const scanSlotsPerCountMax = 10
@@ -138,6 +138,11 @@ export class MemoryEngine implements StorageEngine {
   /** Memory is as durable as it gets: `done` runs at once. */
   whenDurable(done: (error?: Error) => void): void {
     done()
+  }
+
+  /** Every policy is already met by memory, so a switch changes nothing that can be observed. */
+  setFsyncPolicy(policy: FsyncPolicy): void {
+    assert(policy === 'always' || policy === 'everysec' || policy === 'no', 'a known fsync policy')
   }
 
   flushAndSync(): Promise<void> {

@@ -1,5 +1,6 @@
 /* Engine scenarios on a temp dir with the real ports: reads and writes across reopen, hints,
- * torn tails, corruption, clear, group commit (counted through a wrapping Disk) and the lock. */
+ * torn tails, corruption, clear, group commit (counted through a wrapping Disk) and the lock.
+ * Disk failures and live fsync-policy switches are in durability.test.ts. */
 import { test, describe, afterEach } from 'node:test'
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
@@ -428,32 +429,6 @@ describe('group commit', () => {
       await engine.close()
     }
   })
-
-  test('a failed write fires the callbacks with the error and is retried', async () => {
-    const dir = tempDir()
-    const counting = countingDisk(nodeDisk)
-    const events: StorageEvent[] = []
-    const engine = await openEngine(
-      options(dir, { disk: counting.disk, onEvent: (event) => events.push(event) }),
-    )
-    counting.failAppends = 1
-    engine.put(b('k'), b('v'), 0)
-    await assert.rejects(durable(engine), /disk full/)
-    assert.match(engine.stats().lastWriteError ?? '', /disk full/)
-    assert.ok(events.some((event) => event.kind === 'io-error'))
-    assert.equal(str(engine.get(b('k'))), 'v')
-    assert.throws(
-      () => engine.put(b('k2'), b('refused'), 0),
-      (error: unknown) => error instanceof CaskadeError && error.code === ErrorCode.Io,
-    )
-    await engine.flushAndSync()
-    engine.put(b('k2'), b('accepted again'), 0)
-    await engine.close()
-    const reopened = await openEngine(options(dir))
-    assert.equal(str(reopened.get(b('k'))), 'v')
-    assert.equal(str(reopened.get(b('k2'))), 'accepted again')
-    await reopened.close()
-  })
 })
 
 describe('lock', () => {
@@ -494,7 +469,6 @@ interface CountingDisk {
   disk: Disk
   appends: number
   syncs: number
-  failAppends: number
   reset(): void
 }
 
@@ -503,7 +477,6 @@ function countingDisk(inner: Disk): CountingDisk {
     disk: inner,
     appends: 0,
     syncs: 0,
-    failAppends: 0,
     reset() {
       counts.appends = 0
       counts.syncs = 0
@@ -515,10 +488,6 @@ function countingDisk(inner: Disk): CountingDisk {
       size: () => file.size(),
       append: (data) => file.append(data),
       appendSync: (data) => {
-        if (counts.failAppends > 0) {
-          counts.failAppends--
-          throw new Error('ENOSPC: disk full')
-        }
         counts.appends++
         return file.appendSync(data)
       },

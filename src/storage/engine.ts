@@ -2,11 +2,13 @@
  * the keydir in step, rotates and seals segments (sync + hint), recovers at open and hands
  * immutable segments to merge. Pure: disk, clock and timers come in through the ports.
  * Invariant: every keydir entry points at a record that is in the batch or in a file the engine
- * holds open, and segment live-byte counts match the keydir exactly. */
+ * holds open, and segment live-byte counts match the keydir exactly. A failed fdatasync (also a
+ * segment's seal) or write latches the engine read-only with MISCONF: see group-commit.ts. */
 import { assert } from '../core/assert.js'
 import { CaskadeError, ErrorCode } from '../core/errors.js'
 import { limits } from '../core/limits.js'
 import type { BlockFile } from '../core/ports.js'
+import { asError } from './disk-failure.js'
 import { GroupCommit, type DurableCallback } from './group-commit.js'
 import type { Keydir } from './keydir.js'
 import { MergeJob, planMerge } from './merge.js'
@@ -32,7 +34,14 @@ import {
   type Segment,
   type SegmentTable,
 } from './segments.js'
-import type { EngineOptions, EngineStats, ScanPage, StorageEngine, StorageEvent } from './types.js'
+import type {
+  EngineOptions,
+  EngineStats,
+  FsyncPolicy,
+  ScanPage,
+  StorageEngine,
+  StorageEvent,
+} from './types.js'
 
 /** Reads up to this size reuse one scratch buffer; larger records get their own. */
 const readScratchBytesMax = 1024 * 1024
@@ -142,7 +151,7 @@ class BitcaskEngine implements StorageEngine {
 
   get(key: Buffer): Buffer | null {
     this.#assertOpen()
-    const slot = this.#keydir.slotOf(key.toString('latin1'))
+    const slot = this.#slotOf(key)
     if (slot < 0) return null
     const buffer = this.#readRecord(slot, key)
     const view = this.#view
@@ -156,18 +165,18 @@ class BitcaskEngine implements StorageEngine {
 
   has(key: Buffer): boolean {
     this.#assertOpen()
-    return this.#keydir.slotOf(key.toString('latin1')) >= 0
+    return this.#slotOf(key) >= 0
   }
 
   expiresAtMs(key: Buffer): number | null {
     this.#assertOpen()
-    const slot = this.#keydir.slotOf(key.toString('latin1'))
+    const slot = this.#slotOf(key)
     return slot < 0 ? null : this.#keydir.expiresAtMsAt(slot)
   }
 
   valueLength(key: Buffer): number | null {
     this.#assertOpen()
-    const slot = this.#keydir.slotOf(key.toString('latin1'))
+    const slot = this.#slotOf(key)
     return slot < 0 ? null : this.#keydir.sizeAt(slot) - recordHeaderBytes - key.length
   }
 
@@ -183,35 +192,36 @@ class BitcaskEngine implements StorageEngine {
     if (value.length > limits.bulkBytesMax) {
       throw new CaskadeError(ErrorCode.Err, valueTooLargeMessage)
     }
-    const keyString = key.toString('latin1')
     const seq = this.#seqNext++
     const size = recordBytes(key.length, value.length)
-    const fields = { seq, timestampMs: this.#options.clock.wallMs(), expiresAtMs, key, value }
-    const offset = this.#append(size, { ...fields, flags: 0, kind: RecordKind.string })
+    const timestampMs = this.#options.clock.wallMs()
+    const kind = RecordKind.string
+    const offset = this.#append(size, { seq, timestampMs, expiresAtMs, flags: 0, kind, key, value })
     const keydir = this.#keydir
     const entry = { segmentId: this.#active.id, offset, size, expiresAtMs, seq }
-    const slot = keydir.slotOf(keyString)
+    const slot = this.#slotOf(key)
     if (slot >= 0) {
       this.#segments.removeLive(keydir.segmentIdAt(slot), keydir.sizeAt(slot))
       keydir.setAt(slot, entry)
     } else {
-      keydir.set(keyString, entry)
+      keydir.setBytes(key, entry)
     }
     this.#active.liveBytes += size
   }
 
   delete(key: Buffer): boolean {
     this.#assertWritable()
-    const keyString = key.toString('latin1')
     const keydir = this.#keydir
-    const slot = keydir.slotOf(keyString)
+    const slot = this.#slotOf(key)
     if (slot < 0) return false
+    const keyString = key.toString('latin1')
     const seq = this.#seqNext++
     const size = recordBytes(key.length, 0)
     const flags = RecordFlag.tombstone
     const timestampMs = this.#options.clock.wallMs()
-    const fields = { seq, timestampMs, expiresAtMs: 0, flags, kind: RecordKind.string }
-    const offset = this.#append(size, { ...fields, key, value: emptyBuffer })
+    const kind = RecordKind.string
+    const value = emptyBuffer
+    const offset = this.#append(size, { seq, timestampMs, expiresAtMs: 0, flags, kind, key, value })
     // The slot survives #append: only this method removes keys, and it has not yet.
     this.#segments.removeLive(keydir.segmentIdAt(slot), keydir.sizeAt(slot))
     keydir.removeAt(slot)
@@ -220,8 +230,8 @@ class BitcaskEngine implements StorageEngine {
   }
 
   setExpiry(key: Buffer, expiresAtMs: number): boolean {
-    this.#assertOpen()
-    const slot = this.#keydir.slotOf(key.toString('latin1'))
+    this.#assertWritable()
+    const slot = this.#slotOf(key)
     if (slot < 0) return false
     if (this.#keydir.expiresAtMsAt(slot) === expiresAtMs) return true
     const value = this.get(key)
@@ -238,8 +248,10 @@ class BitcaskEngine implements StorageEngine {
     const size = recordBytes(0, 0)
     const flags = RecordFlag.clear
     const timestampMs = this.#options.clock.wallMs()
-    const fields = { seq, timestampMs, expiresAtMs: 0, flags, kind: RecordKind.string }
-    const offset = this.#append(size, { ...fields, key: emptyBuffer, value: emptyBuffer })
+    const kind = RecordKind.string
+    const empty = emptyBuffer
+    const fields = { seq, timestampMs, expiresAtMs: 0, flags, kind, key: empty, value: empty }
+    const offset = this.#append(size, fields)
     for (const segment of this.#segments.all()) segment.liveBytes = 0
     this.#keydir.clear()
     this.#activeMarkers.push({ key: '', seq, offset, size, flags })
@@ -292,11 +304,18 @@ class BitcaskEngine implements StorageEngine {
     this.#commit.whenDurable(done)
   }
 
+  setFsyncPolicy(policy: FsyncPolicy): void {
+    this.#assertOpen()
+    assert(policy === 'always' || policy === 'everysec' || policy === 'no', 'a known fsync policy')
+    this.#commit.setFsyncPolicy(policy)
+  }
+
   /** Also waits for rotated segments' seals, so every segment but the active one is hinted. */
   async flushAndSync(): Promise<void> {
     this.#assertOpen()
     await this.#commit.flushAndSync()
     await this.#sealChain
+    this.#throwIfRefused()
   }
 
   startMerge(): boolean {
@@ -330,8 +349,13 @@ class BitcaskEngine implements StorageEngine {
     this.#closed = true
     try {
       await this.#merge?.abort()
-      await this.#commit.close()
-      await this.#sealChain
+      const flushError = await this.#commit.close().then(
+        () => null,
+        (error: unknown) => asError(error),
+      )
+      await this.#sealChain // seals in flight still use the files closed below
+      if (flushError !== null) throw flushError
+      this.#throwIfRefused()
       const active = this.#active
       if (active.totalBytes > 0) {
         const hint = buildSegmentHint(this.#keydir, active, this.#activeMarkers)
@@ -344,6 +368,11 @@ class BitcaskEngine implements StorageEngine {
       for (const segment of this.#segments.all()) segment.file.closeSync()
       this.#lock.release()
     }
+  }
+
+  /** The keydir slot of `key`, or -1. */
+  #slotOf(key: Buffer): number {
+    return this.#keydir.slotOfBytes(key)
   }
 
   /** Appends one record to the batch (rotating first if it would overflow the segment). */
@@ -361,7 +390,7 @@ class BitcaskEngine implements StorageEngine {
 
   /** The active segment becomes immutable: written now, synced and hinted in the background. */
   #rotate(): void {
-    if (!this.#commit.writeBatchNow()) return // the write failed: keep appending here, retry later
+    if (!this.#commit.writeBatchNow()) return // the write failed: the caller's reserve() refuses
     const sealed = this.#active
     const hint = buildSegmentHint(this.#keydir, sealed, this.#activeMarkers)
     this.#activeMarkers = []
@@ -373,12 +402,19 @@ class BitcaskEngine implements StorageEngine {
   async #seal(segment: Segment, hint: Buffer, olderSealed: boolean): Promise<boolean> {
     try {
       await segment.file.sync()
-      this.#commit.markSynced(segment.file)
-      if (!olderSealed) return false
+    } catch (error) {
+      // The segment holds acknowledged records whose pages the kernel may have dropped.
+      this.#commit.latch(`fsync ${segment.file.path}`, asError(error))
+      return false
+    }
+    this.#commit.markSynced(segment.file)
+    if (!olderSealed) return false
+    try {
       await this.#options.disk.writeFileAtomic(this.#path(hintFileName(segment.id)), hint)
       segment.sealed = true
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error)
+      // Only costs a scan of this segment at the next open: the data itself is synced.
+      const message = asError(error).message
       this.#emit({ kind: 'io-error', operation: `seal ${segment.file.path}`, message })
       return false
     }
@@ -448,7 +484,7 @@ class BitcaskEngine implements StorageEngine {
   }
 
   #startMerge(force: boolean): boolean {
-    if (this.#merge !== null) return false
+    if (this.#merge !== null || this.#commit.failed) return false
     const plan = planMerge(this.#segments, this.#active.id, {
       force,
       deadRatioMin: this.#options.mergeDeadRatioMin,
@@ -486,12 +522,15 @@ class BitcaskEngine implements StorageEngine {
     if (this.#closed) throw new CaskadeError(ErrorCode.Err, 'storage engine is closed')
   }
 
-  /** Writes are refused while the disk refuses them, so nothing unpersistable piles up. */
+  /** Writes are refused (MISCONF) while the disk refuses them: nothing unpersistable piles up. */
   #assertWritable(): void {
     this.#assertOpen()
-    if (this.#commit.writesFailing) {
-      const reason = this.#commit.lastWriteError ?? 'unknown'
-      throw new CaskadeError(ErrorCode.Io, `writes refused: writing to disk failed (${reason})`)
-    }
+    this.#throwIfRefused()
+  }
+
+  /** Also after waiting for seals: a rotated segment's failed fdatasync latches the engine. */
+  #throwIfRefused(): void {
+    const refusal = this.#commit.refusal()
+    if (refusal !== null) throw refusal
   }
 }

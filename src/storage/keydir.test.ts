@@ -147,4 +147,38 @@ describe('keydir', () => {
     assert.equal(keydir.slotHighWater, 0)
     assert.equal(keydir.slotOf('k5'), -1)
   })
+
+  test('agrees with a Map model through growth, removal and arena compaction', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 0, max: 3000 })), { maxLength: 6000 }),
+        (ops) => {
+          const keydir = new Keydir()
+          const model = new Map<string, number>()
+          // Long keys make removals leave enough dead arena bytes to force compactions.
+          const keyOf = (id: number): string => `key:${id}:`.padEnd(40 + (id % 50), 'x')
+          ops.forEach(([insert, id], seq) => {
+            const key = keyOf(id)
+            if (insert) {
+              keydir.set(key, entry(seq + 1))
+              model.set(key, seq + 1)
+            } else {
+              assert.equal(keydir.remove(key), model.delete(key))
+            }
+          })
+          assert.equal(keydir.size, model.size)
+          for (const [key, seq] of model) {
+            const slot = keydir.slotOfBytes(Buffer.from(key, 'latin1'))
+            assert.ok(slot >= 0, `${key} is present`)
+            assert.equal(keydir.keyAt(slot), key)
+            assert.equal(keydir.seqAt(slot), seq)
+          }
+          for (let id = 0; id <= 3000; id += 7) {
+            if (!model.has(keyOf(id))) assert.equal(keydir.slotOf(keyOf(id)), -1)
+          }
+        },
+      ),
+      { numRuns: 30 },
+    )
+  })
 })

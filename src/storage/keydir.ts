@@ -1,8 +1,10 @@
 /* Keydir (pure): the in-memory index from key to its newest record (segment, offset, size, expiry,
- * seq). Keys live once, as latin1 strings, in a Map to a slot; per-slot fields live in parallel
- * typed arrays so 1M keys cost tens of bytes each. Invariant: a slot keeps its index for as long
- * as its key is present (arrays grow by doubling, never compact), which is what makes the slot a
- * valid SCAN cursor: a key present for the whole scan is visited. Freed slots are reused. */
+ * seq). Keys live once, as bytes in one arena Buffer, found through an open-addressing table of
+ * typed arrays; per-slot fields live in parallel typed arrays. Why: no per-key JS object or string,
+ * so 1M keys cost tens of bytes each off the GC heap, and a lookup hashes the request's bytes
+ * without building a string. Invariant: a slot keeps its index for as long as its key is present
+ * (arrays grow by doubling, never compact), which is what makes the slot a valid SCAN cursor: a
+ * key present for the whole scan is visited. Freed slots are reused. */
 import { assert } from '../core/assert.js'
 
 export interface KeydirEntry {
@@ -17,15 +19,42 @@ export interface KeydirEntry {
 }
 
 const slotCapacityInitial = 1024
+/** Table cells per slot of capacity: the table stays at most half full, so probes stay short. */
+const tableCellsPerSlot = 2
+const arenaBytesInitial = 16 * 1024
+/** Compact the key arena once dead key bytes exceed both this and the live key bytes. */
+const arenaDeadBytesMin = 64 * 1024
 /** SCAN examines at most this many slots per requested key, so sparse ranges cannot stall it. */
 const scanSlotsPerKeyMax = 10
 /** randomSlot tries this many uniform draws before probing linearly from one. */
 const randomDrawsMax = 32
 const flagTombstone = 1
+const flagOccupied = 2
+/** FNV-1a 32-bit. */
+const fnvOffsetBasis = 0x811c9dc5
+const fnvPrime = 0x01000193
+
+/** FNV-1a over `bytes[start, end)` (a latin1 string's code units hash as its bytes do). */
+function hashBytes(bytes: Uint8Array, start = 0, end = bytes.length): number {
+  let hash = fnvOffsetBasis
+  for (let index = start; index < end; index++) {
+    hash = Math.imul(hash ^ bytes[index]!, fnvPrime)
+  }
+  return hash >>> 0
+}
 
 export class Keydir {
-  #slots = new Map<string, number>()
-  #keys: (string | undefined)[] = []
+  /** Cells of [slot + 1, hash] (0 = empty cell), linear probing, power-of-two cell count. */
+  #table = new Int32Array(2 * slotCapacityInitial * tableCellsPerSlot)
+  #tableMask = slotCapacityInitial * tableCellsPerSlot - 1
+  #size = 0
+  #arena = Buffer.allocUnsafe(arenaBytesInitial)
+  #arenaUsed = 0
+  #arenaDead = 0
+  /** Latin1 keys of the string API are encoded here before a lookup. */
+  #scratch = Buffer.allocUnsafe(256)
+  #keyStarts = new Float64Array(slotCapacityInitial)
+  #keyLengths = new Uint32Array(slotCapacityInitial)
   #segmentIds = new Uint32Array(slotCapacityInitial)
   #offsets = new Uint32Array(slotCapacityInitial)
   #sizes = new Uint32Array(slotCapacityInitial)
@@ -38,7 +67,7 @@ export class Keydir {
   #expiringCount = 0
 
   get size(): number {
-    return this.#slots.size
+    return this.#size
   }
 
   /** Keys with a non-zero expiry. */
@@ -52,11 +81,20 @@ export class Keydir {
   }
 
   slotOf(key: string): number {
-    return this.#slots.get(key) ?? -1
+    return this.slotOfBytes(this.#encode(key))
   }
 
+  /** The slot of the key with these bytes, or -1; no string is built. */
+  slotOfBytes(key: Uint8Array): number {
+    const cell = this.#findCell(key, hashBytes(key))
+    return cell < 0 ? -1 : this.#table[cell]! - 1
+  }
+
+  /** The key as a latin1 string (built on each call), or undefined for a free slot. */
   keyAt(slot: number): string | undefined {
-    return this.#keys[slot]
+    if (!this.#occupied(slot)) return undefined
+    const start = this.#keyStarts[slot]!
+    return this.#arena.toString('latin1', start, start + this.#keyLengths[slot]!)
   }
 
   segmentIdAt(slot: number): number {
@@ -86,35 +124,37 @@ export class Keydir {
 
   /** Inserts or overwrites `key`; returns its slot. */
   set(key: string, entry: KeydirEntry, tombstone = false): number {
-    let slot = this.#slots.get(key)
-    if (slot === undefined) {
-      slot = this.#allocateSlot()
-      this.#slots.set(key, slot)
-      this.#keys[slot] = key
-    }
+    return this.setBytes(this.#encode(key), entry, tombstone)
+  }
+
+  /** `set` by the key's bytes (copied into the arena when the key is new). */
+  setBytes(key: Uint8Array, entry: KeydirEntry, tombstone = false): number {
+    const hash = hashBytes(key)
+    const cell = this.#findCell(key, hash)
+    const slot = cell < 0 ? this.#insert(key, hash, -cell - 1) : this.#table[cell]! - 1
     this.setAt(slot, entry, tombstone)
     return slot
   }
 
   /**
    * Recovery's upsert: sets `key` unless it already holds a record with a seq >= entry.seq.
-   * One map lookup for the common case of a new key.
+   * One lookup for the common case of a new key.
    */
   setIfNewer(key: string, entry: KeydirEntry, tombstone: boolean): void {
-    const slot = this.#slots.get(key)
-    if (slot === undefined) {
-      const fresh = this.#allocateSlot()
-      this.#slots.set(key, fresh)
-      this.#keys[fresh] = key
-      this.setAt(fresh, entry, tombstone)
-    } else if (this.#seqs[slot]! < entry.seq) {
-      this.setAt(slot, entry, tombstone)
+    const bytes = this.#encode(key)
+    const hash = hashBytes(bytes)
+    const cell = this.#findCell(bytes, hash)
+    if (cell < 0) {
+      this.setAt(this.#insert(bytes, hash, -cell - 1), entry, tombstone)
+      return
     }
+    const slot = this.#table[cell]! - 1
+    if (this.#seqs[slot]! < entry.seq) this.setAt(slot, entry, tombstone)
   }
 
   /** Overwrites the fields of an occupied slot (its key stays). */
   setAt(slot: number, entry: KeydirEntry, tombstone = false): void {
-    assert(this.#keys[slot] !== undefined, 'setAt on an occupied slot')
+    assert(this.#occupied(slot), 'setAt on an occupied slot')
     assert(entry.offset >= 0 && entry.offset < 0x1_0000_0000, 'offset fits 32 bits')
     assert(entry.size > 0 && entry.size < 0x1_0000_0000, 'record size fits 32 bits')
     const expiringBefore = this.#expiresAtMs[slot] !== 0 && !this.isTombstoneAt(slot)
@@ -125,38 +165,50 @@ export class Keydir {
     this.#sizes[slot] = entry.size
     this.#expiresAtMs[slot] = entry.expiresAtMs
     this.#seqs[slot] = entry.seq
-    this.#flags[slot] = tombstone ? flagTombstone : 0
+    this.#flags[slot] = tombstone ? flagOccupied | flagTombstone : flagOccupied
   }
 
   /** Moves a record's location (merge); the other fields stay. */
   relocateAt(slot: number, segmentId: number, offset: number): void {
-    assert(this.#keys[slot] !== undefined, 'relocate an occupied slot')
+    assert(this.#occupied(slot), 'relocate an occupied slot')
     this.#segmentIds[slot] = segmentId
     this.#offsets[slot] = offset
   }
 
   remove(key: string): boolean {
-    const slot = this.#slots.get(key)
-    if (slot === undefined) return false
+    const slot = this.slotOf(key)
+    if (slot < 0) return false
     this.removeAt(slot)
     return true
   }
 
   removeAt(slot: number): void {
-    const key = this.#keys[slot]
-    assert(key !== undefined, 'remove an occupied slot')
+    assert(this.#occupied(slot), 'remove an occupied slot')
     if (this.#expiresAtMs[slot] !== 0 && !this.isTombstoneAt(slot)) this.#expiringCount--
-    this.#slots.delete(key)
-    this.#keys[slot] = undefined
+    const start = this.#keyStarts[slot]!
+    const key = this.#arena.subarray(start, start + this.#keyLengths[slot]!)
+    const cell = this.#findCell(key, hashBytes(key))
+    assert(cell >= 0 && this.#table[cell] === slot + 1, 'an occupied slot is in the table')
+    this.#deleteCell(cell)
+    this.#size--
+    this.#arenaDead += key.length
     this.#expiresAtMs[slot] = 0
     this.#flags[slot] = 0
     this.#freeSlots.push(slot)
+    const live = this.#arenaUsed - this.#arenaDead
+    if (this.#arenaDead > arenaDeadBytesMin && this.#arenaDead > live) this.#compactArena(live * 2)
   }
 
   /** Drops every key and releases the arrays (FLUSHALL). */
   clear(): void {
-    this.#slots = new Map()
-    this.#keys = []
+    this.#table = new Int32Array(2 * slotCapacityInitial * tableCellsPerSlot)
+    this.#tableMask = slotCapacityInitial * tableCellsPerSlot - 1
+    this.#size = 0
+    this.#arena = Buffer.allocUnsafe(arenaBytesInitial)
+    this.#arenaUsed = 0
+    this.#arenaDead = 0
+    this.#keyStarts = new Float64Array(slotCapacityInitial)
+    this.#keyLengths = new Uint32Array(slotCapacityInitial)
     this.#segmentIds = new Uint32Array(slotCapacityInitial)
     this.#offsets = new Uint32Array(slotCapacityInitial)
     this.#sizes = new Uint32Array(slotCapacityInitial)
@@ -180,7 +232,7 @@ export class Keydir {
     let visited = 0
     let examined = 0
     while (slot < this.#highWater && visited < wanted && examined < examineMax) {
-      if (this.#keys[slot] !== undefined) {
+      if (this.#occupied(slot)) {
         visit(slot)
         visited++
       }
@@ -192,15 +244,15 @@ export class Keydir {
 
   /** An occupied slot chosen with `pick(bound)` in [0, bound), or -1 when empty. */
   randomSlot(pick: (bound: number) => number): number {
-    if (this.#slots.size === 0) return -1
+    if (this.#size === 0) return -1
     for (let draw = 0; draw < randomDrawsMax; draw++) {
       const slot = pick(this.#highWater)
-      if (this.#keys[slot] !== undefined) return slot
+      if (this.#occupied(slot)) return slot
     }
     const start = pick(this.#highWater)
     for (let step = 0; step < this.#highWater; step++) {
       const slot = (start + step) % this.#highWater
-      if (this.#keys[slot] !== undefined) return slot
+      if (this.#occupied(slot)) return slot
     }
     assert(false, 'a non-empty keydir has an occupied slot')
   }
@@ -208,8 +260,127 @@ export class Keydir {
   /** Visits every occupied slot in slot order. */
   forEachSlot(visit: (slot: number) => void): void {
     for (let slot = 0; slot < this.#highWater; slot++) {
-      if (this.#keys[slot] !== undefined) visit(slot)
+      if (this.#occupied(slot)) visit(slot)
     }
+  }
+
+  #occupied(slot: number): boolean {
+    return (this.#flags[slot]! & flagOccupied) !== 0
+  }
+
+  /** `key`'s latin1 bytes in the scratch buffer (valid until the next call). */
+  #encode(key: string): Buffer {
+    if (key.length > this.#scratch.length) this.#scratch = Buffer.allocUnsafe(key.length * 2)
+    const written = this.#scratch.write(key, 0, 'latin1')
+    return this.#scratch.subarray(0, written)
+  }
+
+  /** The table index of `key`'s cell, or -(free cell index + 1) where it would go. */
+  #findCell(key: Uint8Array, hash: number): number {
+    const table = this.#table
+    const mask = this.#tableMask
+    const hashSigned = hash | 0
+    for (let cell = hash & mask; ; cell = (cell + 1) & mask) {
+      const index = cell * 2
+      const entry = table[index]!
+      if (entry === 0) return -index - 1
+      if (table[index + 1] === hashSigned && this.#keyEquals(entry - 1, key)) return index
+    }
+  }
+
+  #keyEquals(slot: number, key: Uint8Array): boolean {
+    const length = key.length
+    if (this.#keyLengths[slot] !== length) return false
+    const arena = this.#arena
+    const start = this.#keyStarts[slot]!
+    for (let index = 0; index < length; index++) {
+      if (arena[start + index] !== key[index]) return false
+    }
+    return true
+  }
+
+  /** Adds a new key at free table index `index`; returns its slot. */
+  #insert(key: Uint8Array, hash: number, index: number): number {
+    const slot = this.#allocateSlot()
+    const start = this.#arenaReserve(key.length)
+    this.#arena.set(key, start)
+    this.#keyStarts[slot] = start
+    this.#keyLengths[slot] = key.length
+    this.#flags[slot] = flagOccupied
+    this.#size++
+    if (this.#size * tableCellsPerSlot > this.#tableMask + 1) {
+      this.#rebuildTable((this.#tableMask + 1) * 2)
+    } else {
+      this.#table[index] = slot + 1
+      this.#table[index + 1] = hash | 0
+    }
+    return slot
+  }
+
+  /** Backward-shift deletion: later cells of the probe run move up, so no tombstones exist. */
+  #deleteCell(index: number): void {
+    const table = this.#table
+    const mask = this.#tableMask
+    let hole = index / 2
+    for (let cell = (hole + 1) & mask; table[cell * 2] !== 0; cell = (cell + 1) & mask) {
+      const home = table[cell * 2 + 1]! & mask
+      // The entry may fill the hole unless its home lies cyclically in (hole, cell].
+      const homeAfterHole = hole <= cell ? home > hole && home <= cell : home > hole || home <= cell
+      if (homeAfterHole) continue
+      table[hole * 2] = table[cell * 2]!
+      table[hole * 2 + 1] = table[cell * 2 + 1]!
+      hole = cell
+    }
+    table[hole * 2] = 0
+    table[hole * 2 + 1] = 0
+  }
+
+  #rebuildTable(cells: number): void {
+    const table = new Int32Array(cells * 2)
+    const mask = cells - 1
+    for (let slot = 0; slot < this.#highWater; slot++) {
+      if (!this.#occupied(slot)) continue
+      const start = this.#keyStarts[slot]!
+      const hash = hashBytes(this.#arena, start, start + this.#keyLengths[slot]!)
+      let cell = hash & mask
+      while (table[cell * 2] !== 0) cell = (cell + 1) & mask
+      table[cell * 2] = slot + 1
+      table[cell * 2 + 1] = hash | 0
+    }
+    this.#table = table
+    this.#tableMask = mask
+  }
+
+  /** Room for `bytes` more key bytes at the arena's end; returns where they go. */
+  #arenaReserve(bytes: number): number {
+    const needed = this.#arenaUsed + bytes
+    if (needed > this.#arena.length) {
+      const live = this.#arenaUsed - this.#arenaDead
+      let capacity = this.#arena.length
+      while (capacity < (live + bytes) * 2) capacity *= 2
+      this.#compactArena(capacity)
+    }
+    const start = this.#arenaUsed
+    this.#arenaUsed += bytes
+    return start
+  }
+
+  /** Copies live keys, in slot order, into a fresh arena of `capacity` bytes. */
+  #compactArena(capacity: number): void {
+    const from = this.#arena
+    const to = Buffer.allocUnsafe(Math.max(arenaBytesInitial, capacity))
+    let used = 0
+    for (let slot = 0; slot < this.#highWater; slot++) {
+      if (!this.#occupied(slot)) continue
+      const start = this.#keyStarts[slot]!
+      const length = this.#keyLengths[slot]!
+      from.copy(to, used, start, start + length)
+      this.#keyStarts[slot] = used
+      used += length
+    }
+    this.#arena = to
+    this.#arenaUsed = used
+    this.#arenaDead = 0
   }
 
   #allocateSlot(): number {
@@ -221,6 +392,8 @@ export class Keydir {
 
   #grow(): void {
     const capacity = this.#segmentIds.length * 2
+    this.#keyStarts = growArray(this.#keyStarts, new Float64Array(capacity))
+    this.#keyLengths = growArray(this.#keyLengths, new Uint32Array(capacity))
     this.#segmentIds = growArray(this.#segmentIds, new Uint32Array(capacity))
     this.#offsets = growArray(this.#offsets, new Uint32Array(capacity))
     this.#sizes = growArray(this.#sizes, new Uint32Array(capacity))

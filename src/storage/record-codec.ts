@@ -66,10 +66,18 @@ export function recordBytes(keyBytes: number, valueBytes: number): number {
   return recordHeaderBytes + keyBytes + valueBytes
 }
 
-function writeU64(target: Buffer, at: number, value: number): void {
+/** Stores a u32 byte by byte: Buffer#writeUInt32LE re-validates its arguments on every call. */
+function writeU32(target: Uint8Array, at: number, value: number): void {
+  target[at] = value & 0xff
+  target[at + 1] = (value >>> 8) & 0xff
+  target[at + 2] = (value >>> 16) & 0xff
+  target[at + 3] = value >>> 24
+}
+
+function writeU64(target: Uint8Array, at: number, value: number): void {
   assert(Number.isSafeInteger(value) && value >= 0, 'u64 field is a safe non-negative integer')
-  target.writeUInt32LE(value % twoPow32, at)
-  target.writeUInt32LE(Math.floor(value / twoPow32), at + 4)
+  writeU32(target, at, value % twoPow32)
+  writeU32(target, at + 4, Math.floor(value / twoPow32))
 }
 
 /** Reads a u64 written by writeU64; -1 when it is beyond the safe integer range. */
@@ -104,12 +112,12 @@ export function encodeRecord(target: Buffer, at: number, fields: RecordFields): 
   writeU64(target, at + expiresAt, fields.expiresAtMs)
   target[at + flagsAt] = fields.flags
   target[at + kindAt] = fields.kind
-  target.writeUInt32LE(keyBytes, at + keyLengthAt)
-  target.writeUInt32LE(valueBytes, at + valueLengthAt)
+  writeU32(target, at + keyLengthAt, keyBytes)
+  writeU32(target, at + valueLengthAt, valueBytes)
   target.set(fields.key, at + recordHeaderBytes)
   target.set(fields.value, at + recordHeaderBytes + keyBytes)
   const crc = crc32(target, at + seqAt, end)
-  target.writeUInt32LE(crc, at)
+  writeU32(target, at, crc)
   // Paired assertion: the bytes now in the buffer must pass the same check a reader applies.
   assert(crc32(target, at + seqAt, end) === readU32(target, at), 'encoded record CRC verifies')
   return end

@@ -37,6 +37,10 @@ export interface EngineStats {
   lastFsyncAtMs: number
   merges: number
   mergeInProgress: boolean
+  /**
+   * Why writes are refused ("fsync <segment file>: EIO: ...", "write: ENOSPC: ..."), or null. A
+   * latched failure stays until a restart; a full disk's clears once a retried write lands.
+   */
   lastWriteError: string | null
 }
 
@@ -51,6 +55,11 @@ export interface ScanPage {
  * whatever it keeps. Returned Buffers are owned by the caller.
  * Expiry is stored, not enforced: `get` returns a value even if `expiresAtMs` has passed; the
  * keyspace decides what expired (lazy + active expiry) and deletes it through `delete`.
+ * Disk failures: after a failed fdatasync (or a failed write other than a full disk) the engine
+ * is latched: put/delete/setExpiry/clear throw CaskadeError MISCONF ("Errors writing to the AOF
+ * file: <strerror>"), whenDurable and flushAndSync report it, one 'io-error' event is emitted,
+ * reads keep working, and only reopening clears it. A full disk (ENOSPC/EDQUOT) refuses writes
+ * the same way only until a retry of the failed write succeeds.
  */
 export interface StorageEngine {
   get(key: Buffer): Buffer | null
@@ -73,13 +82,24 @@ export interface StorageEngine {
   randomKey(pick: (bound: number) => number): Buffer | null
   /** Visits every key that has an expiry (used at startup to fill the timing wheel). */
   forEachExpiring(visit: (key: Buffer, expiresAtMs: number) => void): void
+  /**
+   * False while writes are refused (every waiter already got the error), except until the turn
+   * ends when the refusal hit records whose caller has not registered a whenDurable yet.
+   */
   hasUndurableWrites(): boolean
   /**
    * Calls `done` once every record appended before this call is as durable as the fsync policy
    * promises ('always': written and fdatasync'ed; otherwise handed to the OS). Callbacks fire in
    * registration order. One write + at most one fdatasync per event-loop turn (group commit).
+   * After a disk failure `done` gets the MISCONF error (queued ones at once, later ones deferred).
    */
   whenDurable(done: (error?: Error) => void): void
+  /**
+   * CONFIG SET appendfsync: takes effect at once. Queued whenDurable callbacks are judged by the
+   * new policy (leaving 'always' releases those already written; entering it makes the next
+   * acknowledgements wait for an fdatasync).
+   */
+  setFsyncPolicy(policy: FsyncPolicy): void
   /** Writes and fdatasyncs everything appended so far, whatever the policy. */
   flushAndSync(): Promise<void>
   /** Starts a merge now if one is not running (otherwise triggered by the dead-byte ratio). */

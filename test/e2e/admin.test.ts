@@ -112,25 +112,21 @@ describe('administration', () => {
 
   // The server applies appendfsync live when the engine has setFsyncPolicy(); until the storage
   // engine grows it, CONFIG SET appendfsync answers "can't set immutable config".
-  test(
-    'CONFIG SET appendfsync takes effect at once',
-    { todo: 'needs StorageEngine.setFsyncPolicy (storage layer)' },
-    async () => {
-      const server = await startServerProcess()
-      const redis = connect(server.port)
-      try {
-        assert.equal(await redis.config('SET', 'appendfsync', 'always'), 'OK')
-        assert.deepEqual(await redis.config('GET', 'appendfsync'), ['appendfsync', 'always'])
-        const info = parseInfo(await redis.info('persistence'))
-        assert.equal(info.get('caskade_appendfsync'), 'always')
-        assert.equal(await redis.set('after-always', '1'), 'OK')
-      } finally {
-        redis.disconnect()
-        await server.stop()
-        removeDir(server.dir)
-      }
-    },
-  )
+  test('CONFIG SET appendfsync takes effect at once', async () => {
+    const server = await startServerProcess()
+    const redis = connect(server.port)
+    try {
+      assert.equal(await redis.config('SET', 'appendfsync', 'always'), 'OK')
+      assert.deepEqual(await redis.config('GET', 'appendfsync'), ['appendfsync', 'always'])
+      const info = parseInfo(await redis.info('persistence'))
+      assert.equal(info.get('caskade_appendfsync'), 'always')
+      assert.equal(await redis.set('after-always', '1'), 'OK')
+    } finally {
+      redis.disconnect()
+      await server.stop()
+      removeDir(server.dir)
+    }
+  })
 
   test('CONFIG SET timeout closes a client idle for longer than that', async () => {
     const server = await startServerProcess()
