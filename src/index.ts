@@ -2,6 +2,7 @@
  * uses, with no sockets. Invariant: a write's promise resolves only once the write is as durable
  * as the fsync policy promises; the default policy here is 'always' (unlike the server's
  * everysec), because a library caller who awaits a write expects it to survive a crash. */
+import { randomBytes } from 'node:crypto'
 import { CaskadeError, ErrorCode, RedisErrors } from './core/errors.js'
 import { limits } from './core/limits.js'
 import type { Clock, Disk, Timers } from './core/ports.js'
@@ -83,6 +84,12 @@ function toValue(value: string | Buffer): Buffer {
   return typeof value === 'string' ? Buffer.from(value) : value
 }
 
+/** A secret keydir hash key per process, so callers' keys cannot be made to collide. */
+function randomHashSeed(): number[] {
+  const bytes = randomBytes(8)
+  return [bytes.readUInt32LE(0), bytes.readUInt32LE(4)]
+}
+
 export async function open(dir: string, options: OpenOptions = {}): Promise<Store> {
   const disk = options.disk ?? nodeDisk
   const clock = options.clock ?? systemClock
@@ -98,6 +105,7 @@ export async function open(dir: string, options: OpenOptions = {}): Promise<Stor
     mergeDeadRatioMin: options.mergeDeadRatio ?? defaultMergeDeadRatio,
     mergeDeadBytesMin: options.mergeDeadBytesMin ?? defaultMergeDeadBytesMin,
     ...(options.onEvent === undefined ? {} : { onEvent: options.onEvent }),
+    hashSeed: randomHashSeed(),
   })
   const keyspace = createKeyspace({ engine, clock, timers })
   return new EmbeddedStore(engine, keyspace, clock)

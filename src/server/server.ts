@@ -76,6 +76,7 @@ export async function startServer(
     mergeDeadRatioMin: config.mergeDeadRatio,
     mergeDeadBytesMin: config.mergeDeadBytesMin,
     onEvent: (event) => logStorageEvent(logger, event),
+    hashSeed: randomHashSeed(),
   })
   const recoveryMs = clock.monotonicMs() - openedAtMs
   const keyspace = createKeyspace({ engine, clock, timers })
@@ -102,6 +103,12 @@ export async function startServer(
   )
   logger.info({ port: server.port }, 'Ready to accept connections')
   return server
+}
+
+/** A secret keydir hash key per process, so clients cannot craft colliding keys. */
+function randomHashSeed(): number[] {
+  const bytes = randomBytes(8)
+  return [bytes.readUInt32LE(0), bytes.readUInt32LE(4)]
 }
 
 export function logStorageEvent(logger: Logger, event: StorageEvent): void {

@@ -59,7 +59,8 @@ export async function openEngine(options: EngineOptions): Promise<StorageEngine>
   try {
     const startedMs = options.clock.monotonicMs()
     const emit = (event: StorageEvent): void => options.onEvent?.(event)
-    const state = await recover({ dir: options.dir, disk: options.disk, emit })
+    const { dir, disk, hashSeed } = options
+    const state = await recover({ dir, disk, emit, hashSeed })
     const engine = new BitcaskEngine(options, state, lock)
     await engine.start(state)
     emit({

@@ -1,5 +1,5 @@
-/* Keydir: slots, free list, expiry counts, SCAN's guarantee under churn (fast-check) and
- * random sampling. */
+/* Keydir: slots, free list, expiry counts, SCAN's guarantee under churn (fast-check), random
+ * sampling, and the keyed hash: seeds move keys, and FNV-crafted collisions no longer pile up. */
 import { test, describe } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
@@ -19,6 +19,31 @@ function scanAll(keydir: Keydir, count: number): string[] {
   do {
     cursor = keydir.scan(cursor, count, (slot) => keys.push(keydir.keyAt(slot)!))
   } while (cursor !== 0)
+  return keys
+}
+
+/** The keydir's former, unkeyed hash: FNV-1a 32-bit. */
+function fnv1a(bytes: Uint8Array): number {
+  let hash = 0x811c9dc5
+  for (const byte of bytes) hash = Math.imul(hash ^ byte, 0x01000193)
+  return hash >>> 0
+}
+
+/**
+ * An attacker's keys for FNV-1a: FNV's low bits depend only on lower bits of the state, so the
+ * low 16 bits of 'x' + three bytes collide for ~256 of the 2^24 suffixes; any table of up to
+ * 65536 cells puts them all in one home cell.
+ */
+function fnvFloodKeys(): string[] {
+  const keys: string[] = []
+  const bytes = Buffer.from('x\0\0\0', 'latin1')
+  const target = fnv1a(bytes) & 0xffff
+  for (let suffix = 0; suffix < 1 << 24; suffix++) {
+    bytes[1] = suffix >>> 16
+    bytes[2] = (suffix >>> 8) & 0xff
+    bytes[3] = suffix & 0xff
+    if ((fnv1a(bytes) & 0xffff) === target) keys.push(bytes.toString('latin1'))
+  }
   return keys
 }
 
@@ -180,5 +205,34 @@ describe('keydir', () => {
       ),
       { numRuns: 30 },
     )
+  })
+
+  test('the same keys under two seeds land in different cells', () => {
+    const first = new Keydir([1, 2])
+    const second = new Keydir([0x9e3779b9, 0x7f4a7c15])
+    const keys = Array.from({ length: 500 }, (_, index) => `key:${index}`)
+    for (const [index, key] of keys.entries()) {
+      first.set(key, entry(index + 1))
+      second.set(key, entry(index + 1))
+    }
+    const moved = keys.filter((key) => first.tableCellOf(key) !== second.tableCellOf(key))
+    assert.ok(moved.length > keys.length * 0.9, `${moved.length} of ${keys.length} moved`)
+    assert.deepEqual(scanAll(first, 50).sort(), scanAll(second, 50).sort())
+  })
+
+  test('keys crafted to collide under FNV-1a spread out under the keyed hash', () => {
+    const keys = fnvFloodKeys()
+    assert.ok(keys.length >= 128, `crafted ${keys.length} keys`)
+    const fnvHomes = new Set(keys.map((key) => fnv1a(Buffer.from(key, 'latin1')) & 0xffff))
+    assert.equal(fnvHomes.size, 1, 'the premise: one home cell under FNV-1a')
+    const keydir = new Keydir([0x0badc0de, 0x5eed])
+    for (const [index, key] of keys.entries()) keydir.set(key, entry(index + 1))
+    const cells = new Set(keys.map((key) => keydir.tableCellOf(key)))
+    assert.ok(cells.size === keys.length && !cells.has(-1), 'every key is in its own cell')
+    const probesMax = Math.max(...keys.map((key) => keydir.probeCountOf(key)))
+    // FNV-1a would need keys.length probes for the last key; a uniform hash a handful.
+    assert.ok(probesMax <= 12, `longest probe run ${probesMax} cells`)
+    for (const [index, key] of keys.entries())
+      assert.equal(keydir.seqAt(keydir.slotOf(key)), index + 1)
   })
 })

@@ -4,8 +4,11 @@
  * so 1M keys cost tens of bytes each off the GC heap, and a lookup hashes the request's bytes
  * without building a string. Invariant: a slot keeps its index for as long as its key is present
  * (arrays grow by doubling, never compact), which is what makes the slot a valid SCAN cursor: a
- * key present for the whole scan is visited. Freed slots are reused. */
+ * key present for the whole scan is visited. Freed slots are reused. The table hashes with keyed
+ * HalfSipHash-1-3 (a per-process secret seed), not FNV: clients choose keys, and with an unkeyed
+ * hash they could make every probe run O(n) (hash flooding; Redis uses seeded SipHash too). */
 import { assert } from '../core/assert.js'
+import { halfSipHash13, hashSeedWords, type HashSeed } from './half-siphash.js'
 
 export interface KeydirEntry {
   segmentId: number
@@ -30,20 +33,13 @@ const scanSlotsPerKeyMax = 10
 const randomDrawsMax = 32
 const flagTombstone = 1
 const flagOccupied = 2
-/** FNV-1a 32-bit. */
-const fnvOffsetBasis = 0x811c9dc5
-const fnvPrime = 0x01000193
-
-/** FNV-1a over `bytes[start, end)` (a latin1 string's code units hash as its bytes do). */
-function hashBytes(bytes: Uint8Array, start = 0, end = bytes.length): number {
-  let hash = fnvOffsetBasis
-  for (let index = start; index < end; index++) {
-    hash = Math.imul(hash ^ bytes[index]!, fnvPrime)
-  }
-  return hash >>> 0
-}
+/** The hash key when the caller gives none (tests, tools): hosts pass a random one. */
+const hashSeedDefault: HashSeed = [0x736f6d65, 0x646f7261]
 
 export class Keydir {
+  /** HalfSipHash key words: fixed for the keydir's life, since the table stores hashes. */
+  readonly #hashK0: number
+  readonly #hashK1: number
   /** Cells of [slot + 1, hash] (0 = empty cell), linear probing, power-of-two cell count. */
   #table = new Int32Array(2 * slotCapacityInitial * tableCellsPerSlot)
   #tableMask = slotCapacityInitial * tableCellsPerSlot - 1
@@ -66,6 +62,13 @@ export class Keydir {
   #highWater = 0
   #expiringCount = 0
 
+  /** `hashSeed`: the secret hash key (two 32-bit words), drawn at random by the host. */
+  constructor(hashSeed: HashSeed = hashSeedDefault) {
+    const [k0, k1] = hashSeedWords(hashSeed)
+    this.#hashK0 = k0
+    this.#hashK1 = k1
+  }
+
   get size(): number {
     return this.#size
   }
@@ -86,8 +89,24 @@ export class Keydir {
 
   /** The slot of the key with these bytes, or -1; no string is built. */
   slotOfBytes(key: Uint8Array): number {
-    const cell = this.#findCell(key, hashBytes(key))
+    const cell = this.#findCell(key, this.#hash(key, 0, key.length))
     return cell < 0 ? -1 : this.#table[cell]! - 1
+  }
+
+  /** The table cell holding `key`, or -1 (diagnostics and tests: where the hash put it). */
+  tableCellOf(key: string): number {
+    const bytes = this.#encode(key)
+    const cell = this.#findCell(bytes, this.#hash(bytes, 0, bytes.length))
+    return cell < 0 ? -1 : cell / 2
+  }
+
+  /** Cells a lookup of `key` examines, the hit included (diagnostics: probe-run length). */
+  probeCountOf(key: string): number {
+    const bytes = this.#encode(key)
+    const hash = this.#hash(bytes, 0, bytes.length)
+    const cell = this.#findCell(bytes, hash)
+    const end = cell < 0 ? -cell - 1 : cell
+    return (((end / 2 - (hash & this.#tableMask)) & this.#tableMask) + 1) | 0
   }
 
   /** The key as a latin1 string (built on each call), or undefined for a free slot. */
@@ -129,7 +148,7 @@ export class Keydir {
 
   /** `set` by the key's bytes (copied into the arena when the key is new). */
   setBytes(key: Uint8Array, entry: KeydirEntry, tombstone = false): number {
-    const hash = hashBytes(key)
+    const hash = this.#hash(key, 0, key.length)
     const cell = this.#findCell(key, hash)
     const slot = cell < 0 ? this.#insert(key, hash, -cell - 1) : this.#table[cell]! - 1
     this.setAt(slot, entry, tombstone)
@@ -142,7 +161,7 @@ export class Keydir {
    */
   setIfNewer(key: string, entry: KeydirEntry, tombstone: boolean): void {
     const bytes = this.#encode(key)
-    const hash = hashBytes(bytes)
+    const hash = this.#hash(bytes, 0, bytes.length)
     const cell = this.#findCell(bytes, hash)
     if (cell < 0) {
       this.setAt(this.#insert(bytes, hash, -cell - 1), entry, tombstone)
@@ -187,7 +206,7 @@ export class Keydir {
     if (this.#expiresAtMs[slot] !== 0 && !this.isTombstoneAt(slot)) this.#expiringCount--
     const start = this.#keyStarts[slot]!
     const key = this.#arena.subarray(start, start + this.#keyLengths[slot]!)
-    const cell = this.#findCell(key, hashBytes(key))
+    const cell = this.#findCell(key, this.#hash(key, 0, key.length))
     assert(cell >= 0 && this.#table[cell] === slot + 1, 'an occupied slot is in the table')
     this.#deleteCell(cell)
     this.#size--
@@ -262,6 +281,10 @@ export class Keydir {
     for (let slot = 0; slot < this.#highWater; slot++) {
       if (this.#occupied(slot)) visit(slot)
     }
+  }
+
+  #hash(bytes: Uint8Array, start: number, end: number): number {
+    return halfSipHash13(bytes, start, end, this.#hashK0, this.#hashK1)
   }
 
   #occupied(slot: number): boolean {
@@ -341,7 +364,7 @@ export class Keydir {
     for (let slot = 0; slot < this.#highWater; slot++) {
       if (!this.#occupied(slot)) continue
       const start = this.#keyStarts[slot]!
-      const hash = hashBytes(this.#arena, start, start + this.#keyLengths[slot]!)
+      const hash = this.#hash(this.#arena, start, start + this.#keyLengths[slot]!)
       let cell = hash & mask
       while (table[cell * 2] !== 0) cell = (cell + 1) & mask
       table[cell * 2] = slot + 1

@@ -12,6 +12,7 @@ import {
   hintSeqNone,
   type HintHeader,
 } from './hint-codec.js'
+import type { HashSeed } from './half-siphash.js'
 import { Keydir } from './keydir.js'
 import { RecordFlag } from './record-codec.js'
 import type { SegmentMarker } from './segment-hint.js'
@@ -35,6 +36,8 @@ export interface RecoveryOptions {
   dir: string
   disk: Disk
   emit: (event: StorageEvent) => void
+  /** The keydir's hash key (see EngineOptions.hashSeed). */
+  hashSeed?: HashSeed | undefined
 }
 
 export interface RecoveredState {
@@ -73,7 +76,7 @@ export async function recover(options: RecoveryOptions): Promise<RecoveredState>
   const activeId = tolerantIds.at(-1) ?? null
   const segments = new SegmentTable()
   const state: RecoveredState = {
-    keydir: new Keydir(),
+    keydir: new Keydir(options.hashSeed),
     segments,
     activeSegmentId: activeId,
     activeMarkers: [],

@@ -1,5 +1,6 @@
 /* Contract of the Bitcask storage engine, as the keyspace and the embedded API see it. */
 import type { Clock, Disk, Timers } from '../core/ports.js'
+import type { HashSeed } from './half-siphash.js'
 
 export type FsyncPolicy = 'always' | 'everysec' | 'no'
 
@@ -24,6 +25,11 @@ export interface EngineOptions {
   /** ...and there are at least this many dead bytes. */
   mergeDeadBytesMin: number
   onEvent?: (event: StorageEvent) => void
+  /**
+   * The keydir's secret hash key (two random 32-bit words; hosts draw it from a CSPRNG so clients
+   * cannot craft colliding keys). Omitted: a fixed key, fine for tests and offline tools.
+   */
+  hashSeed?: HashSeed
 }
 
 export interface EngineStats {
