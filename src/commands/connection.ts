@@ -4,6 +4,7 @@
 import { CaskadeError, ErrorCode, RedisErrors, syntaxError } from '../core/errors.js'
 import { argIs, parseInteger } from './args.js'
 import { clientCommand, setClientName } from './client.js'
+import { keylessSpec } from './help.js'
 import type { CommandContext, CommandSpec } from './types.js'
 
 /** The Redis version caskade speaks: clients read it from HELLO and INFO to enable features. */
@@ -11,28 +12,7 @@ export const redisCompatibleVersion = '7.0.15'
 /** What HELLO reports as `server`. */
 export const serverName = 'caskade'
 
-type Handler = CommandSpec['handler']
-
-/** A connection-group command without keys. */
-function connectionSpec(
-  name: string,
-  arity: number,
-  flags: CommandSpec['flags'],
-  docs: { summary: string; since: string; complexity: string },
-  handler: Handler,
-): CommandSpec {
-  return {
-    name,
-    arity,
-    flags,
-    firstKey: 0,
-    lastKey: 0,
-    keyStep: 0,
-    group: 'connection',
-    ...docs,
-    handler,
-  }
-}
+const connectionSpec = keylessSpec.bind(null, 'connection')
 
 const handshakeFlags = ['noscript', 'loading', 'stale', 'fast', 'no_auth', 'allow_busy'] as const
 

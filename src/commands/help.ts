@@ -63,3 +63,15 @@ export function subcommandSpec(
 ): CommandSpec {
   return { ...fields, firstKey: 0, lastKey: 0, keyStep: 0 }
 }
+
+/** A command without keys in `group` (connection and server commands). */
+export function keylessSpec(
+  group: string,
+  name: string,
+  arity: number,
+  flags: CommandSpec['flags'],
+  docs: { summary: string; since: string; complexity: string },
+  handler: CommandSpec['handler'],
+): CommandSpec {
+  return { name, arity, flags, firstKey: 0, lastKey: 0, keyStep: 0, group, ...docs, handler }
+}

@@ -6,31 +6,17 @@ import { CaskadeError, ErrorCode, syntaxError } from '../core/errors.js'
 import { argIs } from './args.js'
 import { commandCommand } from './command-docs.js'
 import { activeDispatcher } from './dispatch.js'
-import { containerSpec, replyHelp, subcommandSpec, subcommandSyntaxError } from './help.js'
+import {
+  containerSpec,
+  keylessSpec,
+  replyHelp,
+  subcommandSpec,
+  subcommandSyntaxError,
+} from './help.js'
 import { infoCommand } from './info.js'
 import type { CommandContext, CommandSpec } from './types.js'
 
-type Handler = CommandSpec['handler']
-
-function serverSpec(
-  name: string,
-  arity: number,
-  flags: CommandSpec['flags'],
-  docs: { summary: string; since: string; complexity: string },
-  handler: Handler,
-): CommandSpec {
-  return {
-    name,
-    arity,
-    flags,
-    firstKey: 0,
-    lastKey: 0,
-    keyStep: 0,
-    group: 'server',
-    ...docs,
-    handler,
-  }
-}
+const serverSpec = keylessSpec.bind(null, 'server')
 
 /** FLUSHDB / FLUSHALL [ASYNC|SYNC]: both empty the one database, at once. */
 function flush(ctx: CommandContext, args: readonly Buffer[]): void {
