@@ -1,5 +1,6 @@
 /* Engine scenarios on a temp dir with the real ports: reads and writes across reopen, hints,
- * torn tails, corruption, clear, group commit (counted through a wrapping Disk) and the lock.
+ * torn tails, corruption, clear, group commit (counted through a wrapping Disk), the lock, and
+ * small values answered from the keydir's inline cache (disk reads counted the same way).
  * Disk failures and live fsync-policy switches are in durability.test.ts. */
 import { test, describe, afterEach } from 'node:test'
 import assert from 'node:assert/strict'
@@ -318,7 +319,7 @@ describe('rotation, hints and recovery', () => {
   test('a corrupted record is reported on read, not returned', async () => {
     const dir = tempDir()
     const engine = await openEngine(options(dir))
-    engine.put(b('k'), b('some value'), 0)
+    engine.put(b('k'), b('a value too long to be inline'), 0)
     await durable(engine)
     const file = path.join(dir, segmentFiles(dir)[0]!)
     const fd = fs.openSync(file, 'r+')
@@ -428,6 +429,100 @@ describe('group commit', () => {
       assert.equal(counting.syncs, 1)
       await engine.close()
     }
+  })
+})
+
+/** A Disk whose files count readSync calls into `reads.count`. */
+function readCountingDisk(reads: { count: number }): Disk {
+  return {
+    ...nodeDisk,
+    openSync(filePath, mode): BlockFile {
+      const file = nodeDisk.openSync(filePath, mode)
+      const readSync = file.readSync.bind(file)
+      file.readSync = (offset, length, into) => {
+        reads.count++
+        return readSync(offset, length, into)
+      }
+      return file
+    },
+  }
+}
+
+describe('inline small values', () => {
+  test('values of at most 16 bytes are served without a disk read, as owned copies', async () => {
+    const dir = tempDir()
+    const reads = { count: 0 }
+    const engine = await openEngine(options(dir, { disk: readCountingDisk(reads) }))
+    const values = ['', '1', '123', 'x'.repeat(16), 'y'.repeat(17), 'z'.repeat(300)]
+    values.forEach((value, index) => engine.put(b(`k${index}`), b(value), 0))
+    await durable(engine)
+    reads.count = 0
+    for (const [index, value] of values.entries()) {
+      assert.equal(str(engine.get(b(`k${index}`))), value)
+    }
+    assert.equal(reads.count, 2, 'only the two values above 16 bytes are read from disk')
+    const first = engine.get(b('k2'))!
+    first.fill(0x41)
+    assert.equal(str(engine.get(b('k2'))), '123', "a returned value is the caller's copy")
+    await engine.close()
+  })
+
+  test('overwrites, deletes with slot reuse and setExpiry never return a stale value', async () => {
+    const dir = tempDir()
+    const engine = await openEngine(options(dir))
+    engine.put(b('a'), b('small'), 0)
+    engine.put(b('a'), b('a value longer than sixteen bytes'), 0)
+    assert.equal(str(engine.get(b('a'))), 'a value longer than sixteen bytes')
+    engine.put(b('a'), b('tiny'), 0)
+    assert.equal(str(engine.get(b('a'))), 'tiny')
+    assert.equal(engine.delete(b('a')), true)
+    assert.equal(engine.get(b('a')), null)
+    engine.put(b('b'), b('b value longer than sixteen bytes'), 0)
+    assert.equal(str(engine.get(b('b'))), 'b value longer than sixteen bytes', 'reused slot')
+    engine.put(b('c'), b('42'), 0)
+    assert.equal(engine.setExpiry(b('c'), 1_900_000_000_000), true)
+    assert.equal(str(engine.get(b('c'))), '42')
+    assert.equal(engine.expiresAtMs(b('c')), 1_900_000_000_000)
+    assert.equal(engine.valueLength(b('c')), 2)
+    await engine.close()
+  })
+
+  test('after a restart small values are read from disk until rewritten', async () => {
+    const dir = tempDir()
+    let engine = await openEngine(options(dir))
+    engine.put(b('n'), b('7'), 0)
+    engine.put(b('m'), b('8'), 0)
+    await durable(engine)
+    await engine.close()
+    const reads = { count: 0 }
+    engine = await openEngine(options(dir, { disk: readCountingDisk(reads) }))
+    reads.count = 0
+    assert.equal(str(engine.get(b('n'))), '7')
+    assert.equal(reads.count, 1, 'the hint carries no value: one read')
+    engine.put(b('n'), b('9'), 0)
+    await durable(engine)
+    reads.count = 0
+    assert.equal(str(engine.get(b('n'))), '9')
+    assert.equal(str(engine.get(b('m'))), '8')
+    assert.equal(reads.count, 1, 'only the key not rewritten since the restart is read')
+    await engine.close()
+  })
+
+  test('merge relocation keeps inline values correct', async () => {
+    const dir = tempDir()
+    const engine = await openEngine(options(dir, { segmentBytesMax: 4096 }))
+    for (let round = 0; round < 20; round++) {
+      for (let i = 0; i < 40; i++) engine.put(b(`key${i}`), b(`${round}:${i}`), 0)
+    }
+    await engine.flushAndSync()
+    assert.equal(engine.startMerge(), true)
+    while (engine.stats().mergeInProgress) await new Promise((resolve) => setImmediate(resolve))
+    assert.ok(engine.stats().merges >= 1)
+    for (let i = 0; i < 40; i++) assert.equal(str(engine.get(b(`key${i}`))), `19:${i}`)
+    await engine.close()
+    const reopened = await openEngine(options(dir, { segmentBytesMax: 4096 }))
+    for (let i = 0; i < 40; i++) assert.equal(str(reopened.get(b(`key${i}`))), `19:${i}`)
+    await reopened.close()
   })
 })
 

@@ -1,9 +1,14 @@
 /* Keydir: slots, free list, expiry counts, SCAN's guarantee under churn (fast-check), random
- * sampling, and the keyed hash: seeds move keys, and FNV-crafted collisions no longer pile up. */
+ * sampling, the inline small-value cache (through overwrites, removal, slot reuse and arena
+ * compaction), and the keyed hash: seeds move keys, and FNV-crafted collisions do not pile up. */
 import { test, describe } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import { Keydir, type KeydirEntry } from './keydir.js'
+import { Keydir, inlineValueBytesMax, type KeydirEntry } from './keydir.js'
+
+const bytes = (text: string): Buffer => Buffer.from(text, 'latin1')
+const inlineOf = (keydir: Keydir, key: string): string | null =>
+  keydir.inlineValueAt(keydir.slotOf(key))?.toString('latin1') ?? null
 
 const entry = (seq: number, expiresAtMs = 0): KeydirEntry => ({
   segmentId: 1 + (seq % 3),
@@ -173,38 +178,103 @@ describe('keydir', () => {
     assert.equal(keydir.slotOf('k5'), -1)
   })
 
-  test('agrees with a Map model through growth, removal and arena compaction', () => {
+  test('agrees with a Map model: growth, removal, inline values, arena compaction', () => {
+    // A value length of -1 sets without a value; lengths above 16 are not cached.
+    const op = fc.tuple(
+      fc.boolean(),
+      fc.integer({ min: 0, max: 3000 }),
+      fc.integer({ min: -1, max: inlineValueBytesMax + 4 }),
+    )
     fc.assert(
-      fc.property(
-        fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 0, max: 3000 })), { maxLength: 6000 }),
-        (ops) => {
-          const keydir = new Keydir()
-          const model = new Map<string, number>()
-          // Long keys make removals leave enough dead arena bytes to force compactions.
-          const keyOf = (id: number): string => `key:${id}:`.padEnd(40 + (id % 50), 'x')
-          ops.forEach(([insert, id], seq) => {
-            const key = keyOf(id)
-            if (insert) {
-              keydir.set(key, entry(seq + 1))
-              model.set(key, seq + 1)
-            } else {
-              assert.equal(keydir.remove(key), model.delete(key))
-            }
-          })
-          assert.equal(keydir.size, model.size)
-          for (const [key, seq] of model) {
-            const slot = keydir.slotOfBytes(Buffer.from(key, 'latin1'))
-            assert.ok(slot >= 0, `${key} is present`)
-            assert.equal(keydir.keyAt(slot), key)
-            assert.equal(keydir.seqAt(slot), seq)
+      fc.property(fc.array(op, { maxLength: 6000 }), (ops) => {
+        const keydir = new Keydir()
+        const model = new Map<string, { seq: number; inline: string | null }>()
+        // Long keys make removals leave enough dead arena bytes to force compactions.
+        const keyOf = (id: number): string => `key:${id}:`.padEnd(40 + (id % 50), 'x')
+        ops.forEach(([insert, id, valueLength], seq) => {
+          const key = keyOf(id)
+          if (insert) {
+            const value = valueLength < 0 ? null : String(seq % 10).repeat(valueLength)
+            keydir.set(key, entry(seq + 1), false, value === null ? null : bytes(value))
+            const inline = value !== null && value.length <= inlineValueBytesMax ? value : null
+            model.set(key, { seq: seq + 1, inline })
+          } else {
+            assert.equal(keydir.remove(key), model.delete(key))
           }
-          for (let id = 0; id <= 3000; id += 7) {
-            if (!model.has(keyOf(id))) assert.equal(keydir.slotOf(keyOf(id)), -1)
-          }
-        },
-      ),
+        })
+        assert.equal(keydir.size, model.size)
+        for (const [key, { seq, inline }] of model) {
+          const slot = keydir.slotOfBytes(Buffer.from(key, 'latin1'))
+          assert.ok(slot >= 0, `${key} is present`)
+          assert.equal(keydir.keyAt(slot), key)
+          assert.equal(keydir.seqAt(slot), seq)
+          assert.equal(keydir.inlineValueAt(slot)?.toString('latin1') ?? null, inline)
+        }
+        for (let id = 0; id <= 3000; id += 7) {
+          if (!model.has(keyOf(id))) assert.equal(keydir.slotOf(keyOf(id)), -1)
+        }
+      }),
       { numRuns: 30 },
     )
+  })
+
+  test('small values are cached inline; big values, tombstones, value-less sets drop them', () => {
+    const keydir = new Keydir()
+    assert.equal(inlineValueBytesMax, 16)
+    const slot = keydir.set('a', entry(1), false, bytes('123'))
+    assert.equal(inlineOf(keydir, 'a'), '123')
+    assert.equal(keydir.inlineValueLengthAt(slot), 3)
+    const copy = keydir.inlineValueAt(slot)!
+    copy.fill(0)
+    assert.equal(inlineOf(keydir, 'a'), '123', 'the caller owns the returned copy')
+    keydir.set('a', entry(2), false, bytes('x'.repeat(16)))
+    assert.equal(inlineOf(keydir, 'a'), 'x'.repeat(16))
+    keydir.set('a', entry(3), false, bytes('y'.repeat(17)))
+    assert.equal(inlineOf(keydir, 'a'), null, 'a big overwrite drops the inline copy')
+    keydir.set('a', entry(4), false, bytes(''))
+    assert.equal(inlineOf(keydir, 'a'), '', 'an empty value is cached too')
+    keydir.set('a', entry(5), false, bytes('55'))
+    keydir.relocateAt(slot, 7, 777)
+    assert.equal(inlineOf(keydir, 'a'), '55', 'relocation keeps the value')
+    keydir.set('a', entry(6))
+    assert.equal(inlineOf(keydir, 'a'), null, 'a set without a value drops it')
+    keydir.set('a', entry(7), false, bytes('7'))
+    keydir.set('a', entry(8), true, bytes('8'))
+    assert.equal(inlineOf(keydir, 'a'), null, 'tombstones cache nothing')
+    keydir.set('t', entry(9), true, bytes('9'))
+    assert.equal(inlineOf(keydir, 't'), null)
+    assert.equal(keydir.keyAt(slot), 'a')
+  })
+
+  test("a freed slot never returns the previous key's inline value; clear drops them", () => {
+    const keydir = new Keydir()
+    const slot = keydir.set('old', entry(1), false, bytes('stale'))
+    keydir.remove('old')
+    assert.equal(keydir.set('new', entry(2)), slot)
+    assert.equal(keydir.inlineValueAt(slot), null)
+    keydir.remove('new')
+    assert.equal(keydir.set('newer', entry(3), false, bytes('fresh!')), slot)
+    assert.equal(inlineOf(keydir, 'newer'), 'fresh!')
+    keydir.clear()
+    assert.equal(keydir.set('again', entry(4)), 0)
+    assert.equal(keydir.inlineValueAt(0), null)
+  })
+
+  test('arena compaction and growth carry inline values and keys', () => {
+    const keydir = new Keydir()
+    const valueOf = (i: number): string => `v${i}`.padEnd(1 + (i % 16), '.')
+    for (let i = 0; i < 20000; i++)
+      keydir.set(`key:${i}:`.padEnd(30, 'k'), entry(i), false, bytes(valueOf(i)))
+    // Removals past the dead-byte threshold compact the arena; growing values move entries.
+    for (let i = 0; i < 20000; i += 2) keydir.remove(`key:${i}:`.padEnd(30, 'k'))
+    for (let i = 1; i < 20000; i += 4)
+      keydir.set(`key:${i}:`.padEnd(30, 'k'), entry(i), false, bytes('z'.repeat(16)))
+    for (let i = 0; i < 20000; i++) {
+      const key = `key:${i}:`.padEnd(30, 'k')
+      if (i % 2 === 0) assert.equal(keydir.slotOf(key), -1)
+      else assert.equal(inlineOf(keydir, key), i % 4 === 1 ? 'z'.repeat(16) : valueOf(i))
+      if (i % 2 === 1) assert.equal(keydir.keyAt(keydir.slotOf(key)), key)
+    }
   })
 
   test('the same keys under two seeds land in different cells', () => {

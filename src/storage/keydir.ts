@@ -6,7 +6,10 @@
  * (arrays grow by doubling, never compact), which is what makes the slot a valid SCAN cursor: a
  * key present for the whole scan is visited. Freed slots are reused. The table hashes with keyed
  * HalfSipHash-1-3 (a per-process secret seed), not FNV: clients choose keys, and with an unkeyed
- * hash they could make every probe run O(n) (hash flooding; Redis uses seeded SipHash too). */
+ * hash they could make every probe run O(n) (hash flooding; Redis uses seeded SipHash too).
+ * Values of at most inlineValueBytesMax bytes that put() hands in are cached in the arena right
+ * after their key, so GET skips the pread; only a cache: any record change without a value drops
+ * it (recovery, tombstones), and a slot's arena bytes are its key plus its inline value. */
 import { assert } from '../core/assert.js'
 import { halfSipHash13, hashSeedWords, type HashSeed } from './half-siphash.js'
 
@@ -31,6 +34,10 @@ const arenaDeadBytesMin = 64 * 1024
 const scanSlotsPerKeyMax = 10
 /** randomSlot tries this many uniform draws before probing linearly from one. */
 const randomDrawsMax = 32
+/** Values up to this size are kept in the arena after the key (counters, flags, short ids). */
+export const inlineValueBytesMax = 16
+/** In #inlineLengths: the slot's value is not cached in memory. */
+const inlineNone = -1
 const flagTombstone = 1
 const flagOccupied = 2
 /** The hash key when the caller gives none (tests, tools): hosts pass a random one. */
@@ -57,6 +64,8 @@ export class Keydir {
   #expiresAtMs = new Float64Array(slotCapacityInitial)
   #seqs = new Float64Array(slotCapacityInitial)
   #flags = new Uint8Array(slotCapacityInitial)
+  /** Length of the value cached after the key in the arena, or inlineNone. */
+  #inlineLengths = new Int8Array(slotCapacityInitial).fill(inlineNone)
   #freeSlots: number[] = []
   /** Slots [0, highWater) have been used at least once. */
   #highWater = 0
@@ -141,17 +150,29 @@ export class Keydir {
     return (this.#flags[slot]! & flagTombstone) !== 0
   }
 
-  /** Inserts or overwrites `key`; returns its slot. */
-  set(key: string, entry: KeydirEntry, tombstone = false): number {
-    return this.setBytes(this.#encode(key), entry, tombstone)
+  /** Inserts or overwrites `key`; returns its slot. `value`: see setAt. */
+  set(key: string, entry: KeydirEntry, tombstone = false, value: Uint8Array | null = null): number {
+    return this.setBytes(this.#encode(key), entry, tombstone, value)
   }
 
   /** `set` by the key's bytes (copied into the arena when the key is new). */
-  setBytes(key: Uint8Array, entry: KeydirEntry, tombstone = false): number {
+  setBytes(
+    key: Uint8Array,
+    entry: KeydirEntry,
+    tombstone = false,
+    value: Uint8Array | null = null,
+  ): number {
     const hash = this.#hash(key, 0, key.length)
     const cell = this.#findCell(key, hash)
-    const slot = cell < 0 ? this.#insert(key, hash, -cell - 1) : this.#table[cell]! - 1
-    this.setAt(slot, entry, tombstone)
+    let slot: number
+    if (cell >= 0) {
+      slot = this.#table[cell]! - 1
+    } else {
+      // A new key reserves room for its inline value now, so setAt writes it in place.
+      const room = !tombstone && value !== null ? inlineRoomFor(value.length) : inlineNone
+      slot = this.#insert(key, hash, -cell - 1, room)
+    }
+    this.setAt(slot, entry, tombstone, value)
     return slot
   }
 
@@ -164,15 +185,24 @@ export class Keydir {
     const hash = this.#hash(bytes, 0, bytes.length)
     const cell = this.#findCell(bytes, hash)
     if (cell < 0) {
-      this.setAt(this.#insert(bytes, hash, -cell - 1), entry, tombstone)
+      this.setAt(this.#insert(bytes, hash, -cell - 1, inlineNone), entry, tombstone)
       return
     }
     const slot = this.#table[cell]! - 1
     if (this.#seqs[slot]! < entry.seq) this.setAt(slot, entry, tombstone)
   }
 
-  /** Overwrites the fields of an occupied slot (its key stays). */
-  setAt(slot: number, entry: KeydirEntry, tombstone = false): void {
+  /**
+   * Overwrites the fields of an occupied slot (its key stays). `value`: the record's value when
+   * the caller has it (put); one of at most inlineValueBytesMax bytes is cached, else the cached
+   * copy is dropped, since it belongs to the record being replaced.
+   */
+  setAt(
+    slot: number,
+    entry: KeydirEntry,
+    tombstone = false,
+    value: Uint8Array | null = null,
+  ): void {
     assert(this.#occupied(slot), 'setAt on an occupied slot')
     assert(entry.offset >= 0 && entry.offset < 0x1_0000_0000, 'offset fits 32 bits')
     assert(entry.size > 0 && entry.size < 0x1_0000_0000, 'record size fits 32 bits')
@@ -185,9 +215,29 @@ export class Keydir {
     this.#expiresAtMs[slot] = entry.expiresAtMs
     this.#seqs[slot] = entry.seq
     this.#flags[slot] = tombstone ? flagOccupied | flagTombstone : flagOccupied
+    if (!tombstone && value !== null && value.length <= inlineValueBytesMax) {
+      this.#storeInline(slot, value)
+    } else {
+      this.#dropInline(slot)
+    }
   }
 
-  /** Moves a record's location (merge); the other fields stay. */
+  /** Length of the value cached in memory for `slot`, or -1 when it must be read from disk. */
+  inlineValueLengthAt(slot: number): number {
+    return this.#inlineLengths[slot]!
+  }
+
+  /** A fresh copy of the value cached for `slot` (the caller owns it), or null. */
+  inlineValueAt(slot: number): Buffer | null {
+    const length = this.#inlineLengths[slot]!
+    if (length < 0) return null
+    const start = this.#keyStarts[slot]! + this.#keyLengths[slot]!
+    const value = Buffer.allocUnsafe(length)
+    this.#arena.copy(value, 0, start, start + length)
+    return value
+  }
+
+  /** Moves a record's location (merge); the other fields, and the inline value, stay. */
   relocateAt(slot: number, segmentId: number, offset: number): void {
     assert(this.#occupied(slot), 'relocate an occupied slot')
     this.#segmentIds[slot] = segmentId
@@ -210,7 +260,8 @@ export class Keydir {
     assert(cell >= 0 && this.#table[cell] === slot + 1, 'an occupied slot is in the table')
     this.#deleteCell(cell)
     this.#size--
-    this.#arenaDead += key.length
+    this.#arenaDead += key.length + Math.max(0, this.#inlineLengths[slot]!)
+    this.#inlineLengths[slot] = inlineNone
     this.#expiresAtMs[slot] = 0
     this.#flags[slot] = 0
     this.#freeSlots.push(slot)
@@ -234,6 +285,7 @@ export class Keydir {
     this.#expiresAtMs = new Float64Array(slotCapacityInitial)
     this.#seqs = new Float64Array(slotCapacityInitial)
     this.#flags = new Uint8Array(slotCapacityInitial)
+    this.#inlineLengths = new Int8Array(slotCapacityInitial).fill(inlineNone)
     this.#freeSlots = []
     this.#highWater = 0
     this.#expiringCount = 0
@@ -322,13 +374,17 @@ export class Keydir {
     return true
   }
 
-  /** Adds a new key at free table index `index`; returns its slot. */
-  #insert(key: Uint8Array, hash: number, index: number): number {
+  /**
+   * Adds a new key at free table index `index`, with arena room for an inline value of `room`
+   * bytes after it (inlineNone: none); returns its slot.
+   */
+  #insert(key: Uint8Array, hash: number, index: number, room: number): number {
     const slot = this.#allocateSlot()
-    const start = this.#arenaReserve(key.length)
+    const start = this.#arenaReserve(key.length + Math.max(0, room))
     this.#arena.set(key, start)
     this.#keyStarts[slot] = start
     this.#keyLengths[slot] = key.length
+    this.#inlineLengths[slot] = room
     this.#flags[slot] = flagOccupied
     this.#size++
     if (this.#size * tableCellsPerSlot > this.#tableMask + 1) {
@@ -374,6 +430,30 @@ export class Keydir {
     this.#tableMask = mask
   }
 
+  /** Writes `value` after the slot's key, moving key and value to the arena's end if longer. */
+  #storeInline(slot: number, value: Uint8Array): void {
+    const before = this.#inlineLengths[slot]!
+    const keyLength = this.#keyLengths[slot]!
+    if (before < value.length) {
+      const start = this.#arenaReserve(keyLength + value.length) // may compact: read after it
+      const from = this.#keyStarts[slot]!
+      this.#arena.copyWithin(start, from, from + keyLength)
+      this.#keyStarts[slot] = start
+      this.#arenaDead += keyLength + Math.max(0, before)
+    } else {
+      this.#arenaDead += before - value.length
+    }
+    this.#arena.set(value, this.#keyStarts[slot]! + keyLength)
+    this.#inlineLengths[slot] = value.length
+  }
+
+  #dropInline(slot: number): void {
+    const before = this.#inlineLengths[slot]!
+    if (before < 0) return
+    this.#arenaDead += before
+    this.#inlineLengths[slot] = inlineNone
+  }
+
   /** Room for `bytes` more key bytes at the arena's end; returns where they go. */
   #arenaReserve(bytes: number): number {
     const needed = this.#arenaUsed + bytes
@@ -388,7 +468,7 @@ export class Keydir {
     return start
   }
 
-  /** Copies live keys, in slot order, into a fresh arena of `capacity` bytes. */
+  /** Copies live keys and their inline values, in slot order, into a fresh arena. */
   #compactArena(capacity: number): void {
     const from = this.#arena
     const to = Buffer.allocUnsafe(Math.max(arenaBytesInitial, capacity))
@@ -396,7 +476,7 @@ export class Keydir {
     for (let slot = 0; slot < this.#highWater; slot++) {
       if (!this.#occupied(slot)) continue
       const start = this.#keyStarts[slot]!
-      const length = this.#keyLengths[slot]!
+      const length = this.#keyLengths[slot]! + Math.max(0, this.#inlineLengths[slot]!)
       from.copy(to, used, start, start + length)
       this.#keyStarts[slot] = used
       used += length
@@ -423,10 +503,20 @@ export class Keydir {
     this.#expiresAtMs = growArray(this.#expiresAtMs, new Float64Array(capacity))
     this.#seqs = growArray(this.#seqs, new Float64Array(capacity))
     this.#flags = growArray(this.#flags, new Uint8Array(capacity))
+    const inline = new Int8Array(capacity).fill(inlineNone)
+    this.#inlineLengths = growArray(this.#inlineLengths, inline)
   }
 }
 
-function growArray<T extends Uint32Array | Float64Array | Uint8Array>(from: T, to: T): T {
+/** Arena room a new key reserves for a value of `length` bytes: inlineNone when not cached. */
+function inlineRoomFor(length: number): number {
+  return length <= inlineValueBytesMax ? length : inlineNone
+}
+
+function growArray<T extends Uint32Array | Float64Array | Uint8Array | Int8Array>(
+  from: T,
+  to: T,
+): T {
   to.set(from)
   return to
 }

@@ -77,6 +77,11 @@ export interface MergeContext {
   segments: SegmentTable
   segmentBytesMax: number
   allocateSegmentId: () => number
+  /**
+   * Writes and fdatasyncs the write path's log. The merge judged liveness by the keydir, which
+   * includes writes not yet durable; they must be before the inputs they made dead are deleted.
+   */
+  syncLog: () => Promise<void>
   emit: (event: StorageEvent) => void
 }
 
@@ -345,12 +350,17 @@ export class MergeJob {
     }
   }
 
-  /** Makes the old segments' obsolescence durable (manifest), then deletes them. */
+  /**
+   * Makes the old segments' obsolescence durable (manifest), then deletes them. First the log:
+   * an overwrite, delete or clear that made an input record dead may not be synced yet, and a
+   * power loss must not take it back after the record it replaced is gone.
+   */
   async #retireInputs(): Promise<void> {
     const { disk, dir, segments } = this.#context
     for (const id of this.#plan.inputIds) {
       assert(segments.get(id).liveBytes === 0, 'every live record left the merged segments')
     }
+    await this.#context.syncLog()
     const manifestPath = joinPath(dir, mergeManifestName)
     await disk.writeFileAtomic(manifestPath, encodeMergeManifest(this.#plan.inputIds))
     for (const id of this.#plan.inputIds) {
