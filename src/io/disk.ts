@@ -1,10 +1,23 @@
 /* The real Disk port over node:fs. Appends are positional writes at an offset this module tracks
  * (so a failed or partial write is simply overwritten by the retry), reads are pread, sync is
- * fdatasync, and creating a file syncs its directory so its name survives a crash.
+ * fdatasync, and creating or renaming a file syncs its directory so its name survives a crash.
  * Invariant: a BlockFile's appends land in call order at consecutive offsets, and `size()`
- * counts every append that was issued. lockDir keeps one process per data directory. */
+ * counts every append that was issued.
+ * LOCK (at most one live process holds a data directory): LOCK is created only by link() of a
+ * private, fully written "<pid>\n" file, so it never exists torn, and only one link can win. A
+ * lock whose pid is dead is removed only by the holder of the claim file LOCK.takeover-<inode>,
+ * which is itself such a lock file (a claimant that died is taken over the same way, one level
+ * down), and only after re-reading, under the claim, that LOCK still is that inode with a dead
+ * pid. A live holder's LOCK is never removed by anyone else, and a dead holder's inode only by
+ * its one claimant, so no unlink can hit a fresh lock. Interleavings: A and B both read the dead
+ * pid; one claims (the other sees a live claimant and fails LOCKED), removes, links, releases the
+ * claim; the other, claiming later, finds LOCK is another inode (or the reused inode with a live
+ * pid) and fails LOCKED on the live holder. A newcomer linking LOCK while it is briefly absent
+ * wins, and the taker's own link then fails: still one holder. (A pid reused by an unrelated
+ * live process reads as alive: the takeover then refuses, the safe side.) */
 import fs from 'node:fs'
 import path from 'node:path'
+import { assert } from '../core/assert.js'
 import { CaskadeError, ErrorCode } from '../core/errors.js'
 import type { BlockFile, Disk } from '../core/ports.js'
 
@@ -135,43 +148,127 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** Creates dir/LOCK holding our pid; takes over a lock whose process is gone. */
-function lockDir(dir: string): { release(): void } {
+/** The fs calls of the LOCK protocol, injectable so tests can replay exact interleavings. */
+export interface LockFs {
+  readonly pid: number
+  isAlive(pid: number): boolean
+  /** Writes a private file that no other process looks at. */
+  writeFile(filePath: string, text: string): void
+  /** link(2): atomic, and fails with EEXIST when `newPath` exists. */
+  link(existingPath: string, newPath: string): void
+  /** Removes a name; a missing one is fine. */
+  unlink(filePath: string): void
+  /** The inode id and text of the file now at `filePath`, both from one open file; null if none. */
+  read(filePath: string): { id: string; text: string } | null
+}
+
+export function nodeLockFs(pid: number = process.pid): LockFs {
+  return {
+    pid,
+    isAlive,
+    writeFile: (filePath, text) => fs.writeFileSync(filePath, text, { flag: 'w' }),
+    link: (existingPath, newPath) => fs.linkSync(existingPath, newPath),
+    unlink: (filePath) => fs.rmSync(filePath, { force: true }),
+    read: (filePath) => {
+      let fd: number
+      try {
+        fd = fs.openSync(filePath, 'r')
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null
+        throw error
+      }
+      try {
+        const id = fs.fstatSync(fd, { bigint: true }).ino.toString()
+        return { id, text: fs.readFileSync(fd, 'utf8') }
+      } finally {
+        fs.closeSync(fd)
+      }
+    },
+  }
+}
+
+/** Rounds of create / find stale / remove before giving up on a lock others keep churning. */
+const lockAttemptsMax = 4
+let lockTempSeq = 0
+
+/** Takes dir/LOCK (see the protocol at the top of this file); release() removes it once. */
+export function lockDirWith(dir: string, lockFs: LockFs): { release(): void } {
   const lockPath = path.join(dir, lockFileName)
-  const pidText = `${process.pid}\n`
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      fs.writeFileSync(lockPath, pidText, { flag: 'wx' })
-      return { release: () => releaseLock(lockPath, pidText) }
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
-    }
-    const holder = Number.parseInt(readOrEmpty(lockPath), 10)
-    if (Number.isSafeInteger(holder) && holder > 0 && isAlive(holder)) {
+  const id = takeLockFile(lockPath, lockFs, `data directory ${dir}`)
+  let released = false
+  return {
+    release: () => {
+      if (released) return
+      released = true
+      releaseLockFile(lockPath, id, lockFs)
+    },
+  }
+}
+
+/** Creates `filePath` holding our pid, taking it over from a dead holder; returns its inode id. */
+function takeLockFile(filePath: string, lockFs: LockFs, what: string): string {
+  for (let attempt = 0; attempt < lockAttemptsMax; attempt++) {
+    const id = createLockFile(filePath, lockFs)
+    if (id !== null) return id
+    const found = lockFs.read(filePath)
+    if (found === null) continue // released meanwhile: race for it again
+    const holder = parsePid(found.text)
+    if (holder !== null && lockFs.isAlive(holder)) {
       throw new CaskadeError(
         ErrorCode.Locked,
-        `data directory ${dir} is locked by process ${holder} (${lockPath})`,
+        `${what} is locked by process ${holder} (${filePath})`,
       )
     }
-    // Stale (its process died, e.g. SIGKILL) or unreadable: remove it and race for it once more.
-    fs.rmSync(lockPath, { force: true })
+    removeStaleLockFile(filePath, found.id, lockFs, what)
   }
   throw new CaskadeError(
     ErrorCode.Locked,
-    `data directory ${dir} is being locked by another process`,
+    `${what} is being locked by another process (${filePath})`,
   )
 }
 
-function readOrEmpty(filePath: string): string {
+/** link() of a fully written private file: the lock never exists without its pid. */
+function createLockFile(filePath: string, lockFs: LockFs): string | null {
+  const temp = `${filePath}.new-${lockFs.pid}-${++lockTempSeq}`
   try {
-    return fs.readFileSync(filePath, 'utf8')
-  } catch {
-    return ''
+    lockFs.writeFile(temp, `${lockFs.pid}\n`)
+    const written = lockFs.read(temp)
+    assert(written !== null, 'a lock temp file we just wrote exists')
+    lockFs.link(temp, filePath)
+    return written.id
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return null
+    throw error
+  } finally {
+    lockFs.unlink(temp)
   }
 }
 
-function releaseLock(lockPath: string, pidText: string): void {
-  if (readOrEmpty(lockPath) === pidText) fs.rmSync(lockPath, { force: true })
+/** Removes `filePath` only if it still is inode `staleId` of a dead holder, under a claim that
+ * only one live process can hold (itself a lock file, so a claimant that died is taken over). */
+function removeStaleLockFile(filePath: string, staleId: string, lockFs: LockFs, what: string) {
+  const claimPath = `${filePath}.takeover-${staleId}`
+  const claimId = takeLockFile(claimPath, lockFs, `stale-lock takeover of ${what}`)
+  try {
+    const now = lockFs.read(filePath)
+    if (now === null || now.id !== staleId) return // replaced meanwhile: not ours to remove
+    const holder = parsePid(now.text)
+    if (holder !== null && lockFs.isAlive(holder)) return // the inode id was reused: live
+    lockFs.unlink(filePath)
+  } finally {
+    releaseLockFile(claimPath, claimId, lockFs)
+  }
+}
+
+/** Unlinks our own lock file; no one else removes it while we live, so read-then-unlink is safe. */
+function releaseLockFile(filePath: string, id: string, lockFs: LockFs): void {
+  if (lockFs.read(filePath)?.id === id) lockFs.unlink(filePath)
+}
+
+/** A positive pid, or null for anything else (a torn or foreign file counts as dead). */
+function parsePid(text: string): number | null {
+  const pid = Number.parseInt(text, 10)
+  return Number.isSafeInteger(pid) && pid > 0 ? pid : null
 }
 
 export const nodeDisk: Disk = {
@@ -204,6 +301,11 @@ export const nodeDisk: Disk = {
   },
   readFile: (filePath) => fs.promises.readFile(filePath),
   readFileSync: (filePath) => fs.readFileSync(filePath),
-  rename: (from, to) => fs.promises.rename(from, to),
-  lockDir,
+  rename: async (from, to) => {
+    await fs.promises.rename(from, to)
+    // rename(2) changes directory entries, which only the directories' fsync makes durable.
+    syncDirectory(path.dirname(to))
+    if (path.dirname(from) !== path.dirname(to)) syncDirectory(path.dirname(from))
+  },
+  lockDir: (dir) => lockDirWith(dir, nodeLockFs()),
 }
