@@ -168,6 +168,31 @@ describe('dispatch', () => {
     assert.equal(h.dispatcher.commandStats()[0]?.usec, 3000)
   })
 
+  test('in a batch, the batch time is shared equally by the commands run in it', () => {
+    const slow = buildCommandTable([
+      [
+        plain('slow', 1, (ctx) => {
+          ;(ctx.clock as ManualClock).nowMs += 3
+          ctx.reply.simple('OK')
+        }),
+      ],
+      [plain('fast', 1, (ctx) => ctx.reply.simple('OK'))],
+    ])
+    const h = createHarness(slow)
+    h.dispatcher.beginBatch(h.clock.nowMs)
+    h.run('slow')
+    h.run('fast')
+    h.run('fast')
+    assert.equal(h.dispatcher.commandStats()[0]?.usec, 0, 'nothing is attributed before the end')
+    h.dispatcher.endBatch(h.clock.nowMs)
+    const stats = new Map(h.dispatcher.commandStats().map((entry) => [entry.name, entry]))
+    assert.equal(stats.get('slow')?.usec, 1000)
+    assert.equal(stats.get('fast')?.usec, 2000)
+    assert.equal(stats.get('fast')?.calls, 2)
+    h.run('slow')
+    assert.equal(stats.get('slow')?.usec, 4000, 'after the batch, commands are timed alone')
+  })
+
   test('updates the session: last command (full name) and last interaction time', () => {
     const h = createHarness(table)
     h.clock.nowMs += 5000

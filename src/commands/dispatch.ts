@@ -43,6 +43,12 @@ export interface Dispatcher {
   errorStats(): ReadonlyMap<string, number>
   /** CONFIG RESETSTAT. */
   resetStats(): void
+  /**
+   * Opens a batch (one read chunk of a connection) at monotonic `nowMs`: commands executed until
+   * endBatch read no clock; endBatch shares the batch's elapsed time equally among them.
+   */
+  beginBatch(nowMs: number): void
+  endBatch(nowMs: number): void
 }
 
 interface Entry {
@@ -165,6 +171,11 @@ class TableDispatcher implements Dispatcher {
   #errorReplies = 0
   #wallMinusMonotonicMs = 0
   #commandsUntilWallRead = 0
+  /** Monotonic start of the open batch, or -1 when none is open (each command timed alone). */
+  #batchStartMs = -1
+  /** Stats of the commands run in the open batch, in run order: [0, #batchCount). */
+  readonly #batchStats: CommandStats[] = []
+  #batchCount = 0
 
   constructor(table: ReadonlyMap<string, CommandSpec>) {
     this.table = table
@@ -197,7 +208,7 @@ class TableDispatcher implements Dispatcher {
   execute(ctx: CommandContext, args: readonly Buffer[]): void {
     const name = args[0]
     assert(name !== undefined, 'a command has a name')
-    const startMs = ctx.clock.monotonicMs()
+    const startMs = this.#batchStartMs >= 0 ? this.#batchStartMs : ctx.clock.monotonicMs()
     ctx.client.lastInteractionMs = this.#wallMsAt(ctx, startMs)
     let entry = this.#index.find(name)
     if (entry === null) {
@@ -252,10 +263,33 @@ class TableDispatcher implements Dispatcher {
       this.#replyError(ctx, error.code, error.message)
     } finally {
       running = outer
-      stats.usec += (ctx.clock.monotonicMs() - startMs) * 1000
+      if (this.#batchStartMs >= 0) this.#batchStats[this.#batchCount++] = stats
+      else stats.usec += (ctx.clock.monotonicMs() - startMs) * 1000
       stats.calls++
       this.#commandsProcessed++
     }
+  }
+
+  beginBatch(nowMs: number): void {
+    this.#batchStartMs = nowMs
+    this.#batchCount = 0
+  }
+
+  /**
+   * INFO commandstats stays meaningful: a batch is the commands of one read chunk, run back to
+   * back, so its wall time is their total time (plus the parsing between them, which Redis leaves
+   * out); each gets an equal share. Calls stay exact; usec per call is exact for a batch of one
+   * (no pipelining) and an average over the batch otherwise. Saves two clock reads per command.
+   */
+  endBatch(nowMs: number): void {
+    const count = this.#batchCount
+    if (count > 0) {
+      const shareUsec = ((nowMs - this.#batchStartMs) * 1000) / count
+      const batch = this.#batchStats
+      for (let i = 0; i < count; i++) (batch[i] as CommandStats).usec += shareUsec
+    }
+    this.#batchStartMs = -1
+    this.#batchCount = 0
   }
 
   #replyError(ctx: CommandContext, code: string, message: string): void {

@@ -24,6 +24,9 @@ const replyBatchBytesMax = 1024 * 1024
 
 export interface CommandExecutor {
   execute(ctx: CommandContext, args: readonly Buffer[]): void
+  /** Brackets the commands of one read chunk (time is measured per chunk, see dispatch.ts). */
+  beginBatch?(nowMs: number): void
+  endBatch?(nowMs: number): void
 }
 
 /** What a connection needs from the server that owns it. */
@@ -141,10 +144,17 @@ export class Connection {
     const owner = this.#owner
     owner.stats.netInputBytes += chunk.length
     owner.stats.readsProcessed++
-    this.#lastActivityMs = owner.clock.monotonicMs()
+    const nowMs = owner.clock.monotonicMs()
+    this.#lastActivityMs = nowMs
     this.#lastInputChunkBytes = chunk.length
     this.#parser.feed(chunk)
-    const closeAfter = this.#runCommands()
+    let closeAfter: boolean
+    owner.executor.beginBatch?.(nowMs)
+    try {
+      closeAfter = this.#runCommands()
+    } finally {
+      owner.executor.endBatch?.(owner.clock.monotonicMs())
+    }
     if (owner.isShuttingDown()) {
       this.#writer.take() // SHUTDOWN: Redis closes connections without a reply
       return
