@@ -105,7 +105,7 @@ function assertDebugAllowed(ctx: CommandContext): void {
   throw new CaskadeError(ErrorCode.Err, debugNotAllowed)
 }
 
-/** DEBUG SLEEP <seconds> | DEBUG HELP; other DEBUG subcommands are not implemented. */
+/** DEBUG SLEEP <seconds> | DEBUG HELP; other subcommands get Redis's unknown-subcommand error. */
 function debug(ctx: CommandContext, args: readonly Buffer[]): void {
   assertDebugAllowed(ctx)
   if (args.length === 2 && argIs(args[1], 'help')) {

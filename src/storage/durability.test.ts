@@ -1,50 +1,23 @@
 /* Durability scenarios on a temp dir through a Disk wrapper that fails or holds writes and
  * fdatasyncs on demand: live fsync-policy switches (CONFIG SET appendfsync) and the failed state
  * a disk error latches (fsyncgate), versus the retried full-disk write. */
-import { test, describe, afterEach } from 'node:test'
+import { test, describe } from 'node:test'
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import { nodeDisk } from '../io/disk.js'
-import { systemClock } from '../io/clock.js'
 import { nodeTimers } from '../io/timers.js'
 import { CaskadeError, ErrorCode } from '../core/errors.js'
 import type { BlockFile, Disk, Timers } from '../core/ports.js'
+import { durable, engineOptions, tempDirs } from '../../test/helpers/engine-fixtures.js'
 import { openEngine } from './engine.js'
-import type { EngineOptions, StorageEngine, StorageEvent } from './types.js'
+import type { StorageEngine, StorageEvent } from './types.js'
 
-const dirs: string[] = []
-afterEach(() => {
-  for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true })
-})
-
-function tempDir(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'caskade-durability-'))
-  dirs.push(dir)
-  return dir
-}
-
-function options(dir: string, overrides: Partial<EngineOptions> = {}): EngineOptions {
-  return {
-    dir,
-    disk: nodeDisk,
-    clock: systemClock,
-    timers: nodeTimers,
-    fsync: 'always',
-    segmentBytesMax: 1024 * 1024,
-    mergeDeadRatioMin: 0.5,
-    mergeDeadBytesMin: 1024 * 1024 * 1024,
-    ...overrides,
-  }
-}
+const tempDir = tempDirs('caskade-durability-')
+const options = engineOptions
 
 const b = (text: string): Buffer => Buffer.from(text)
 const str = (value: Buffer | null): string | null => (value === null ? null : value.toString())
-const durable = (engine: StorageEngine): Promise<void> =>
-  new Promise((resolve, reject) =>
-    engine.whenDurable((error) => (error ? reject(error) : resolve())),
-  )
 /** Lets deferred flushes and settled fdatasyncs run (a few event-loop turns). */
 async function turns(count = 3): Promise<void> {
   for (let i = 0; i < count; i++) await new Promise((resolve) => setImmediate(resolve))

@@ -2,49 +2,21 @@
  * torn tails, corruption, clear, group commit (counted through a wrapping Disk), the lock, and
  * small values answered from the keydir's inline cache (disk reads counted the same way).
  * Disk failures and live fsync-policy switches are in durability.test.ts. */
-import { test, describe, afterEach } from 'node:test'
+import { test, describe } from 'node:test'
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import { nodeDisk } from '../io/disk.js'
-import { systemClock } from '../io/clock.js'
-import { nodeTimers } from '../io/timers.js'
 import { CaskadeError, ErrorCode } from '../core/errors.js'
 import type { BlockFile, Disk } from '../core/ports.js'
+import { durable, engineOptions, tempDirs } from '../../test/helpers/engine-fixtures.js'
 import { openEngine } from './engine.js'
-import type { EngineOptions, StorageEngine, StorageEvent } from './types.js'
+import type { StorageEvent } from './types.js'
 
-const dirs: string[] = []
-afterEach(() => {
-  for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true })
-})
-
-function tempDir(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'caskade-engine-'))
-  dirs.push(dir)
-  return dir
-}
-
-function options(dir: string, overrides: Partial<EngineOptions> = {}): EngineOptions {
-  return {
-    dir,
-    disk: nodeDisk,
-    clock: systemClock,
-    timers: nodeTimers,
-    fsync: 'always',
-    segmentBytesMax: 1024 * 1024,
-    mergeDeadRatioMin: 0.5,
-    mergeDeadBytesMin: 1024 * 1024 * 1024,
-    ...overrides,
-  }
-}
+const tempDir = tempDirs('caskade-engine-')
+const options = engineOptions
 
 const b = (text: string): Buffer => Buffer.from(text)
-const durable = (engine: StorageEngine): Promise<void> =>
-  new Promise((resolve, reject) =>
-    engine.whenDurable((error) => (error ? reject(error) : resolve())),
-  )
 const str = (value: Buffer | null): string | null => (value === null ? null : value.toString())
 const segmentFiles = (dir: string): string[] =>
   fs

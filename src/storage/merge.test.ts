@@ -1,42 +1,19 @@
 /* Merge: concurrent writes win, space is reclaimed, tombstones never resurrect keys, crashes
  * around the manifest recover, and a seeded random workload matches a model (SEED=n). */
-import { test, describe, afterEach } from 'node:test'
+import { test, describe } from 'node:test'
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import { nodeDisk } from '../io/disk.js'
-import { systemClock } from '../io/clock.js'
-import { nodeTimers } from '../io/timers.js'
 import { createRng } from '../core/rng.js'
 import type { Disk } from '../core/ports.js'
+import { engineOptions, tempDirs } from '../../test/helpers/engine-fixtures.js'
 import { openEngine } from './engine.js'
 import type { EngineOptions, StorageEngine, StorageEvent } from './types.js'
 
-const dirs: string[] = []
-afterEach(() => {
-  for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true })
-})
-
-function tempDir(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'caskade-merge-'))
-  dirs.push(dir)
-  return dir
-}
-
-function options(dir: string, overrides: Partial<EngineOptions> = {}): EngineOptions {
-  return {
-    dir,
-    disk: nodeDisk,
-    clock: systemClock,
-    timers: nodeTimers,
-    fsync: 'no',
-    segmentBytesMax: 4096,
-    mergeDeadRatioMin: 0.5,
-    mergeDeadBytesMin: 1024 * 1024 * 1024,
-    ...overrides,
-  }
-}
+const tempDir = tempDirs('caskade-merge-')
+const options = (dir: string, overrides: Partial<EngineOptions> = {}): EngineOptions =>
+  engineOptions(dir, { fsync: 'no', segmentBytesMax: 4096, ...overrides })
 
 const b = (text: string): Buffer => Buffer.from(text)
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))

@@ -1,0 +1,44 @@
+/* Shared fixtures for the storage engine's tests: temp data dirs removed after each test, engine
+ * options on the real ports, and a promise for "everything appended so far is durable". They live
+ * here, not in src/storage/, because that folder is fenced off from node:fs and the real ports. */
+import { afterEach } from 'node:test'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { nodeDisk } from '../../src/io/disk.js'
+import { systemClock } from '../../src/io/clock.js'
+import { nodeTimers } from '../../src/io/timers.js'
+import type { EngineOptions, StorageEngine } from '../../src/storage/types.js'
+
+/** Returns a maker of temp dirs named `prefix…`, each removed after the test that made it. */
+export function tempDirs(prefix: string): () => string {
+  const dirs: string[] = []
+  afterEach(() => {
+    for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true })
+  })
+  return () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix))
+    dirs.push(dir)
+    return dir
+  }
+}
+
+/** Options on the real ports: fsync always, 1 MiB segments, merge only when asked. */
+export function engineOptions(dir: string, overrides: Partial<EngineOptions> = {}): EngineOptions {
+  return {
+    dir,
+    disk: nodeDisk,
+    clock: systemClock,
+    timers: nodeTimers,
+    fsync: 'always',
+    segmentBytesMax: 1024 * 1024,
+    mergeDeadRatioMin: 0.5,
+    mergeDeadBytesMin: 1024 * 1024 * 1024,
+    ...overrides,
+  }
+}
+
+export const durable = (engine: StorageEngine): Promise<void> =>
+  new Promise((resolve, reject) =>
+    engine.whenDurable((error) => (error ? reject(error) : resolve())),
+  )
