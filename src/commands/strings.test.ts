@@ -1,64 +1,13 @@
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { CaskadeError } from '../core/errors.js'
-import type { Timers } from '../core/ports.js'
-import { createRng } from '../core/rng.js'
-import { createKeyspace } from '../keyspace/keyspace.js'
-import { MemoryEngine } from '../keyspace/memory-engine.js'
-import { createReplyWriter } from '../protocol/reply-writer.js'
 import type { ProtocolVersion } from '../protocol/types.js'
 import { keyCommands } from './keys.js'
 import { parseInt64, stringCommands } from './strings.js'
-import type { ClientSession, CommandContext, ServerHost } from './types.js'
+import { handlerHarness, testEpochMs } from './test-support.js'
 
-const t0 = 1_700_000_000_000
-const noTimers: Timers = {
-  every: () => () => undefined,
-  after: () => () => undefined,
-  defer: () => undefined,
-}
-const specs = new Map([...stringCommands, ...keyCommands].map((spec) => [spec.name, spec]))
-
-/** Handlers over a memory engine with a hand-moved clock; `run` returns the RESP reply text. */
-function harness(protocol: ProtocolVersion = 2): {
-  run: (...args: Array<string | Buffer>) => string
-  clock: { nowMs: number; monotonicMs: () => number; wallMs: () => number }
-  engine: MemoryEngine
-} {
-  const clock = {
-    nowMs: t0,
-    monotonicMs(): number {
-      return this.nowMs - t0
-    },
-    wallMs(): number {
-      return this.nowMs
-    },
-  }
-  const engine = new MemoryEngine()
-  const keyspace = createKeyspace({ engine, clock, timers: noTimers, rng: createRng(1) })
-  const run = (...args: Array<string | Buffer>): string => {
-    const reply = createReplyWriter(protocol)
-    const ctx: CommandContext = {
-      keyspace,
-      clock,
-      rng: createRng(2),
-      reply,
-      client: {} as ClientSession,
-      host: {} as ServerHost,
-    }
-    const argv = args.map((arg) => (typeof arg === 'string' ? Buffer.from(arg) : arg))
-    const spec = specs.get(String(args[0]).toLowerCase())
-    assert.ok(spec !== undefined)
-    try {
-      spec.handler(ctx, argv)
-    } catch (error) {
-      if (!(error instanceof CaskadeError)) throw error
-      reply.error(error.code, error.message)
-    }
-    return reply.take()?.toString('latin1') ?? '<no reply>'
-  }
-  return { run, clock, engine }
-}
+const t0 = testEpochMs
+const commandSpecs = [...stringCommands, ...keyCommands]
+const harness = (protocol: ProtocolVersion = 2) => handlerHarness(commandSpecs, protocol)
 
 describe('parseInt64 (Redis string2ll)', () => {
   test('accepts exactly what Redis accepts', () => {

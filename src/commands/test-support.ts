@@ -172,3 +172,43 @@ export function createHarness(
     runArgs,
   }
 }
+
+/** Handlers called directly (no dispatcher, no stats) over a memory engine and a ManualClock;
+ * `run` returns the reply as latin1 text, with a thrown CaskadeError written as Redis would. */
+export function handlerHarness(
+  specs: readonly CommandSpec[],
+  protocol: ProtocolVersion = 2,
+): {
+  run: (...args: Array<string | Buffer>) => string
+  clock: ManualClock
+  engine: MemoryEngine
+} {
+  const byName = new Map(specs.map((spec) => [spec.name, spec]))
+  const clock = new ManualClock()
+  const engine = new MemoryEngine()
+  const keyspace = createKeyspace({ engine, clock, timers: inertTimers, rng: createRng(1) })
+  const run = (...args: Array<string | Buffer>): string => {
+    const reply = createReplyWriter(protocol)
+    const ctx: CommandContext = {
+      keyspace,
+      clock,
+      rng: createRng(2),
+      reply,
+      client: makeSession(1),
+      host: new FakeHost(),
+    }
+    const spec = byName.get(String(args[0]).toLowerCase())
+    if (spec === undefined) throw new Error(`no handler for ${String(args[0])}`)
+    try {
+      spec.handler(
+        ctx,
+        args.map((arg) => (typeof arg === 'string' ? Buffer.from(arg) : arg)),
+      )
+    } catch (error) {
+      if (!(error instanceof CaskadeError)) throw error
+      reply.error(error.code, error.message)
+    }
+    return reply.take()?.toString('latin1') ?? '<no reply>'
+  }
+  return { run, clock, engine }
+}
