@@ -10,7 +10,8 @@ import { nodeDisk } from '../io/disk.js'
 import { systemClock } from '../io/clock.js'
 import { nodeTimers } from '../io/timers.js'
 import { createRng } from '../core/rng.js'
-import type { BlockFile, Disk, Rng } from '../core/ports.js'
+import type { Disk, Rng } from '../core/ports.js'
+import { wrapDiskFiles } from '../../test/helpers/engine-fixtures.js'
 import { openEngine } from './engine.js'
 import type { EngineOptions } from './types.js'
 
@@ -33,11 +34,7 @@ function tempDir(): string {
 /** A Disk that remembers, per path, how many bytes are known durable. */
 function trackingDisk(inner: Disk): { disk: Disk; synced: Map<string, number> } {
   const synced = new Map<string, number>()
-  const wrap = (file: BlockFile): BlockFile => ({
-    path: file.path,
-    size: () => file.size(),
-    append: (data) => file.append(data),
-    appendSync: (data) => file.appendSync(data),
+  const wrapped = wrapDiskFiles(inner, (file) => ({
     sync: () => {
       const size = file.size()
       return file.sync().then(() => {
@@ -48,19 +45,13 @@ function trackingDisk(inner: Disk): { disk: Disk; synced: Map<string, number> } 
       file.syncSync()
       synced.set(file.path, file.size())
     },
-    read: (offset, length) => file.read(offset, length),
-    readSync: (offset, length, into) => file.readSync(offset, length, into),
     truncate: async (length) => {
       await file.truncate(length)
       synced.set(file.path, Math.min(synced.get(file.path) ?? 0, length))
     },
-    close: () => file.close(),
-    closeSync: () => file.closeSync(),
-  })
+  }))
   const disk: Disk = {
-    ...inner,
-    openSync: (filePath, mode) => wrap(inner.openSync(filePath, mode)),
-    open: async (filePath, mode) => wrap(await inner.open(filePath, mode)),
+    ...wrapped,
     writeFileAtomic: (filePath, data) => {
       // The name appears only by the final rename, after the content was synced: whenever a
       // snapshot sees the file, it is whole.

@@ -9,7 +9,12 @@ import { nodeDisk } from '../io/disk.js'
 import { nodeTimers } from '../io/timers.js'
 import { CaskadeError, ErrorCode } from '../core/errors.js'
 import type { BlockFile, Disk, Timers } from '../core/ports.js'
-import { durable, engineOptions, tempDirs } from '../../test/helpers/engine-fixtures.js'
+import {
+  durable,
+  engineOptions,
+  tempDirs,
+  wrapDiskFiles,
+} from '../../test/helpers/engine-fixtures.js'
 import { openEngine } from './engine.js'
 import type { StorageEngine, StorageEvent } from './types.js'
 
@@ -390,10 +395,7 @@ function faultyDisk(inner: Disk): FaultyDisk {
     await file.sync()
     faults.syncs++
   }
-  const wrap = (file: BlockFile): BlockFile => ({
-    path: file.path,
-    size: () => file.size(),
-    append: (data) => file.append(data),
+  faults.disk = wrapDiskFiles(inner, (file) => ({
     appendSync: (data) => {
       if (faults.failAppends.count > 0) {
         faults.failAppends.count--
@@ -403,18 +405,7 @@ function faultyDisk(inner: Disk): FaultyDisk {
       return file.appendSync(data)
     },
     sync: () => sync(file),
-    syncSync: () => file.syncSync(),
-    read: (offset, length) => file.read(offset, length),
-    readSync: (offset, length, into) => file.readSync(offset, length, into),
-    truncate: (length) => file.truncate(length),
-    close: () => file.close(),
-    closeSync: () => file.closeSync(),
-  })
-  faults.disk = {
-    ...inner,
-    openSync: (filePath, mode) => wrap(inner.openSync(filePath, mode)),
-    open: async (filePath, mode) => wrap(await inner.open(filePath, mode)),
-  }
+  }))
   return faults
 }
 

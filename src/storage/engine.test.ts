@@ -9,7 +9,12 @@ import path from 'node:path'
 import { nodeDisk } from '../io/disk.js'
 import { CaskadeError, ErrorCode } from '../core/errors.js'
 import type { BlockFile, Disk } from '../core/ports.js'
-import { durable, engineOptions, tempDirs } from '../../test/helpers/engine-fixtures.js'
+import {
+  durable,
+  engineOptions,
+  tempDirs,
+  wrapDiskFiles,
+} from '../../test/helpers/engine-fixtures.js'
 import { openEngine } from './engine.js'
 import type { StorageEvent } from './types.js'
 
@@ -549,31 +554,15 @@ function countingDisk(inner: Disk): CountingDisk {
       counts.syncs = 0
     },
   }
-  const wrap = (file: BlockFile): BlockFile => {
-    return {
-      path: file.path,
-      size: () => file.size(),
-      append: (data) => file.append(data),
-      appendSync: (data) => {
-        counts.appends++
-        return file.appendSync(data)
-      },
-      sync: () => {
-        counts.syncs++
-        return file.sync()
-      },
-      syncSync: () => file.syncSync(),
-      read: (offset, length) => file.read(offset, length),
-      readSync: (offset, length, into) => file.readSync(offset, length, into),
-      truncate: (length) => file.truncate(length),
-      close: () => file.close(),
-      closeSync: () => file.closeSync(),
-    }
-  }
-  counts.disk = {
-    ...inner,
-    openSync: (filePath, mode) => wrap(inner.openSync(filePath, mode)),
-    open: async (filePath, mode) => wrap(await inner.open(filePath, mode)),
-  }
+  counts.disk = wrapDiskFiles(inner, (file) => ({
+    appendSync: (data) => {
+      counts.appends++
+      return file.appendSync(data)
+    },
+    sync: () => {
+      counts.syncs++
+      return file.sync()
+    },
+  }))
   return counts
 }

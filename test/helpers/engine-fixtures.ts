@@ -8,6 +8,7 @@ import path from 'node:path'
 import { nodeDisk } from '../../src/io/disk.js'
 import { systemClock } from '../../src/io/clock.js'
 import { nodeTimers } from '../../src/io/timers.js'
+import type { BlockFile, Disk } from '../../src/core/ports.js'
 import type { EngineOptions, StorageEngine } from '../../src/storage/types.js'
 
 /** Returns a maker of temp dirs named `prefix…`, each removed after the test that made it. */
@@ -42,3 +43,32 @@ export const durable = (engine: StorageEngine): Promise<void> =>
   new Promise((resolve, reject) =>
     engine.whenDurable((error) => (error ? reject(error) : resolve())),
   )
+
+/**
+ * A Disk whose every opened file forwards to the real one except for the methods `override`
+ * returns (fault injection, counting, tracking synced bytes).
+ */
+export function wrapDiskFiles(
+  inner: Disk,
+  override: (file: BlockFile) => Partial<BlockFile>,
+): Disk {
+  const wrap = (file: BlockFile): BlockFile => ({
+    path: file.path,
+    size: () => file.size(),
+    append: (data) => file.append(data),
+    appendSync: (data) => file.appendSync(data),
+    sync: () => file.sync(),
+    syncSync: () => file.syncSync(),
+    read: (offset, length) => file.read(offset, length),
+    readSync: (offset, length, into) => file.readSync(offset, length, into),
+    truncate: (length) => file.truncate(length),
+    close: () => file.close(),
+    closeSync: () => file.closeSync(),
+    ...override(file),
+  })
+  return {
+    ...inner,
+    openSync: (filePath, mode) => wrap(inner.openSync(filePath, mode)),
+    open: async (filePath, mode) => wrap(await inner.open(filePath, mode)),
+  }
+}
