@@ -1,0 +1,125 @@
+/* The contract of the replica host: one node's member of one Raft group, driving the pure core's
+ * Ready loop (persist -> send -> apply -> advance) over the ports. The simulator runs this same
+ * host on simulated ports; the server will run it on real ones. Plain types only. */
+import type { Clock, Disk, Rng, Timers } from '../core/ports.js'
+import type { MembershipChange } from '../raft/index.js'
+import type { Entry, GroupId, Membership, NodeId, RaftMessage, Role } from '../raft/types.js'
+
+/**
+ * The replicated state machine. Deterministic: the same commands in the same order give the same
+ * state and replies on every node (no clock, no randomness: a command is already an effect).
+ */
+export interface StateMachine {
+  /** Applies one committed command; returns its reply. */
+  apply(command: Uint8Array): Uint8Array
+  /** Answers a read-only query from the current state (the host decides when that is safe). */
+  query(query: Uint8Array): Uint8Array
+  /** The whole state, for a Raft snapshot. */
+  snapshot(): Uint8Array
+  /** Replaces the whole state with a snapshot's. */
+  restore(data: Uint8Array): void
+}
+
+/** How linearizable reads are served. */
+export type ReadMode =
+  /** ReadIndex: the leader confirms its leadership with a quorum round before answering. */
+  | 'read-index'
+  /** Leader lease (needs CheckQuorum; assumes clock drift between nodes below the lease margin). */
+  | 'lease'
+
+export interface ReplicaOptions {
+  readonly groupId: GroupId
+  readonly id: NodeId
+  /** The data directory of this replica (Raft log, hard state, snapshots). */
+  readonly dir: string
+  readonly disk: Disk
+  readonly clock: Clock
+  readonly timers: Timers
+  readonly rng: Rng
+  /** Initial voters when bootstrapping a new group (ignored when the directory holds state). */
+  readonly voters: readonly NodeId[]
+  readonly learners?: readonly NodeId[]
+  readonly stateMachine: StateMachine
+  /** Sends one message towards its `to` node (unreliable: may drop, delay, duplicate, reorder). */
+  readonly send: (message: RaftMessage) => void
+  /** Milliseconds per Raft tick (the election timeout is electionTicks of these). */
+  readonly tickMs: number
+  readonly electionTicks?: number
+  readonly heartbeatTicks?: number
+  readonly readMode?: ReadMode
+  /** Snapshot the state machine every this many applied entries... */
+  readonly snapshotEveryEntries?: number
+  /** ...keeping this many entries of log behind the snapshot for slow followers. */
+  readonly logTailEntries?: number
+  /** Client sessions remembered for exactly-once writes (the oldest is evicted beyond this). */
+  readonly sessionsMax?: number
+  /** TEST ONLY: the leader answers reads from local state without ReadIndex or lease (broken). */
+  readonly unsafeLocalReads?: boolean
+  /** Observer of every applied entry (the simulator's State Machine Safety check). */
+  readonly onApplied?: (entry: Entry) => void
+  /** Observer of role and membership changes (logs). */
+  readonly onEvent?: (event: ReplicaEvent) => void
+}
+
+export type ReplicaEvent =
+  | { readonly kind: 'role'; readonly role: Role; readonly term: number; readonly leaderId: NodeId }
+  | { readonly kind: 'membership'; readonly membership: Membership }
+  | { readonly kind: 'snapshot-saved'; readonly index: number }
+  | { readonly kind: 'snapshot-restored'; readonly index: number }
+
+/** A write as a client sends it: retries reuse the same (clientId, sequence), applied once. */
+export interface WriteRequest {
+  /** A client session id, unique per client (e.g. random 53-bit). */
+  readonly clientId: number
+  /** Increases by one per new write of that client; a retry repeats it. */
+  readonly sequence: number
+  readonly command: Uint8Array
+}
+
+export type ReplicaFailure =
+  /** Not the leader: retry at `leaderId` (noNode = unknown). */
+  | { readonly ok: false; readonly error: 'not-leader'; readonly leaderId: NodeId }
+  /** Accepted but its fate is unknown (leadership lost before commit, or the host stopped). */
+  | { readonly ok: false; readonly error: 'unknown' }
+  /** Refused before anything happened (queue full, leadership transfer in progress). */
+  | { readonly ok: false; readonly error: 'busy' }
+
+export type ReplicaResult = { readonly ok: true; readonly reply: Uint8Array } | ReplicaFailure
+
+export interface ReplicaStatus {
+  readonly id: NodeId
+  readonly role: Role
+  readonly term: number
+  readonly leaderId: NodeId
+  readonly commitIndex: number
+  readonly appliedIndex: number
+  readonly lastIndex: number
+  readonly snapshotIndex: number
+  readonly membership: Membership
+}
+
+/** What the simulator's invariant checks read (never used on a hot path). */
+export interface ReplicaInspection extends ReplicaStatus {
+  /** The log held in memory, from the first index after the snapshot to the last. */
+  readonly entries: readonly Entry[]
+  /** Term of the snapshot's last entry (0: none). */
+  readonly snapshotTerm: number
+}
+
+export interface ReplicaHost {
+  readonly id: NodeId
+  /** Recovers from `dir` (or bootstraps) and starts ticking. */
+  start(): void
+  /** Stops timers and answers every pending request 'unknown'; durable state stays in `dir`. */
+  stop(): void
+  /** A message from the network. */
+  receive(message: RaftMessage): void
+  /** Proposes a write; `done` runs once it is applied (with the reply) or known not to be. */
+  write(request: WriteRequest, done: (result: ReplicaResult) => void): void
+  /** A linearizable read (per readMode); `done` gets the state machine's answer. */
+  read(query: Uint8Array, done: (result: ReplicaResult) => void): void
+  changeMembership(change: MembershipChange, done: (result: ReplicaResult) => void): void
+  transferLeadership(target: NodeId): boolean
+  status(): ReplicaStatus
+  inspect(): ReplicaInspection
+}
