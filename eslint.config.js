@@ -1,5 +1,5 @@
 // ESLint flat config: type-checked rules everywhere, plus the fence that keeps the pure cores
-// (core, protocol, storage index logic, keyspace, cluster, raft, swim) free of I/O, timers,
+// (core, protocol, storage index logic, keyspace, cluster, raft, swim, check, replica) free of I/O,
 // wall-clock time and randomness, so the simulator can run them from a seed.
 import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
@@ -13,6 +13,8 @@ const pureFolders = [
   'src/raft/**/*.ts',
   'src/swim/**/*.ts',
   'src/cluster/**/*.ts',
+  'src/check/**/*.ts',
+  'src/replica/**/*.ts',
 ]
 
 export default tseslint.config(
