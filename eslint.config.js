@@ -1,6 +1,6 @@
 // ESLint flat config: type-checked rules everywhere, plus the fence that keeps the pure cores
-// (core, protocol, storage index logic, keyspace, cluster, raft, swim, check, replica) free of I/O,
-// wall-clock time and randomness, so the simulator can run them from a seed.
+// (core, protocol, storage index logic, keyspace, cluster, raft, swim, check, replica) free of
+// I/O, timers, wall-clock time and randomness, so the simulator can run them from a seed.
 import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
 
