@@ -7,7 +7,9 @@ import assert from 'node:assert/strict'
 import fs from 'node:fs'
 import path from 'node:path'
 import { durable, engineOptions, tempDirs } from '../../test/helpers/engine-fixtures.js'
+import { nodeDisk } from '../io/disk.js'
 import { openEngine } from './engine.js'
+import { inspectDataDir } from './inspect.js'
 import { DecodeStatus, RecordFlag, RecordView, decodeRecord } from './record-codec.js'
 import type { StorageEngine, StorageEvent } from './types.js'
 
@@ -112,6 +114,35 @@ describe('atomic groups survive power loss whole or not at all', () => {
       cuts++
     }
     assert.equal(cuts, bytes.length - groupStart + 1)
+    await engine.close()
+  })
+})
+
+describe('caskade inspect', () => {
+  test('reports a segment that ends inside a group and leaves its keys out', async () => {
+    const dir = tempDir()
+    const engine = await openEngine(engineOptions(dir))
+    engine.put(b('a'), b('1'), 0)
+    engine.beginGroup()
+    engine.put(b('b'), b('2'), 0)
+    engine.put(b('c'), b('3'), 0)
+    engine.endGroup()
+    await durable(engine)
+    const [segment] = dataFiles(dir)
+    const bytes = fs.readFileSync(path.join(dir, segment as string))
+    const lastRecordBytes = 38 + 2
+    const copy = tempDir()
+    fs.writeFileSync(path.join(copy, segment as string), bytes.subarray(0, bytes.length - 1))
+    const torn = await inspectDataDir(nodeDisk, copy)
+    assert.equal(torn.keys, 1)
+    assert.deepEqual(
+      torn.problems.map((problem) => problem.offset),
+      [bytes.length - lastRecordBytes, bytes.length - 2 * lastRecordBytes],
+      'the cut record, then the group it belonged to',
+    )
+    fs.writeFileSync(path.join(copy, segment as string), bytes)
+    const whole = await inspectDataDir(nodeDisk, copy)
+    assert.deepEqual([whole.keys, whole.problems], [3, []])
     await engine.close()
   })
 })
