@@ -157,6 +157,15 @@ describe('MULTI, EXEC and DISCARD', () => {
     assert.equal(a.session.lastCommand, 'exec')
   })
 
+  test('RENAME and MSET outside MULTI are atomic groups of their own', () => {
+    const groups: string[] = []
+    const { client } = world({ groups })
+    const a = client()
+    a.run('MSET a 1 b 2')
+    a.run('RENAME a c')
+    assert.deepEqual(groups, ['begin', 'put a', 'put b', 'end', 'begin', 'put c', 'end'])
+  })
+
   test('CLIENT LIST shows x and multi=<queued> in MULTI, d once a watched key was touched', () => {
     const { client } = world()
     const a = client()

@@ -184,8 +184,14 @@ export class EngineKeyspace implements Keyspace {
     if (target !== null && options.onlyIfAbsent) return 'target-exists'
     const value = this.engine.get(from)
     assert(value !== null, 'a live key has a value')
-    this.engine.put(to, value, expiresAtMs)
-    this.engine.delete(from)
+    // Two records, one atomic group: a crash never leaves both keys (or neither).
+    this.engine.beginGroup()
+    try {
+      this.engine.put(to, value, expiresAtMs)
+      this.engine.delete(from)
+    } finally {
+      this.engine.endGroup()
+    }
     if (expiresAtMs !== 0) this.#schedule(to, expiresAtMs, target)
     this.#touch(from)
     this.#touch(to)
