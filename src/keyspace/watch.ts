@@ -46,8 +46,10 @@ export class WatchRegistry {
   /**
    * Redis's touchWatchedKey after a command modified `key` (signalModifiedKey). A watcher that
    * saw the key already expired at WATCH is not dirtied while the key is absent (the expired key
-   * is gone: logically no change; the flag is cleared), nor while it is still present (Redis 7.0
-   * skips it too; every write deletes an expired key first, so this is the rare case).
+   * is gone: logically no change; the flag is cleared), nor while it is still present. That last
+   * case is unreachable through the keyspace (every write deletes an expired key first, which
+   * clears the flag); Redis 7.0 there stops marking the key's remaining watchers, this only
+   * skips that one.
    */
   touch(key: string, present: () => boolean): void {
     const watchers = this.#watchersByKey.get(key)
