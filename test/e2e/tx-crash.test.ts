@@ -103,6 +103,7 @@ describe('transaction crash safety', () => {
     const rng = createRng(seed)
     const dir = makeTempDir('caskade-tx-crash-')
     const states: WriterState[] = Array.from({ length: writers }, () => ({ acked: 0, sent: 0 }))
+    let ackedTotal = 0
     try {
       for (let round = 0; round < rounds; round++) {
         const server = await startServerProcess({ dir, fsync: 'always' })
@@ -115,8 +116,10 @@ describe('transaction crash safety', () => {
         await Promise.all(running)
         const acked = states.reduce((sum, state) => sum + state.acked, 0) - before
         console.log(`round ${round}: killed after ${killAfterMs} ms, ${acked} acknowledged EXECs`)
-        assert.ok(acked > 0, 'the writers got acknowledgements before the kill')
+        ackedTotal += acked
       }
+      // Per run, not per round: a round killed early may find every writer inside a big block.
+      assert.ok(ackedTotal > 0, 'the writers got acknowledgements before the kills')
       const server = await startServerProcess({ dir, fsync: 'always' })
       try {
         const blocks = await verify(server.port, states)
