@@ -273,6 +273,8 @@ class Interpreter {
       heartbeatTicks: numberArg(args, 'heartbeat', 1),
       preVote: boolArg(args, 'prevote', true),
       checkQuorum: boolArg(args, 'checkquorum', true),
+      readOnly: args.named.get('readonly') === 'lease-based' ? 'lease-based' : 'safe',
+      leaseDriftTicks: numberArg(args, 'drift', 2),
       messageBytesMax: numberArg(args, 'msgbytes', 1024 * 1024),
       inflightMessagesMax: numberArg(args, 'inflight', 256),
       snapshotChunkBytes: numberArg(args, 'chunkbytes', 1024),

@@ -1,12 +1,13 @@
 /* The pure Raft core of one group member: election (randomized timeouts, PreVote, CheckQuorum),
- * log replication (batched, windowed, fast backtracking), ReadIndex reads, leadership transfer,
- * snapshot catch-up (chunked InstallSnapshot) and single-server membership changes.
+ * log replication (batched, windowed, fast backtracking), ReadIndex and lease reads, leadership
+ * transfer, snapshot catch-up (chunked InstallSnapshot) and single-server membership changes.
  * Input by tick()/step()/propose()/readIndex(), output by ready(), confirmation by advance().
  * Invariants (asserted): the term never decreases, at most one vote per term, commit never moves
  * back, committed entries are never truncated. No I/O, time or randomness except the given Rng. */
 import { assert } from '../core/assert.js'
 import type { Rng } from '../core/ports.js'
 import { resolveRaftConfig, type RaftConfig, type RaftOptions } from './config.js'
+import { LeaderLease } from './lease.js'
 import { RaftLog } from './log.js'
 import {
   applyMembershipChange,
@@ -92,6 +93,13 @@ export class Raft {
   /** Proposals or a commit advanced since the last flush: broadcast appends once per Ready. */
   #appendPending = false
   readonly #reads: ReadTracker
+  /** readOnly 'lease-based' only: the leader's lease from acknowledged heartbeat rounds. */
+  readonly #lease: LeaderLease | null
+  /**
+   * Lease mode: ticks left during which this restarted node ignores campaigns, because before the
+   * crash it may have promised a leader (by acknowledging its heartbeat) not to vote for a while.
+   */
+  #restartQuietTicks = 0
   #messages: RaftMessage[] = []
   #readStates: ReadState[] = []
   #persistedHardState: HardState
@@ -119,6 +127,10 @@ export class Raft {
       applied: options.applied ?? 0,
     })
     this.#reads = new ReadTracker(this.#config.pendingReadsMax)
+    const leaseBased = this.#config.readOnly === 'lease-based'
+    this.#lease = leaseBased ? new LeaderLease(this.#config) : null
+    // A node that never had a term never acknowledged a leader, so it promised nothing.
+    if (leaseBased && hardState.term > 0) this.#restartQuietTicks = this.#config.electionTicks
     this.#becomeFollower(this.#term, noNode)
   }
 
@@ -156,6 +168,7 @@ export class Raft {
 
   /** One logical tick: election timeout for followers, heartbeats and CheckQuorum for leaders. */
   tick(): void {
+    if (this.#restartQuietTicks > 0) this.#restartQuietTicks--
     if (this.#role === 'leader') this.#tickLeader()
     else this.#tickElection()
   }
@@ -398,7 +411,10 @@ export class Raft {
       for (const id of this.#progress.keys()) if (id !== this.#id) this.#sendAppend(id, true)
     }
     const round = this.#reads.startRoundIfPending()
-    if (round !== 0) this.#broadcastHeartbeat()
+    if (round !== 0) {
+      this.#lease?.roundStarted(round, this.#leaderTicks)
+      this.#broadcastHeartbeat()
+    }
   }
 
   // ---- roles ------------------------------------------------------------------------------
@@ -421,6 +437,7 @@ export class Raft {
     this.#uncommittedBytes = 0
     this.#appendPending = false
     this.#reads.reset()
+    this.#lease?.reset()
   }
 
   #becomeFollower(term: number, leaderId: NodeId): void {
@@ -510,6 +527,9 @@ export class Raft {
     }
     if (this.#heartbeatElapsed >= this.#config.heartbeatTicks) {
       this.#heartbeatElapsed = 0
+      // Lease mode: every heartbeat is a round of its own, so its acks renew the lease from now.
+      if (this.#lease !== null)
+        this.#lease.roundStarted(this.#reads.startRound(), this.#leaderTicks)
       this.#broadcastHeartbeat()
     }
   }
@@ -596,9 +616,10 @@ export class Raft {
         // A node that heard from a leader within the election timeout ignores campaigns: this
         // stops a rejoining or flapping node from deposing a healthy leader (with CheckQuorum).
         const inLease =
-          this.#config.checkQuorum &&
-          this.#leaderId !== noNode &&
-          this.#electionElapsed < this.#config.electionTicks
+          (this.#config.checkQuorum &&
+            this.#leaderId !== noNode &&
+            this.#electionElapsed < this.#config.electionTicks) ||
+          this.#restartQuietTicks > 0
         if (inLease && !message.transfer) return false
       }
       const keepTerm =
@@ -933,6 +954,7 @@ export class Raft {
     // heartbeat so the next append finds the gap and the follower drops back to probing.
     if (progress.state === 'replicate' && progress.inflights.full()) progress.inflights.freeFirst()
     if (progress.match < this.#log.lastIndex()) this.#sendAppend(message.from, true)
+    this.#lease?.acknowledged(message.from, message.readRound)
     if (message.readRound > progress.readRoundAcked) {
       progress.readRoundAcked = message.readRound
       this.#releaseConfirmedReads()
@@ -1020,6 +1042,8 @@ export class Raft {
   }
 
   #sendTimeoutNow(to: NodeId): void {
+    // The target's campaign overrides the voters' promises, and the message may arrive late.
+    this.#lease?.revoke()
     this.#send({
       groupId: this.#groupId,
       from: this.#id,
@@ -1059,10 +1083,12 @@ export class Raft {
       this.#reads.wait({ origin, requestId })
       return
     }
-    if (this.#voters.length === 1) {
+    const leaseHolds = this.#lease?.holds(this.#leaderTicks, this.#voters, this.#id) ?? false
+    if (this.#voters.length === 1 || leaseHolds) {
       this.#answerRead(origin, requestId, committed)
       return
     }
+    // No lease (or 'safe' mode): confirm leadership with a heartbeat round first.
     this.#reads.add({ origin, requestId, index: committed })
   }
 
