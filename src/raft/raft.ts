@@ -3,7 +3,8 @@
  * transfer, snapshot catch-up (chunked InstallSnapshot) and single-server membership changes.
  * Input by tick()/step()/propose()/readIndex(), output by ready(), confirmation by advance().
  * Invariants (asserted): the term never decreases, at most one vote per term, commit never moves
- * back, committed entries are never truncated. No I/O, time or randomness except the given Rng. */
+ * back, committed entries are never truncated, a leader never overwrites its own log, applied <=
+ * committed. No I/O, time or randomness except the given Rng. */
 import { assert } from '../core/assert.js'
 import type { Rng } from '../core/ports.js'
 import { resolveRaftConfig, type RaftConfig, type RaftOptions } from './config.js'
@@ -336,6 +337,7 @@ export class Raft {
     assert(this.#outstanding === null, 'advance() the previous Ready first')
     if (!this.hasReady()) return null
     const hardState = this.#hardStateChanged() ? this.#hardState() : null
+    if (hardState !== null) this.#checkHardState(hardState)
     const entries = [...this.#log.unstableEntries()]
     const snapshot = this.#log.pendingSnapshot
     const ready: Ready = {
@@ -379,6 +381,20 @@ export class Raft {
         this.#appendPending = true
       }
     }
+  }
+
+  /** What goes to disk never undoes what is there: term, vote of a term, commit only move on. */
+  #checkHardState(next: HardState): void {
+    const persisted = this.#persistedHardState
+    assert(next.term >= persisted.term, `term never decreases (${persisted.term} -> ${next.term})`)
+    assert(
+      next.term > persisted.term || persisted.vote === noNode || persisted.vote === next.vote,
+      `one vote per term (term ${next.term}: ${persisted.vote} -> ${next.vote})`,
+    )
+    assert(
+      next.commit >= persisted.commit,
+      `commit never moves back (${persisted.commit} -> ${next.commit})`,
+    )
   }
 
   #hardState(): HardState {
@@ -458,6 +474,7 @@ export class Raft {
   #becomeCandidate(): void {
     assert(this.#role !== 'leader', 'a leader does not campaign')
     this.#reset(this.#term + 1)
+    assert(this.#vote === noNode, 'a new term starts with no vote')
     this.#vote = this.#id
     this.#role = 'candidate'
   }
@@ -495,6 +512,10 @@ export class Raft {
   }
 
   #appendAsLeader(entry: Entry): void {
+    // Leader Append-Only: a leader only ever adds entries of its own term at the end of its log.
+    assert(this.#role === 'leader', 'only a leader appends as leader')
+    assert(entry.index === this.#log.lastIndex() + 1, 'a leader never overwrites its own log')
+    assert(entry.term === this.#term, 'a leader appends entries of its own term')
     this.#log.append([entry])
     const sizeBytes = entryBytes(entry)
     this.#uncommitted.push({ index: entry.index, sizeBytes })
@@ -749,6 +770,7 @@ export class Raft {
   // ---- replication: follower side ---------------------------------------------------------
 
   #handleAppend(message: AppendMessage): void {
+    assert(this.#role === 'follower', 'only a follower takes appends (a leader never overwrites)')
     const log = this.#log
     if (message.prevLogIndex < log.committed) {
       this.#send({
