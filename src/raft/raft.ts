@@ -529,6 +529,10 @@ export class Raft {
     this.#electionElapsed++
     if (this.#electionElapsed >= this.#randomizedElectionTimeout) {
       this.#electionElapsed = 0
+      // A non-voter never campaigns, but after a timeout without a word from its leader it stops
+      // deferring to it, so it can vote for a candidate that counts it as a voter already (a
+      // promotion it has not applied yet). Otherwise it would ignore every campaign forever.
+      if (!this.#voters.includes(this.#id)) this.#leaderId = noNode
       this.#hup(false)
     }
   }
