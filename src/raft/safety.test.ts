@@ -373,10 +373,11 @@ describe('raft safety under random faults', () => {
     }
     assert.ok(applied > seeds.length * 10, `entries were committed (${applied})`)
     assert.ok(reads > seeds.length, `linearizable reads were answered (${reads})`)
+    if (only !== null) return // one seed replayed: the coverage totals below need them all
     assert.ok(snapshots > 10, `followers caught up by snapshot (${snapshots})`)
     assert.ok(changes > 10, `membership changed under faults (${changes})`)
     assert.ok(transfers > 10, `leadership transfers started under load (${transfers})`)
-    if (only === null) assert.ok(readsAtOnce > 100, `lease reads were served (${readsAtOnce})`)
+    assert.ok(readsAtOnce > 100, `lease reads were served (${readsAtOnce})`)
   })
 
   test('the checker catches stale lease reads when clocks drift beyond the assumption', () => {
