@@ -5,7 +5,8 @@ import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { checkHistory, validateHistory } from './index.js'
-import { historyFromActions, type Action } from './test-support.js'
+import { createRng } from '../core/rng.js'
+import { historyFromActions, historyFromClientPool, type Action } from './test-support.js'
 
 const noDeadline = { timeLimitMs: 60_000, now: (): number => 0 }
 
@@ -47,6 +48,30 @@ describe('checker properties', () => {
         assert.equal(result.violation?.key, read.key)
       }),
       { numRuns: 300 },
+    )
+  })
+
+  test('a fixed pool of clients with random latencies and timeouts records a linearizable history', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 2 ** 31 }),
+        fc.integer({ min: 2, max: 8 }),
+        (seed, clients) => {
+          const history = historyFromClientPool({
+            rng: createRng(seed),
+            clients,
+            keys: 3,
+            operations: 200,
+            unknownRate: 0.03,
+            thinkMax: 20,
+            latencyMax: 30,
+          })
+          validateHistory(history)
+          const result = checkHistory(history, noDeadline)
+          assert.equal(result.verdict, 'linearizable', JSON.stringify(result.violation))
+        },
+      ),
+      { numRuns: 100 },
     )
   })
 })
