@@ -217,6 +217,31 @@ describe('checker: valid histories are accepted', () => {
     assert.equal(result.verdict, 'linearizable')
   })
 
+  test('an unknown write that never took effect stays pending through a long history', () => {
+    const operations: Operation[] = [
+      { ...at(0, 0, 2), op: 'put', key: 'x', value: 'v0' },
+      { client: 9, call: 3, unknown: true, op: 'append', key: 'x', value: '9-1' },
+    ]
+    for (let i = 1; i < 5000; i++) {
+      const call = 10 * i
+      const swap = {
+        op: 'cas',
+        key: 'x',
+        expected: `v${i - 1}`,
+        value: `v${i}`,
+        out: true,
+      } as const
+      operations.push({ ...at(0, call, call + 5), ...swap })
+    }
+    assert.equal(check(operations).verdict, 'linearizable')
+    operations.push({ ...at(0, 60_000, 60_010), op: 'get', key: 'x', out: 'v4999' })
+    operations.push({ ...at(0, 60_020, 60_030), op: 'get', key: 'x', out: 'v4999' })
+    assert.equal(check(operations).verdict, 'linearizable')
+    operations.push({ ...at(0, 60_040, 60_050), op: 'get', key: 'x', out: 'v4999' + '9-1' })
+    operations.push({ ...at(0, 60_060, 60_070), op: 'get', key: 'x', out: 'v4999' })
+    assertViolation(check(operations), 'x', 5004)
+  })
+
   test('an empty history is linearizable', () => {
     assert.deepEqual(check([]), { verdict: 'linearizable', keys: [], violation: null })
   })

@@ -107,7 +107,8 @@ class KeySearch {
       this.#next[e] = e + 1 < entries ? e + 1 : -1
       this.#prev[e] = e - 1
     }
-    this.#set = new LinearizedSet(ops.length)
+    const unknown = Uint8Array.from(ops, ({ operation }) => (operation.unknown === true ? 1 : 0))
+    this.#set = new LinearizedSet(unknown)
     this.#completedCount = ops.filter(({ operation }) => operation.unknown !== true).length
     this.#stack = new Int32Array(ops.length)
     this.#best = new Int32Array(ops.length)
