@@ -266,8 +266,21 @@ describe('checker: the time limit', () => {
       { timeLimitMs: 20, now: () => clockReads++ },
     )
     assert.equal(result.verdict, 'unknown')
-    assert.deepEqual(result.keys, [{ key: 'x', verdict: 'unknown', operations: 17 }])
+    assert.deepEqual(result.keys, [
+      { key: 'x', verdict: 'unknown', operations: 17, reason: 'time limit' },
+    ])
     assert.ok(clockReads >= 20 && clockReads < 30, `stopped at the deadline (${clockReads} reads)`)
+  })
+
+  test('a search that outgrows its memo bound answers unknown instead of exhausting the heap', () => {
+    const result = checkHistory(
+      { operations: adversarial(16) },
+      { timeLimitMs: 60_000, now: () => 0, memoEntriesMax: 5000 },
+    )
+    assert.equal(result.verdict, 'unknown')
+    assert.deepEqual(result.keys, [
+      { key: 'x', verdict: 'unknown', operations: 17, reason: 'memory limit' },
+    ])
   })
 
   test('keys left when time runs out are unknown; a proven violation still wins', () => {

@@ -94,7 +94,8 @@ export class LinearizedSet {
 
 /** Memo entries: [stateId, low, ...members()]. */
 export class ExploredMemo {
-  readonly #buckets = new Map<number, Int32Array[]>()
+  // Plain arrays of small integers take half the heap of small Int32Arrays.
+  readonly #buckets = new Map<number, number[][]>()
   #size = 0
 
   get size(): number {
@@ -108,18 +109,14 @@ export class ExploredMemo {
     if (bucket !== undefined) {
       for (const entry of bucket) if (ExploredMemo.#matches(entry, set, stateId)) return false
     }
-    const members = set.members()
-    const entry = new Int32Array(members.length + 2)
-    entry[0] = stateId
-    entry[1] = set.low
-    entry.set(members, 2)
+    const entry = [stateId, set.low, ...set.members()]
     if (bucket === undefined) this.#buckets.set(key, [entry])
     else bucket.push(entry)
     this.#size++
     return true
   }
 
-  static #matches(entry: Int32Array, set: LinearizedSet, stateId: number): boolean {
+  static #matches(entry: readonly number[], set: LinearizedSet, stateId: number): boolean {
     if (entry[0] !== stateId || entry[1] !== set.low) return false
     if (entry.length - 2 !== set.extraCount) return false
     for (let i = 2; i < entry.length; i++) if (!set.has(entry[i]!)) return false

@@ -63,7 +63,7 @@ describe('caskade check-history', () => {
     const result = await runCli(['check-history', file, '--time-limit', '0.2'])
     assert.equal(result.code, 2, result.stderr)
     assert.match(result.stdout, /^unknown: the time limit of 0.2 s ran out/)
-    assert.match(result.stdout, /undecided keys \(1\): "x"/)
+    assert.match(result.stdout, /undecided keys \(1\): "x" \(time limit\)\n/)
   })
 
   test('exit 3 with the reason for a file that is not a valid history', async () => {

@@ -56,9 +56,14 @@ function report(result: CheckResult, timeLimitSeconds: number, elapsedMs: number
     return checkHistoryExit.linearizable
   }
   if (result.verdict === 'unknown') {
-    const open = result.keys.filter((key) => key.verdict === 'unknown').map((key) => key.key)
-    out(`unknown: the time limit of ${timeLimitSeconds} s ran out (${summary(result, elapsedMs)})`)
-    out(`undecided keys (${open.length}): ${open.map((key) => JSON.stringify(key)).join(', ')}`)
+    const open = result.keys.flatMap((key) => (key.verdict === 'unknown' ? [key] : []))
+    const memory = open.some((key) => key.reason === 'memory limit')
+    const why = memory
+      ? 'the search reached its memory bound'
+      : `the time limit of ${timeLimitSeconds} s ran out`
+    out(`unknown: ${why} (${summary(result, elapsedMs)})`)
+    const names = open.map((key) => `${JSON.stringify(key.key)} (${key.reason})`)
+    out(`undecided keys (${open.length}): ${names.join(', ')}`)
     return checkHistoryExit.unknown
   }
   const failing = result.keys.filter((key) => key.verdict === 'not-linearizable')
