@@ -190,5 +190,6 @@ export function loadConfig(inputs: ConfigInputs): ServerConfig {
     timeoutSeconds: parsed.timeout,
     enableDebugCommand: parsed['enable-debug-command'],
     configFile: file?.path ?? null,
+    notifyKeyspaceEvents: defaults.notifyKeyspaceEvents,
   }
 }

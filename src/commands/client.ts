@@ -5,6 +5,7 @@ import { CaskadeError, ErrorCode, syntaxError } from '../core/errors.js'
 import { limits } from '../core/limits.js'
 import { argIs, parseInteger } from './args.js'
 import { containerSpec, replyHelp, subcommandSpec } from './help.js'
+import { subscriptionCount } from './pubsub.js'
 import type { ClientKillFilter, ClientSession, CommandContext, CommandSpec } from './types.js'
 
 /** Redis validateClientName / validateClientAttr: printable ASCII without spaces. */
@@ -49,6 +50,7 @@ const hostFieldDefaults: ReadonlyArray<[string, string | number]> = [
 
 function clientFlags(client: ClientSession): string {
   let flags = ''
+  if (subscriptionCount(client) > 0) flags += 'P'
   if (client.closeAfterReply) flags += 'c'
   if (client.noEvict === true) flags += 'e'
   if (client.noTouch === true) flags += 'T'
@@ -76,8 +78,8 @@ export function clientInfoLine(ctx: CommandContext, client: ClientSession): stri
     ['idle', idleSeconds],
     ['flags', clientFlags(client)],
     ['db', 0],
-    ['sub', 0],
-    ['psub', 0],
+    ['sub', client.subscribedChannels ?? 0],
+    ['psub', client.subscribedPatterns ?? 0],
     ['ssub', 0],
     ['multi', -1],
   ]
@@ -113,9 +115,9 @@ function clientTypeOrThrow(arg: Buffer): ClientType {
   return type
 }
 
-/** Every caskade client is a normal client (no replication, no pub/sub yet). */
-function clientTypeOf(_client: ClientSession): ClientType {
-  return 'normal'
+/** Redis's getClientType: a subscribed client is 'pubsub' (no replication yet). */
+function clientTypeOf(client: ClientSession): ClientType {
+  return subscriptionCount(client) > 0 ? 'pubsub' : 'normal'
 }
 
 /** A client id as Redis's getRangeLongFromObjectOrReply(1, LONG_MAX) reads it. */

@@ -4,6 +4,7 @@
  * a non-CaskadeError escapes, because it is a bug, not a user error. */
 import { assert } from '../core/assert.js'
 import { CaskadeError, ErrorCode, RedisErrors } from '../core/errors.js'
+import { subscribeModeRejection } from './pubsub.js'
 import type { CommandContext, CommandSpec } from './types.js'
 
 /** Redis truncates the unknown command's name and the argument preview at 128 bytes. */
@@ -233,6 +234,12 @@ class TableDispatcher implements Dispatcher {
       this.#replyError(ctx, ErrorCode.Err, RedisErrors.wrongArity(spec.name))
       return
     }
+    const rejection = subscribeModeRejection(ctx.client, spec)
+    if (rejection !== null) {
+      entry.stats.rejectedCalls++
+      this.#replyError(ctx, ErrorCode.Err, rejection)
+      return
+    }
     this.#run(ctx, args, entry, startMs)
   }
 
@@ -250,13 +257,14 @@ class TableDispatcher implements Dispatcher {
     const outer = running
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- publishes the running dispatcher
     running = this
-    const bytesBefore = ctx.reply.pendingBytes()
+    // Pub/sub messages to this very client (a RESP3 push) may precede an error reply, as in Redis.
+    const bytesBefore = ctx.reply.pendingBytes() - (ctx.client.pushedBytes ?? 0)
     try {
       entry.spec.handler(ctx, args)
     } catch (error) {
       if (!(error instanceof CaskadeError)) throw error
       assert(
-        ctx.reply.pendingBytes() === bytesBefore,
+        ctx.reply.pendingBytes() - (ctx.client.pushedBytes ?? 0) === bytesBefore,
         `${entry.spec.name}: a handler throws before it writes any reply`,
       )
       stats.failedCalls++

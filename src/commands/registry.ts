@@ -4,6 +4,7 @@
 import { assert } from '../core/assert.js'
 import { connectionCommands } from './connection.js'
 import { keyCommands } from './keys.js'
+import { pubsubCommands } from './pubsub.js'
 import { serverCommands } from './server.js'
 import { stringCommands } from './strings.js'
 import type { CommandSpec } from './types.js'
@@ -76,4 +77,5 @@ export const commandTable: ReadonlyMap<string, CommandSpec> = buildCommandTable(
   keyCommands,
   connectionCommands,
   serverCommands,
+  pubsubCommands,
 ])

@@ -45,6 +45,16 @@ export interface KeyspaceOptions {
   wheelResolutionMs?: number
   /** RANDOMKEY's randomness; seeded from the clock when absent. */
   rng?: Rng
+  /** Told about expirations and read misses (keyspace notifications 'expired', 'keymiss'). */
+  events?: KeyspaceEventListener
+}
+
+/** Events only the keyspace sees: Redis sends them from its db layer, not from a command. */
+export interface KeyspaceEventListener {
+  /** `key` was deleted because its time passed (lazily on access or by active expiry). */
+  expired(key: Buffer): void
+  /** A read lookup of `key` missed (exactly where keyspace_misses counts). */
+  missed(key: Buffer): void
 }
 
 export function createKeyspace(options: KeyspaceOptions): EngineKeyspace {
@@ -60,6 +70,7 @@ export class EngineKeyspace implements Keyspace {
   readonly #rng: Rng
   readonly #budget: number
   readonly #resolutionMs: number
+  readonly #events: KeyspaceEventListener | null
   #wheel: TimingWheel<WheelKey>
   #cancelTimer: (() => void) | null
   #expiredKeys = 0
@@ -78,6 +89,7 @@ export class EngineKeyspace implements Keyspace {
     assert(intervalMs > 0, 'activeExpiryIntervalMs is positive')
     assert(this.#budget > 0, 'activeExpiryBudget is positive')
     this.engine = options.engine
+    this.#events = options.events ?? null
     this.#clock = options.clock
     this.#rng = options.rng ?? createRng(options.clock.wallMs())
     this.#wheel = this.#filledWheel()
@@ -86,7 +98,7 @@ export class EngineKeyspace implements Keyspace {
 
   get(key: Buffer): Buffer | null {
     const value = this.peek(key)
-    if (value === null) this.#misses++
+    if (value === null) this.#missed(key)
     else this.#hits++
     return value
   }
@@ -101,6 +113,7 @@ export class EngineKeyspace implements Keyspace {
     if (previous !== null && previous !== 0 && previous < this.#clock.wallMs()) {
       // Redis's SET looks the key up first, which counts an expired key as expired.
       this.#expiredKeys++
+      this.#events?.expired(key)
       previous = null
     }
     const expiresAtMs = options?.keepTtl === true ? (previous ?? 0) : (options?.expiresAtMs ?? 0)
@@ -116,7 +129,7 @@ export class EngineKeyspace implements Keyspace {
   exists(key: Buffer): boolean {
     const found = this.has(key)
     if (found) this.#hits++
-    else this.#misses++
+    else this.#missed(key)
     return found
   }
 
@@ -130,7 +143,7 @@ export class EngineKeyspace implements Keyspace {
 
   valueLength(key: Buffer): number | null {
     const length = this.#liveExpiry(key) === null ? null : this.engine.valueLength(key)
-    if (length === null) this.#misses++
+    if (length === null) this.#missed(key)
     else this.#hits++
     return length
   }
@@ -154,7 +167,7 @@ export class EngineKeyspace implements Keyspace {
 
   expiresAtMs(key: Buffer): number {
     const expiresAtMs = this.peekExpiresAtMs(key)
-    if (expiresAtMs === -2) this.#misses++
+    if (expiresAtMs === -2) this.#missed(key)
     else this.#hits++
     return expiresAtMs
   }
@@ -282,8 +295,18 @@ export class EngineKeyspace implements Keyspace {
     if (expiresAtMs === null || expiresAtMs === 0) return expiresAtMs
     if (expiresAtMs >= this.#clock.wallMs()) return expiresAtMs
     // While the disk refuses writes the key reads as absent but stays (as on a Redis replica).
-    if (this.#tryDelete(key)) this.#expiredKeys++
+    if (this.#tryDelete(key)) this.#expired(key)
     return null
+  }
+
+  #expired(key: Buffer): void {
+    this.#expiredKeys++
+    this.#events?.expired(key)
+  }
+
+  #missed(key: Buffer): void {
+    this.#misses++
+    this.#events?.missed(key)
   }
 
   /** Deletes an expired key; false when the engine refuses writes (MISCONF after a disk error). */
@@ -323,7 +346,7 @@ export class EngineKeyspace implements Keyspace {
       this.#notYetDue.push([name, current])
       return
     }
-    if (this.#tryDelete(key)) this.#expiredKeys++
+    if (this.#tryDelete(key)) this.#expired(key)
     // Refused by a failed disk: look again later, in case writes are accepted again (ENOSPC).
     else this.#notYetDue.push([name, this.#cycleNowMs + refusedExpiryRetryMs])
   }
