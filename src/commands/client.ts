@@ -5,7 +5,7 @@ import { CaskadeError, ErrorCode, syntaxError } from '../core/errors.js'
 import { limits } from '../core/limits.js'
 import { argIs, parseInteger } from './args.js'
 import { containerSpec, replyHelp, subcommandSpec } from './help.js'
-import { subscriptionCount } from './pubsub.js'
+import { hasSubscriptions } from './pubsub.js'
 import type { ClientKillFilter, ClientSession, CommandContext, CommandSpec } from './types.js'
 
 /** Redis validateClientName / validateClientAttr: printable ASCII without spaces. */
@@ -50,7 +50,7 @@ const hostFieldDefaults: ReadonlyArray<[string, string | number]> = [
 
 function clientFlags(client: ClientSession): string {
   let flags = ''
-  if (subscriptionCount(client) > 0) flags += 'P'
+  if (hasSubscriptions(client)) flags += 'P'
   if (client.closeAfterReply) flags += 'c'
   if (client.noEvict === true) flags += 'e'
   if (client.noTouch === true) flags += 'T'
@@ -80,7 +80,7 @@ export function clientInfoLine(ctx: CommandContext, client: ClientSession): stri
     ['db', 0],
     ['sub', client.subscribedChannels ?? 0],
     ['psub', client.subscribedPatterns ?? 0],
-    ['ssub', 0],
+    ['ssub', client.subscribedShardChannels ?? 0],
     ['multi', -1],
   ]
   for (const [name, fallback] of hostFieldDefaults) fields.push([name, take(name, fallback)])
@@ -117,7 +117,7 @@ function clientTypeOrThrow(arg: Buffer): ClientType {
 
 /** Redis's getClientType: a subscribed client is 'pubsub' (no replication yet). */
 function clientTypeOf(client: ClientSession): ClientType {
-  return subscriptionCount(client) > 0 ? 'pubsub' : 'normal'
+  return hasSubscriptions(client) ? 'pubsub' : 'normal'
 }
 
 /** A client id as Redis's getRangeLongFromObjectOrReply(1, LONG_MAX) reads it. */

@@ -672,6 +672,33 @@ export const commandMeta: ReadonlyMap<string, CommandMeta> = new Map<string, Com
       ],
     },
   ],
+  [
+    'ssubscribe',
+    {
+      acl: ['pubsub', 'slow'],
+      keySpecs: [{ flags: ['not_key'], index: 1, lastKey: -1, keyStep: 1, limit: 0 }],
+      arguments: [{ name: 'shardchannel', type: 'string', flags: ['multiple'] }],
+    },
+  ],
+  [
+    'sunsubscribe',
+    {
+      acl: ['pubsub', 'slow'],
+      keySpecs: [{ flags: ['not_key'], index: 1, lastKey: -1, keyStep: 1, limit: 0 }],
+      arguments: [{ name: 'shardchannel', type: 'string', flags: ['optional', 'multiple'] }],
+    },
+  ],
+  [
+    'spublish',
+    {
+      acl: ['pubsub', 'fast'],
+      keySpecs: [{ flags: ['not_key'], index: 1, lastKey: 0, keyStep: 1, limit: 0 }],
+      arguments: [
+        { name: 'shardchannel', type: 'string' },
+        { name: 'message', type: 'string' },
+      ],
+    },
+  ],
   ['pubsub', { acl: ['slow'] }],
   [
     'pubsub|channels',
@@ -688,6 +715,20 @@ export const commandMeta: ReadonlyMap<string, CommandMeta> = new Map<string, Com
     },
   ],
   ['pubsub|numpat', { acl: ['pubsub', 'slow'] }],
+  [
+    'pubsub|shardchannels',
+    {
+      acl: ['pubsub', 'slow'],
+      arguments: [{ name: 'pattern', type: 'pattern', flags: ['optional'] }],
+    },
+  ],
+  [
+    'pubsub|shardnumsub',
+    {
+      acl: ['pubsub', 'slow'],
+      arguments: [{ name: 'shardchannel', type: 'string', flags: ['optional', 'multiple'] }],
+    },
+  ],
   ['pubsub|help', { acl: ['slow'] }],
   [
     'hello',

@@ -16,9 +16,13 @@ export interface PubSubClient {
   readonly writer: ReplyWriter
 }
 
+/** Classic channels, or Redis 7's shard channels (SSUBSCRIBE/SPUBLISH: no pattern matching). */
+export type ChannelKind = 'channel' | 'shard'
+
 interface ClientState extends PubSubClient {
   /** Channel names (latin1, so any bytes round-trip) in subscription order. */
   readonly channels: Set<string>
+  readonly shardChannels: Set<string>
   readonly patterns: Set<string>
 }
 
@@ -31,6 +35,7 @@ const keyspacePrefix = Buffer.from('__keyspace@0__:', 'latin1')
 const keyeventPrefix = Buffer.from('__keyevent@0__:', 'latin1')
 const messageBytes = Buffer.from('message', 'latin1')
 const pmessageBytes = Buffer.from('pmessage', 'latin1')
+const smessageBytes = Buffer.from('smessage', 'latin1')
 
 export class PubSubHub implements KeyspaceNotifier {
   notifyFlags = 0
@@ -38,18 +43,21 @@ export class PubSubHub implements KeyspaceNotifier {
   onDeliver: (clientId: number) => void = () => undefined
   readonly #clients = new Map<number, ClientState>()
   readonly #channels = new Map<string, Map<number, ClientState>>()
+  readonly #shardChannels = new Map<string, Map<number, ClientState>>()
   readonly #patterns = new Map<string, PatternEntry>()
 
   /** Subscribes; false when the client was already subscribed to `channel`. */
-  subscribe(client: PubSubClient, channel: Buffer): boolean {
+  subscribe(client: PubSubClient, channel: Buffer, kind: ChannelKind = 'channel'): boolean {
     const state = this.#stateOf(client)
     const name = channel.toString('latin1')
-    if (state.channels.has(name)) return false
-    state.channels.add(name)
-    let subscribers = this.#channels.get(name)
+    const own = kind === 'channel' ? state.channels : state.shardChannels
+    if (own.has(name)) return false
+    own.add(name)
+    const registry = this.#registry(kind)
+    let subscribers = registry.get(name)
     if (subscribers === undefined) {
       subscribers = new Map()
-      this.#channels.set(name, subscribers)
+      registry.set(name, subscribers)
     }
     subscribers.set(state.session.id, state)
     this.#syncCounts(state)
@@ -57,14 +65,17 @@ export class PubSubHub implements KeyspaceNotifier {
   }
 
   /** Unsubscribes; false when the client was not subscribed to `channel`. */
-  unsubscribe(session: ClientSession, channel: Buffer): boolean {
+  unsubscribe(session: ClientSession, channel: Buffer, kind: ChannelKind = 'channel'): boolean {
     const state = this.#clients.get(session.id)
     const name = channel.toString('latin1')
-    if (state === undefined || !state.channels.delete(name)) return false
-    const subscribers = this.#channels.get(name)
+    if (state === undefined) return false
+    const own = kind === 'channel' ? state.channels : state.shardChannels
+    if (!own.delete(name)) return false
+    const registry = this.#registry(kind)
+    const subscribers = registry.get(name)
     assert(subscribers !== undefined, 'a subscribed channel is registered')
     subscribers.delete(session.id)
-    if (subscribers.size === 0) this.#channels.delete(name)
+    if (subscribers.size === 0) registry.delete(name)
     this.#syncCounts(state)
     return true
   }
@@ -97,10 +108,11 @@ export class PubSubHub implements KeyspaceNotifier {
   }
 
   /** The client's channels, in subscription order (UNSUBSCRIBE without arguments). */
-  channelsOf(session: ClientSession): Buffer[] {
+  channelsOf(session: ClientSession, kind: ChannelKind = 'channel'): Buffer[] {
     const state = this.#clients.get(session.id)
     if (state === undefined) return []
-    return Array.from(state.channels, (name) => Buffer.from(name, 'latin1'))
+    const own = kind === 'channel' ? state.channels : state.shardChannels
+    return Array.from(own, (name) => Buffer.from(name, 'latin1'))
   }
 
   patternsOf(session: ClientSession): Buffer[] {
@@ -112,26 +124,16 @@ export class PubSubHub implements KeyspaceNotifier {
   /** Drops every subscription of a client without replies (RESET, disconnect). */
   removeClient(session: ClientSession): void {
     for (const channel of this.channelsOf(session)) this.unsubscribe(session, channel)
+    for (const channel of this.channelsOf(session, 'shard')) {
+      this.unsubscribe(session, channel, 'shard')
+    }
     for (const pattern of this.patternsOf(session)) this.punsubscribe(session, pattern)
     this.#clients.delete(session.id)
   }
 
   /** Delivers to channel subscribers, then to matching patterns; returns the receivers. */
   publish(channel: Buffer, message: Buffer): number {
-    let receivers = 0
-    const subscribers = this.#channels.get(channel.toString('latin1'))
-    if (subscribers !== undefined) {
-      for (const state of subscribers.values()) {
-        const writer = state.writer
-        const before = writer.pendingBytes()
-        writer.pushHeader(3)
-        writer.bulk(messageBytes)
-        writer.bulk(channel)
-        writer.bulk(message)
-        this.#delivered(state, before)
-        receivers++
-      }
-    }
+    let receivers = this.#publishExact(channel, message, 'channel')
     for (const entry of this.#patterns.values()) {
       if (!globMatch(entry.pattern, channel)) continue
       for (const state of entry.clients.values()) {
@@ -149,10 +151,31 @@ export class PubSubHub implements KeyspaceNotifier {
     return receivers
   }
 
-  /** PUBSUB CHANNELS: active channels (with at least one subscriber), optionally matching. */
-  activeChannels(pattern: Buffer | null): Buffer[] {
+  /** SPUBLISH: shard channel subscribers only ('smessage'); returns the receivers. */
+  publishShard(channel: Buffer, message: Buffer): number {
+    return this.#publishExact(channel, message, 'shard')
+  }
+
+  #publishExact(channel: Buffer, message: Buffer, kind: ChannelKind): number {
+    const subscribers = this.#registry(kind).get(channel.toString('latin1'))
+    if (subscribers === undefined) return 0
+    const kindBytes = kind === 'channel' ? messageBytes : smessageBytes
+    for (const state of subscribers.values()) {
+      const writer = state.writer
+      const before = writer.pendingBytes()
+      writer.pushHeader(3)
+      writer.bulk(kindBytes)
+      writer.bulk(channel)
+      writer.bulk(message)
+      this.#delivered(state, before)
+    }
+    return subscribers.size
+  }
+
+  /** PUBSUB (SHARD)CHANNELS: channels with at least one subscriber, optionally matching. */
+  activeChannels(pattern: Buffer | null, kind: ChannelKind = 'channel'): Buffer[] {
     const result: Buffer[] = []
-    for (const name of this.#channels.keys()) {
+    for (const name of this.#registry(kind).keys()) {
       const channel = Buffer.from(name, 'latin1')
       if (pattern === null || globMatch(pattern, channel)) result.push(channel)
     }
@@ -160,13 +183,13 @@ export class PubSubHub implements KeyspaceNotifier {
   }
 
   /** PUBSUB NUMSUB: subscribers of one channel (pattern subscriptions not counted). */
-  subscriberCount(channel: Buffer): number {
-    return this.#channels.get(channel.toString('latin1'))?.size ?? 0
+  subscriberCount(channel: Buffer, kind: ChannelKind = 'channel'): number {
+    return this.#registry(kind).get(channel.toString('latin1'))?.size ?? 0
   }
 
-  /** INFO pubsub_channels. */
-  channelCount(): number {
-    return this.#channels.size
+  /** INFO pubsub_channels (pubsubshard_channels for 'shard'). */
+  channelCount(kind: ChannelKind = 'channel'): number {
+    return this.#registry(kind).size
   }
 
   /** PUBSUB NUMPAT and INFO pubsub_patterns: distinct patterns with a subscriber. */
@@ -202,7 +225,7 @@ export class PubSubHub implements KeyspaceNotifier {
     const id = client.session.id
     let state = this.#clients.get(id)
     if (state === undefined) {
-      state = { ...client, channels: new Set(), patterns: new Set() }
+      state = { ...client, channels: new Set(), shardChannels: new Set(), patterns: new Set() }
       this.#clients.set(id, state)
     }
     return state
@@ -212,9 +235,14 @@ export class PubSubHub implements KeyspaceNotifier {
     const session = state.session
     session.subscribedChannels = state.channels.size
     session.subscribedPatterns = state.patterns.size
-    if (state.channels.size === 0 && state.patterns.size === 0) {
+    session.subscribedShardChannels = state.shardChannels.size
+    if (state.channels.size + state.patterns.size + state.shardChannels.size === 0) {
       this.#clients.delete(session.id)
     }
+  }
+
+  #registry(kind: ChannelKind): Map<string, Map<number, ClientState>> {
+    return kind === 'channel' ? this.#channels : this.#shardChannels
   }
 
   #delivered(state: ClientState, bytesBefore: number): void {

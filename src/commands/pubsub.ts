@@ -5,7 +5,7 @@
 import { assert } from '../core/assert.js'
 import { CaskadeError, ErrorCode } from '../core/errors.js'
 import { containerSpec, keylessSpec, replyHelp, subcommandSpec } from './help.js'
-import type { PubSubHub } from './pubsub-hub.js'
+import type { ChannelKind, PubSubHub } from './pubsub-hub.js'
 import type { ClientSession, CommandContext, CommandSpec } from './types.js'
 
 /** Commands a RESP2 client may run while subscribed (Redis's processCommand list). */
@@ -21,14 +21,20 @@ const subscribeModeCommands: ReadonlySet<string> = new Set([
   'reset',
 ])
 
-/** Channels plus patterns: the count every confirmation carries (clientSubscriptionsCount). */
+/** Channels plus patterns: what (P)(UN)SUBSCRIBE confirmations carry (Redis 7.0 counts shard
+ * channels separately, in SSUBSCRIBE's confirmations). */
 export function subscriptionCount(client: ClientSession): number {
   return (client.subscribedChannels ?? 0) + (client.subscribedPatterns ?? 0)
 }
 
+/** Any subscription at all: Redis's CLIENT_PUBSUB flag ('P', client type pubsub, limits). */
+export function hasSubscriptions(client: ClientSession): boolean {
+  return subscriptionCount(client) + (client.subscribedShardChannels ?? 0) > 0
+}
+
 /** In RESP2 a subscribed client speaks the subscribe-mode protocol (Redis's CLIENT_PUBSUB). */
 export function inSubscribeMode(client: ClientSession): boolean {
-  return client.protocol === 2 && subscriptionCount(client) > 0
+  return client.protocol === 2 && hasSubscriptions(client)
 }
 
 /** Redis's error text when a RESP2 subscribed client runs another command; null if allowed. */
@@ -54,7 +60,8 @@ function replyConfirmation(ctx: CommandContext, kind: string, channel: Buffer | 
   reply.bulk(kind)
   if (channel === null) reply.nullBulk()
   else reply.bulk(channel)
-  reply.integer(subscriptionCount(ctx.client))
+  const shard = kind === 'ssubscribe' || kind === 'sunsubscribe'
+  reply.integer(shard ? (ctx.client.subscribedShardChannels ?? 0) : subscriptionCount(ctx.client))
 }
 
 function subscribe(ctx: CommandContext, args: readonly Buffer[]): void {
@@ -64,6 +71,16 @@ function subscribe(ctx: CommandContext, args: readonly Buffer[]): void {
     const channel = args[i] as Buffer
     hub.subscribe(client, channel)
     replyConfirmation(ctx, 'subscribe', channel)
+  }
+}
+
+function ssubscribe(ctx: CommandContext, args: readonly Buffer[]): void {
+  const hub = hubOf(ctx)
+  const client = { session: ctx.client, writer: ctx.reply }
+  for (let i = 1; i < args.length; i++) {
+    const channel = args[i] as Buffer
+    hub.subscribe(client, channel, 'shard')
+    replyConfirmation(ctx, 'ssubscribe', channel)
   }
 }
 
@@ -77,21 +94,23 @@ function psubscribe(ctx: CommandContext, args: readonly Buffer[]): void {
   }
 }
 
-/** UNSUBSCRIBE / PUNSUBSCRIBE: the named ones, or all (one null confirmation when none). */
+/** (P|S)UNSUBSCRIBE: the named ones, or all (one null confirmation when none). */
 function unsubscribeGeneric(
   ctx: CommandContext,
   args: readonly Buffer[],
-  kind: 'unsubscribe' | 'punsubscribe',
+  kind: 'unsubscribe' | 'punsubscribe' | 'sunsubscribe',
 ): void {
   const hub = hubOf(ctx)
   const session = ctx.client
   const remove = (name: Buffer): void => {
     if (kind === 'unsubscribe') hub.unsubscribe(session, name)
+    else if (kind === 'sunsubscribe') hub.unsubscribe(session, name, 'shard')
     else hub.punsubscribe(session, name)
   }
   let names = args.slice(1)
   if (names.length === 0) {
-    names = kind === 'unsubscribe' ? hub.channelsOf(session) : hub.patternsOf(session)
+    if (kind === 'punsubscribe') names = hub.patternsOf(session)
+    else names = hub.channelsOf(session, kind === 'unsubscribe' ? 'channel' : 'shard')
     if (names.length === 0) {
       replyConfirmation(ctx, kind, null)
       return
@@ -111,8 +130,16 @@ function punsubscribe(ctx: CommandContext, args: readonly Buffer[]): void {
   unsubscribeGeneric(ctx, args, 'punsubscribe')
 }
 
+function sunsubscribe(ctx: CommandContext, args: readonly Buffer[]): void {
+  unsubscribeGeneric(ctx, args, 'sunsubscribe')
+}
+
 function publish(ctx: CommandContext, args: readonly Buffer[]): void {
   ctx.reply.integer(hubOf(ctx).publish(args[1] as Buffer, args[2] as Buffer))
+}
+
+function spublish(ctx: CommandContext, args: readonly Buffer[]): void {
+  ctx.reply.integer(hubOf(ctx).publishShard(args[1] as Buffer, args[2] as Buffer))
 }
 
 /** "unknown subcommand or wrong number of arguments for 'CHANNELS'. Try PUBSUB HELP." */
@@ -124,21 +151,37 @@ function pubsubSyntaxError(args: readonly Buffer[]): CaskadeError {
   )
 }
 
-function pubsubChannels(ctx: CommandContext, args: readonly Buffer[]): void {
+function channelsGeneric(ctx: CommandContext, args: readonly Buffer[], kind: ChannelKind): void {
   if (args.length > 3) throw pubsubSyntaxError(args)
-  const channels = hubOf(ctx).activeChannels(args[2] ?? null)
+  const channels = hubOf(ctx).activeChannels(args[2] ?? null, kind)
   ctx.reply.arrayHeader(channels.length)
   for (const channel of channels) ctx.reply.bulk(channel)
 }
 
-function pubsubNumsub(ctx: CommandContext, args: readonly Buffer[]): void {
+function numsubGeneric(ctx: CommandContext, args: readonly Buffer[], kind: ChannelKind): void {
   const hub = hubOf(ctx)
   ctx.reply.arrayHeader((args.length - 2) * 2)
   for (let i = 2; i < args.length; i++) {
     const channel = args[i] as Buffer
     ctx.reply.bulk(channel)
-    ctx.reply.integer(hub.subscriberCount(channel))
+    ctx.reply.integer(hub.subscriberCount(channel, kind))
   }
+}
+
+function pubsubChannels(ctx: CommandContext, args: readonly Buffer[]): void {
+  channelsGeneric(ctx, args, 'channel')
+}
+
+function pubsubNumsub(ctx: CommandContext, args: readonly Buffer[]): void {
+  numsubGeneric(ctx, args, 'channel')
+}
+
+function pubsubShardchannels(ctx: CommandContext, args: readonly Buffer[]): void {
+  channelsGeneric(ctx, args, 'shard')
+}
+
+function pubsubShardnumsub(ctx: CommandContext, args: readonly Buffer[]): void {
+  numsubGeneric(ctx, args, 'shard')
 }
 
 function pubsubNumpat(ctx: CommandContext): void {
@@ -164,6 +207,7 @@ function pubsubHelp(ctx: CommandContext, args: readonly Buffer[]): void {
 }
 
 const pubsubSpec = keylessSpec.bind(null, 'pubsub')
+const allArgumentsAreKeys = { firstKey: 1, lastKey: -1, keyStep: 1 }
 const subscribeFlags = ['pubsub', 'noscript', 'loading', 'stale'] as const
 const introspectionFlags = ['pubsub', 'loading', 'stale'] as const
 
@@ -203,6 +247,29 @@ const pubsubContainer = containerSpec(
       since: '2.8.0',
       complexity: 'O(1)',
       handler: pubsubNumpat,
+    }),
+    subcommandSpec({
+      name: 'pubsub|shardchannels',
+      arity: -2,
+      flags: introspectionFlags,
+      group: 'pubsub',
+      summary: 'List active shard channels',
+      since: '7.0.0',
+      complexity:
+        'O(N) where N is the number of active shard channels, and assuming constant time ' +
+        'pattern matching (relatively short shard channels).',
+      handler: pubsubShardchannels,
+    }),
+    subcommandSpec({
+      name: 'pubsub|shardnumsub',
+      arity: -2,
+      flags: introspectionFlags,
+      group: 'pubsub',
+      summary: 'Get the count of subscribers for shard channels',
+      since: '7.0.0',
+      complexity:
+        'O(N) for the SHARDNUMSUB subcommand, where N is the number of requested shard channels',
+      handler: pubsubShardnumsub,
     }),
     subcommandSpec({
       name: 'pubsub|help',
@@ -277,6 +344,52 @@ export const pubsubCommands: readonly CommandSpec[] = [
     },
     publish,
   ),
+  // Shard channels are the command's "keys" (not_key key specs), as in Redis 7.0.
+  {
+    ...pubsubSpec(
+      'ssubscribe',
+      -2,
+      subscribeFlags,
+      {
+        summary: 'Listen for messages published to the given shard channels',
+        since: '7.0.0',
+        complexity: 'O(N) where N is the number of shard channels to subscribe to.',
+      },
+      ssubscribe,
+    ),
+    ...allArgumentsAreKeys,
+  },
+  {
+    ...pubsubSpec(
+      'sunsubscribe',
+      -1,
+      subscribeFlags,
+      {
+        summary: 'Stop listening for messages posted to the given shard channels',
+        since: '7.0.0',
+        complexity: 'O(N) where N is the number of clients already subscribed to a shard channel.',
+      },
+      sunsubscribe,
+    ),
+    ...allArgumentsAreKeys,
+  },
+  {
+    ...pubsubSpec(
+      'spublish',
+      3,
+      ['pubsub', 'loading', 'stale', 'fast'],
+      {
+        summary: 'Post a message to a shard channel',
+        since: '7.0.0',
+        complexity:
+          'O(N) where N is the number of clients subscribed to the receiving shard channel.',
+      },
+      spublish,
+    ),
+    firstKey: 1,
+    lastKey: 1,
+    keyStep: 1,
+  },
   pubsubContainer,
 ]
 

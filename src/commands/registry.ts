@@ -20,7 +20,9 @@ function checkKeyPositions(spec: CommandSpec): void {
   assert(Number.isInteger(keyStep) && keyStep >= 1, `${name}: keyStep >= 1 when it has keys`)
   assert(Number.isInteger(lastKey) && lastKey !== 0, `${name}: lastKey is set when it has keys`)
   const argsMin = Math.abs(arity)
-  assert(firstKey < argsMin, `${name}: the first key is within the minimum arity`)
+  // A variadic key range may be empty (SUNSUBSCRIBE with no shard channel names none).
+  const keysOptional = lastKey < 0 && arity < 0
+  assert(firstKey < argsMin || keysOptional, `${name}: the first key is within the minimum arity`)
   if (lastKey > 0) {
     assert(lastKey >= firstKey, `${name}: lastKey is not before firstKey`)
     if (arity > 0) assert(lastKey < arity, `${name}: lastKey is within the exact arity`)

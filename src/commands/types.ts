@@ -64,6 +64,7 @@ export interface ClientSession {
   /** Pub/sub subscriptions (kept by the PubSubHub): CLIENT LIST sub/psub, subscribe mode. */
   subscribedChannels?: number
   subscribedPatterns?: number
+  subscribedShardChannels?: number
   /** Bytes of pub/sub messages the hub wrote into this client's replies (dispatch's check). */
   pushedBytes?: number
 }

@@ -6,7 +6,7 @@ import type { Socket } from 'node:net'
 import { CaskadeError } from '../core/errors.js'
 import { limits } from '../core/limits.js'
 import type { Clock } from '../core/ports.js'
-import { subscriptionCount } from '../commands/pubsub.js'
+import { hasSubscriptions } from '../commands/pubsub.js'
 import type { ClientSession, CommandContext } from '../commands/types.js'
 import type { ParserLimits, ReplyWriter } from '../protocol/types.js'
 import { RespParser } from '../protocol/resp-parser.js'
@@ -308,7 +308,7 @@ export class Connection {
     if (this.#state === 'closed') return
     // Redis's client classes: a subscribed client is cut off by the (smaller) pubsub limits.
     const classLimits = this.#owner.settings.clientOutputBufferLimit
-    const limit = subscriptionCount(this.session) > 0 ? classLimits.pubsub : classLimits.normal
+    const limit = hasSubscriptions(this.session) ? classLimits.pubsub : classLimits.normal
     const outstanding = this.#socket.writableLength + this.#pendingBytes
     const stats = this.#owner.stats
     if (outstanding > stats.recentMaxOutputBuffer) stats.recentMaxOutputBuffer = outstanding

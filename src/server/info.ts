@@ -30,6 +30,7 @@ export interface InfoSources {
   /** Channels and distinct patterns with a subscriber (0 where there is no pub/sub hub). */
   pubsubChannels?(): number
   pubsubPatterns?(): number
+  pubsubShardChannels?(): number
 }
 
 function serverSection(sources: InfoSources): InfoField[] {
@@ -151,6 +152,7 @@ function statsSection(sources: InfoSources): InfoField[] {
     ['keyspace_misses', keyspace.keyspaceMisses],
     ['pubsub_channels', sources.pubsubChannels?.() ?? 0],
     ['pubsub_patterns', sources.pubsubPatterns?.() ?? 0],
+    ['pubsubshard_channels', sources.pubsubShardChannels?.() ?? 0],
     ['total_error_replies', sources.errorReplies()],
     ['caskade_limit_disconnects', stats.limitDisconnects],
     ['total_reads_processed', stats.readsProcessed],

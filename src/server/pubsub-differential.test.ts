@@ -149,6 +149,49 @@ const resp3Script: Step[] = [
   [0, 'unsubscribe'],
 ]
 
+const shardScript: Step[] = [
+  [0, 'ssubscribe', 's1'],
+  [0, 'ssubscribe', 's1'],
+  [0, 'subscribe', 'c'],
+  [1, 'spublish', 's1', 'sharded'],
+  [1, 'publish', 's1', 'not to shard subscribers'],
+  [1, 'pubsub', 'shardnumsub', 's1', 'x'],
+  [1, 'pubsub', 'shardchannels'],
+  [1, 'pubsub', 'shardchannels', 'z*'],
+  [1, 'pubsub', 'channels'],
+  [0, 'get', 'x'],
+  [0, 'sunsubscribe'],
+  [0, 'sunsubscribe'],
+  [0, 'get', 'x'],
+  [0, 'unsubscribe'],
+  [0, 'get', 'x'],
+  [0, 'ssubscribe', 'only-shard'],
+  [0, 'get', 'x'],
+  [0, 'reset'],
+  [1, 'spublish', 'only-shard', 'after reset'],
+]
+
+const pubsubCommandNames = [
+  'subscribe',
+  'unsubscribe',
+  'psubscribe',
+  'punsubscribe',
+  'publish',
+  'ssubscribe',
+  'sunsubscribe',
+  'spublish',
+  'pubsub|channels',
+  'pubsub|numsub',
+  'pubsub|numpat',
+  'pubsub|shardchannels',
+  'pubsub|shardnumsub',
+  'pubsub|help',
+]
+const commandDocsScript: Step[] = pubsubCommandNames.flatMap((name): Step[] => [
+  [0, 'command', 'info', name],
+  [0, 'command', 'docs', name],
+])
+
 /** Every string and key command that emits an event, watched by one pattern subscriber. */
 const keyspaceScript = (flags: string): Step[] => [
   [0, 'config', 'set', 'notify-keyspace-events', flags],
@@ -242,6 +285,8 @@ describe('differential: pub/sub against redis-server', { skip: !hasRedis }, () =
   const scripts: Array<[string, number, Step[]]> = [
     ['RESP2 subscribe mode, patterns, PUBSUB introspection, RESET', 2, basicScript],
     ['RESP3 pushes, publishing to yourself, unsubscribe from all', 2, resp3Script],
+    ['shard channels: SSUBSCRIBE SPUBLISH SUNSUBSCRIBE, their own counts', 2, shardScript],
+    ['COMMAND INFO and COMMAND DOCS of every pub/sub command', 1, commandDocsScript],
     ['keyspace notifications (KEA) for string and key commands', 2, keyspaceScript('KEA')],
     ['keyspace notifications with new-key and key-miss events', 2, keyspaceScript('AKEnm')],
     ['keyspace notifications, keyevent only, generic and expired', 2, keyspaceScript('Egx')],

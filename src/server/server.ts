@@ -355,6 +355,7 @@ class CaskadeServer implements RunningServer, ConnectionOwner {
       peakMemoryBytes: 0,
       pubsubChannels: () => this.pubsub.channelCount(),
       pubsubPatterns: () => this.pubsub.patternCount(),
+      pubsubShardChannels: () => this.pubsub.channelCount('shard'),
     }
   }
 
