@@ -185,6 +185,28 @@ describe('pub/sub hub and commands', () => {
     assert.doesNotMatch(pubsubOnly, /id=2 /)
   })
 
+  test('shard channels have their own namespace, counts and smessage', () => {
+    const world = createWorld()
+    const alice = world.client()
+    const bob = world.client()
+    assert.equal(
+      alice.run('ssubscribe', 'orders'),
+      `*3\r\n${bulk('ssubscribe')}${bulk('orders')}:1\r\n`,
+    )
+    assert.equal(
+      alice.run('subscribe', 'orders'),
+      `*3\r\n${bulk('subscribe')}${bulk('orders')}:1\r\n`,
+    )
+    assert.equal(bob.run('spublish', 'orders', 'x'), ':1\r\n')
+    assert.equal(alice.inbox(), `*3\r\n${bulk('smessage')}${bulk('orders')}${bulk('x')}`)
+    assert.equal(bob.run('pubsub', 'shardnumsub', 'orders'), `*2\r\n${bulk('orders')}:1\r\n`)
+    alice.run('unsubscribe')
+    assert.match(alice.run('get', 'k'), /^-ERR Can't execute 'get'/) // still a shard subscriber
+    assert.equal(alice.run('sunsubscribe'), `*3\r\n${bulk('sunsubscribe')}${bulk('orders')}:0\r\n`)
+    assert.equal(alice.run('get', 'k'), '$-1\r\n')
+    assert.equal(world.pubsub.channelCount('shard'), 0)
+  })
+
   test('PUBSUB CHANNELS filters by glob; wrong forms answer Redis errors', () => {
     const world = createWorld()
     const alice = world.client()
