@@ -12,6 +12,7 @@ import {
   parseOutputBufferLimits,
   type ServerConfig,
 } from '../server/config.js'
+import { invalidNotifyFlagsMessage, parseNotifyFlags } from '../commands/notify.js'
 
 /** A configuration mistake: main prints the message (no stack) and exits with code 2. */
 export class ConfigError extends Error {
@@ -80,6 +81,15 @@ export const optionSchemas = {
   'merge-dead-bytes-min': sizeSchema(0).default(defaults.mergeDeadBytesMin),
   timeout: integerSchema(0, 2147483647).default(defaults.timeoutSeconds),
   'enable-debug-command': z.enum(debugCommandPolicies).default(defaults.enableDebugCommand),
+  'notify-keyspace-events': z
+    .string()
+    .transform((value, ctx) => {
+      const flags = parseNotifyFlags(value)
+      if (flags !== null) return flags
+      ctx.addIssue({ code: 'custom', message: invalidNotifyFlagsMessage })
+      return z.NEVER
+    })
+    .default(defaults.notifyKeyspaceEvents),
 } as const
 
 export type OptionName = keyof typeof optionSchemas
@@ -190,5 +200,6 @@ export function loadConfig(inputs: ConfigInputs): ServerConfig {
     timeoutSeconds: parsed.timeout,
     enableDebugCommand: parsed['enable-debug-command'],
     configFile: file?.path ?? null,
+    notifyKeyspaceEvents: parsed['notify-keyspace-events'],
   }
 }

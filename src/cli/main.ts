@@ -57,6 +57,11 @@ const serverFlags: ReadonlyArray<{ option: OptionName; flags: string; descriptio
     flags: '--enable-debug-command <who>',
     description: 'who may run DEBUG: no | yes | local (loopback clients)',
   },
+  {
+    option: 'notify-keyspace-events',
+    flags: '--notify-keyspace-events <classes>',
+    description: "keyspace notifications, Redis's letters (e.g. KEA; empty = off)",
+  },
 ]
 
 function camelCase(option: string): string {

@@ -6,6 +6,7 @@ import { limits } from '../core/limits.js'
 import { argIs, parseInteger } from './args.js'
 import { containerSpec, replyHelp, subcommandSpec } from './help.js'
 import { queuedCount, transactionFlagsOf } from './transactions.js'
+import { hasSubscriptions } from './pubsub.js'
 import type { ClientKillFilter, ClientSession, CommandContext, CommandSpec } from './types.js'
 
 /** Redis validateClientName / validateClientAttr: printable ASCII without spaces. */
@@ -51,6 +52,7 @@ const hostFieldDefaults: ReadonlyArray<[string, string | number]> = [
 function clientFlags(client: ClientSession): string {
   let flags = ''
   const transaction = transactionFlagsOf(client)
+  if (hasSubscriptions(client)) flags += 'P'
   if (transaction.multi) flags += 'x'
   if (transaction.dirty) flags += 'd'
   if (client.closeAfterReply) flags += 'c'
@@ -80,9 +82,9 @@ export function clientInfoLine(ctx: CommandContext, client: ClientSession): stri
     ['idle', idleSeconds],
     ['flags', clientFlags(client)],
     ['db', 0],
-    ['sub', 0],
-    ['psub', 0],
-    ['ssub', 0],
+    ['sub', client.subscribedChannels ?? 0],
+    ['psub', client.subscribedPatterns ?? 0],
+    ['ssub', client.subscribedShardChannels ?? 0],
     ['multi', queuedCount(client)],
   ]
   for (const [name, fallback] of hostFieldDefaults) fields.push([name, take(name, fallback)])
@@ -117,9 +119,9 @@ function clientTypeOrThrow(arg: Buffer): ClientType {
   return type
 }
 
-/** Every caskade client is a normal client (no replication, no pub/sub yet). */
-function clientTypeOf(_client: ClientSession): ClientType {
-  return 'normal'
+/** Redis's getClientType: a subscribed client is 'pubsub' (no replication yet). */
+function clientTypeOf(client: ClientSession): ClientType {
+  return hasSubscriptions(client) ? 'pubsub' : 'normal'
 }
 
 /** A client id as Redis's getRangeLongFromObjectOrReply(1, LONG_MAX) reads it. */

@@ -626,6 +626,110 @@ export const commandMeta: ReadonlyMap<string, CommandMeta> = new Map<string, Com
     },
   ],
   ['echo', { acl: ['fast', 'connection'], arguments: [{ name: 'message', type: 'string' }] }],
+  // Pub/sub (pubsub.ts).
+  [
+    'subscribe',
+    {
+      acl: ['pubsub', 'slow'],
+      arguments: [{ name: 'channel', type: 'string', flags: ['multiple'] }],
+    },
+  ],
+  [
+    'unsubscribe',
+    {
+      acl: ['pubsub', 'slow'],
+      arguments: [{ name: 'channel', type: 'string', flags: ['optional', 'multiple'] }],
+    },
+  ],
+  [
+    'psubscribe',
+    {
+      acl: ['pubsub', 'slow'],
+      arguments: [
+        {
+          name: 'pattern',
+          type: 'block',
+          flags: ['multiple'],
+          arguments: [{ name: 'pattern', type: 'pattern' }],
+        },
+      ],
+    },
+  ],
+  [
+    'punsubscribe',
+    {
+      acl: ['pubsub', 'slow'],
+      arguments: [{ name: 'pattern', type: 'pattern', flags: ['optional', 'multiple'] }],
+    },
+  ],
+  [
+    'publish',
+    {
+      acl: ['pubsub', 'fast'],
+      arguments: [
+        { name: 'channel', type: 'string' },
+        { name: 'message', type: 'string' },
+      ],
+    },
+  ],
+  [
+    'ssubscribe',
+    {
+      acl: ['pubsub', 'slow'],
+      keySpecs: [{ flags: ['not_key'], index: 1, lastKey: -1, keyStep: 1, limit: 0 }],
+      arguments: [{ name: 'shardchannel', type: 'string', flags: ['multiple'] }],
+    },
+  ],
+  [
+    'sunsubscribe',
+    {
+      acl: ['pubsub', 'slow'],
+      keySpecs: [{ flags: ['not_key'], index: 1, lastKey: -1, keyStep: 1, limit: 0 }],
+      arguments: [{ name: 'shardchannel', type: 'string', flags: ['optional', 'multiple'] }],
+    },
+  ],
+  [
+    'spublish',
+    {
+      acl: ['pubsub', 'fast'],
+      keySpecs: [{ flags: ['not_key'], index: 1, lastKey: 0, keyStep: 1, limit: 0 }],
+      arguments: [
+        { name: 'shardchannel', type: 'string' },
+        { name: 'message', type: 'string' },
+      ],
+    },
+  ],
+  ['pubsub', { acl: ['slow'] }],
+  [
+    'pubsub|channels',
+    {
+      acl: ['pubsub', 'slow'],
+      arguments: [{ name: 'pattern', type: 'pattern', flags: ['optional'] }],
+    },
+  ],
+  [
+    'pubsub|numsub',
+    {
+      acl: ['pubsub', 'slow'],
+      arguments: [{ name: 'channel', type: 'string', flags: ['optional', 'multiple'] }],
+    },
+  ],
+  ['pubsub|numpat', { acl: ['pubsub', 'slow'] }],
+  [
+    'pubsub|shardchannels',
+    {
+      acl: ['pubsub', 'slow'],
+      arguments: [{ name: 'pattern', type: 'pattern', flags: ['optional'] }],
+    },
+  ],
+  [
+    'pubsub|shardnumsub',
+    {
+      acl: ['pubsub', 'slow'],
+      arguments: [{ name: 'shardchannel', type: 'string', flags: ['optional', 'multiple'] }],
+    },
+  ],
+  ['pubsub|help', { acl: ['slow'] }],
   [
     'hello',
     {

@@ -6,6 +6,7 @@ import { argIs, parseInteger } from './args.js'
 import { clientCommand, setClientName } from './client.js'
 import { keylessSpec } from './help.js'
 import { resetTransaction } from './transactions.js'
+import { dropSubscriptions, inSubscribeMode } from './pubsub.js'
 import type { CommandContext, CommandSpec } from './types.js'
 
 /** The Redis version caskade speaks: clients read it from HELLO and INFO to enable features. */
@@ -19,6 +20,13 @@ const handshakeFlags = ['noscript', 'loading', 'stale', 'fast', 'no_auth', 'allo
 
 function ping(ctx: CommandContext, args: readonly Buffer[]): void {
   if (args.length > 2) throw new CaskadeError(ErrorCode.Err, RedisErrors.wrongArity('ping'))
+  if (inSubscribeMode(ctx.client)) {
+    // Redis answers a subscribed RESP2 client with a message-shaped ["pong", argument or ""].
+    ctx.reply.arrayHeader(2)
+    ctx.reply.bulk('pong')
+    ctx.reply.bulk(args[1] ?? '')
+    return
+  }
   if (args.length === 2) ctx.reply.bulk(args[1] as Buffer)
   else ctx.reply.simple('PONG')
 }
@@ -136,9 +144,11 @@ function quit(ctx: CommandContext): void {
   ctx.reply.simple('OK')
 }
 
-/** RESET: back to RESP2, no name, flags cleared (lib-name/lib-ver stay, as in Redis 7.2). */
+/** RESET: back to RESP2, no name, flags cleared, every subscription dropped (lib-name/lib-ver
+ * stay, as in Redis 7.2). */
 function reset(ctx: CommandContext): void {
   const client = ctx.client
+  dropSubscriptions(ctx)
   client.protocol = 2
   ctx.reply.protocol = 2
   client.name = null

@@ -6,6 +6,7 @@
 import { assert } from '../core/assert.js'
 import { CaskadeError, ErrorCode, RedisErrors } from '../core/errors.js'
 import { flagTransaction, queueIfInMulti } from './multi-queue.js'
+import { subscribeModeRejection } from './pubsub.js'
 import type { CommandContext, CommandSpec } from './types.js'
 
 /** Redis truncates the unknown command's name and the argument preview at 128 bytes. */
@@ -238,6 +239,13 @@ class TableDispatcher implements Dispatcher {
       this.#replyError(ctx, ErrorCode.Err, RedisErrors.wrongArity(spec.name))
       return
     }
+    const rejection = subscribeModeRejection(ctx.client, spec)
+    if (rejection !== null) {
+      entry.stats.rejectedCalls++
+      flagTransaction(ctx.client)
+      this.#replyError(ctx, ErrorCode.Err, rejection)
+      return
+    }
     if (ctx.client.transaction !== undefined) {
       const queuing = queueIfInMulti(ctx, spec, args)
       if (queuing === 'queued') return
@@ -264,13 +272,14 @@ class TableDispatcher implements Dispatcher {
     const outer = running
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- publishes the running dispatcher
     running = this
-    const bytesBefore = ctx.reply.pendingBytes()
+    // Pub/sub messages to this very client (a RESP3 push) may precede an error reply, as in Redis.
+    const bytesBefore = ctx.reply.pendingBytes() - (ctx.client.pushedBytes ?? 0)
     try {
       entry.spec.handler(ctx, args)
     } catch (error) {
       if (!(error instanceof CaskadeError)) throw error
       assert(
-        ctx.reply.pendingBytes() === bytesBefore,
+        ctx.reply.pendingBytes() - (ctx.client.pushedBytes ?? 0) === bytesBefore,
         `${entry.spec.name}: a handler throws before it writes any reply`,
       )
       stats.failedCalls++

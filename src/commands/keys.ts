@@ -3,7 +3,9 @@
  * exists: COPY ... DB n with n != 0 answers Redis's "DB index is out of range". */
 import { CaskadeError, ErrorCode, RedisErrors, syntaxError } from '../core/errors.js'
 import { argIs } from './args.js'
+import { notifyKeyspaceEvent, notifyNewKey, NotifyClass } from './notify.js'
 import { invalidExpireError, parseInt64OrThrow } from './strings.js'
+import type { KeyMoveResult } from '../keyspace/types.js'
 import type { CommandContext, CommandFlag, CommandSpec } from './types.js'
 
 const int64Max = 9223372036854775807n
@@ -14,7 +16,12 @@ const int32Min = -2147483648
 
 function delHandler(ctx: CommandContext, args: readonly Buffer[]): void {
   let deleted = 0
-  for (let i = 1; i < args.length; i++) if (ctx.keyspace.delete(args[i] as Buffer)) deleted++
+  for (let i = 1; i < args.length; i++) {
+    const key = args[i] as Buffer
+    if (!ctx.keyspace.delete(key)) continue
+    deleted++
+    notifyKeyspaceEvent(ctx, NotifyClass.Generic, 'del', key)
+  }
   ctx.reply.integer(deleted)
 }
 
@@ -30,15 +37,32 @@ function typeHandler(ctx: CommandContext, args: readonly Buffer[]): void {
 }
 
 function renameHandler(ctx: CommandContext, args: readonly Buffer[]): void {
-  const result = ctx.keyspace.rename(args[1] as Buffer, args[2] as Buffer, { onlyIfAbsent: false })
+  const result = renameAndNotify(ctx, args, false)
   if (result === 'no-source') throw new CaskadeError(ErrorCode.Err, RedisErrors.noSuchKey)
   ctx.reply.simple('OK')
 }
 
 function renamenxHandler(ctx: CommandContext, args: readonly Buffer[]): void {
-  const result = ctx.keyspace.rename(args[1] as Buffer, args[2] as Buffer, { onlyIfAbsent: true })
+  const result = renameAndNotify(ctx, args, true)
   if (result === 'no-source') throw new CaskadeError(ErrorCode.Err, RedisErrors.noSuchKey)
   ctx.reply.integer(result === 'done' ? 1 : 0)
+}
+
+/** Redis's renameGenericCommand events: 'new' (dbAdd of the target), rename_from, rename_to. */
+function renameAndNotify(
+  ctx: CommandContext,
+  args: readonly Buffer[],
+  onlyIfAbsent: boolean,
+): KeyMoveResult {
+  const from = args[1] as Buffer
+  const to = args[2] as Buffer
+  const result = ctx.keyspace.rename(from, to, { onlyIfAbsent })
+  if (result === 'done' && !from.equals(to)) {
+    notifyNewKey(ctx, to, true)
+    notifyKeyspaceEvent(ctx, NotifyClass.Generic, 'rename_from', from)
+    notifyKeyspaceEvent(ctx, NotifyClass.Generic, 'rename_to', to)
+  }
+  return result
 }
 
 function keysHandler(ctx: CommandContext, args: readonly Buffer[]): void {
@@ -168,6 +192,9 @@ function expireGeneric(ctx: CommandContext, args: readonly Buffer[], variant: Ex
     return
   }
   ctx.keyspace.expireAt(key, whenMs)
+  // A time not after now deletes the key (Redis's checkAlreadyExpired): a 'del' event.
+  const event = whenMs <= ctx.clock.wallMs() ? 'del' : 'expire'
+  notifyKeyspaceEvent(ctx, NotifyClass.Generic, event, key)
   ctx.reply.integer(1)
 }
 
@@ -227,7 +254,10 @@ function pexpiretimeHandler(ctx: CommandContext, args: readonly Buffer[]): void 
 }
 
 function persistHandler(ctx: CommandContext, args: readonly Buffer[]): void {
-  ctx.reply.integer(ctx.keyspace.persist(args[1] as Buffer) ? 1 : 0)
+  const key = args[1] as Buffer
+  const persisted = ctx.keyspace.persist(key)
+  if (persisted) notifyKeyspaceEvent(ctx, NotifyClass.Generic, 'persist', key)
+  ctx.reply.integer(persisted ? 1 : 0)
 }
 
 /** COPY source destination [DB n] [REPLACE]; options are checked before the keys, as Redis. */
@@ -256,6 +286,10 @@ function copyHandler(ctx: CommandContext, args: readonly Buffer[]): void {
     throw new CaskadeError(ErrorCode.Err, 'source and destination objects are the same')
   }
   const result = ctx.keyspace.copy(source, destination, { replace })
+  if (result === 'done') {
+    notifyNewKey(ctx, destination, true)
+    notifyKeyspaceEvent(ctx, NotifyClass.Generic, 'copy_to', destination)
+  }
   ctx.reply.integer(result === 'done' ? 1 : 0)
 }
 

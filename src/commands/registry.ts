@@ -4,6 +4,7 @@
 import { assert } from '../core/assert.js'
 import { connectionCommands } from './connection.js'
 import { keyCommands } from './keys.js'
+import { pubsubCommands } from './pubsub.js'
 import { serverCommands } from './server.js'
 import { stringCommands } from './strings.js'
 import { transactionCommands } from './transactions.js'
@@ -20,7 +21,9 @@ function checkKeyPositions(spec: CommandSpec): void {
   assert(Number.isInteger(keyStep) && keyStep >= 1, `${name}: keyStep >= 1 when it has keys`)
   assert(Number.isInteger(lastKey) && lastKey !== 0, `${name}: lastKey is set when it has keys`)
   const argsMin = Math.abs(arity)
-  assert(firstKey < argsMin, `${name}: the first key is within the minimum arity`)
+  // A variadic key range may be empty (SUNSUBSCRIBE with no shard channel names none).
+  const keysOptional = lastKey < 0 && arity < 0
+  assert(firstKey < argsMin || keysOptional, `${name}: the first key is within the minimum arity`)
   if (lastKey > 0) {
     assert(lastKey >= firstKey, `${name}: lastKey is not before firstKey`)
     if (arity > 0) assert(lastKey < arity, `${name}: lastKey is within the exact arity`)
@@ -78,4 +81,5 @@ export const commandTable: ReadonlyMap<string, CommandSpec> = buildCommandTable(
   connectionCommands,
   serverCommands,
   transactionCommands,
+  pubsubCommands,
 ])

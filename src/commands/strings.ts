@@ -12,6 +12,7 @@ import {
   type LongDouble,
 } from '../protocol/format-double.js'
 import { argIs } from './args.js'
+import { keyWillBeNew, notifyKeyspaceEvent, notifyNewKey, NotifyClass } from './notify.js'
 import type { CommandContext, CommandFlag, CommandSpec } from './types.js'
 
 const int64Max = 9223372036854775807n
@@ -153,7 +154,10 @@ function getHandler(ctx: CommandContext, args: readonly Buffer[]): void {
 
 function setHandler(ctx: CommandContext, args: readonly Buffer[]): void {
   if (args.length === 3) {
-    ctx.keyspace.set(args[1] as Buffer, args[2] as Buffer)
+    const key = args[1] as Buffer
+    const isNew = keyWillBeNew(ctx, key)
+    ctx.keyspace.set(key, args[2] as Buffer)
+    notifySet(ctx, key, isNew)
     ctx.reply.simple('OK')
     return
   }
@@ -181,12 +185,34 @@ function setGeneric(ctx: CommandContext, request: SetRequest): boolean {
     else ctx.reply.nullBulk()
     return false
   }
+  const isNew = keyWillBeNew(ctx, key)
   if (expiresAtMs !== 0) keyspace.set(key, request.value, { expiresAtMs })
   else if ((flags & optKeepTtl) !== 0) keyspace.set(key, request.value, keepTtl)
   else keyspace.set(key, request.value)
+  notifySet(ctx, key, isNew)
+  if (expiresAtMs !== 0) notifyKeyspaceEvent(ctx, NotifyClass.Generic, 'expire', key)
   if (getOld) replyBulkOrNull(ctx, old)
   else ctx.reply.simple('OK')
   return true
+}
+
+/** Redis's order: 'new' (from dbAdd) before the command's 'set'. */
+function notifySet(ctx: CommandContext, key: Buffer, isNew: boolean): void {
+  notifyNewKey(ctx, key, isNew)
+  notifyKeyspaceEvent(ctx, NotifyClass.String, 'set', key)
+}
+
+/** Writes a string value with the command's event (APPEND, SETRANGE, INCR...). */
+function setAndNotify(
+  ctx: CommandContext,
+  key: Buffer,
+  value: Buffer,
+  event: { name: string; options?: SetOptions },
+): void {
+  const isNew = keyWillBeNew(ctx, key)
+  ctx.keyspace.set(key, value, event.options)
+  notifyNewKey(ctx, key, isNew)
+  notifyKeyspaceEvent(ctx, NotifyClass.String, event.name, key)
 }
 
 function replyBulkOrNull(ctx: CommandContext, value: Buffer | null): void {
@@ -201,6 +227,7 @@ function setnxHandler(ctx: CommandContext, args: readonly Buffer[]): void {
     return
   }
   ctx.keyspace.set(key, args[2] as Buffer)
+  notifySet(ctx, key, true)
   ctx.reply.integer(1)
 }
 
@@ -219,7 +246,11 @@ function setWithExpiry(
   command: string,
 ): void {
   const expiresAtMs = expiresAtMsFromArg(ctx, args[2] as Buffer, unit, command)
-  ctx.keyspace.set(args[1] as Buffer, args[3] as Buffer, { expiresAtMs })
+  const key = args[1] as Buffer
+  const isNew = keyWillBeNew(ctx, key)
+  ctx.keyspace.set(key, args[3] as Buffer, { expiresAtMs })
+  notifySet(ctx, key, isNew)
+  notifyKeyspaceEvent(ctx, NotifyClass.Generic, 'expire', key)
   ctx.reply.simple('OK')
 }
 
@@ -234,11 +265,20 @@ function mgetHandler(ctx: CommandContext, args: readonly Buffer[]): void {
   }
 }
 
-/** MSET's pairs reach disk as one atomic group: after a crash all of them or none. */
-function setAllAtomically(keyspace: Keyspace, args: readonly Buffer[]): void {
+/**
+ * MSET's pairs reach disk as one atomic group: after a crash all of them or none. `allNew`: the
+ * caller (MSETNX) already knows no key exists, for the 'new' keyspace event.
+ */
+function setAllAtomically(ctx: CommandContext, args: readonly Buffer[], allNew: boolean): void {
+  const keyspace = ctx.keyspace
   keyspace.engine.beginGroup()
   try {
-    for (let i = 1; i < args.length; i += 2) keyspace.set(args[i] as Buffer, args[i + 1] as Buffer)
+    for (let i = 1; i < args.length; i += 2) {
+      const key = args[i] as Buffer
+      const isNew = allNew || keyWillBeNew(ctx, key)
+      keyspace.set(key, args[i + 1] as Buffer)
+      notifySet(ctx, key, isNew)
+    }
   } finally {
     keyspace.engine.endGroup()
   }
@@ -246,7 +286,7 @@ function setAllAtomically(keyspace: Keyspace, args: readonly Buffer[]): void {
 
 function msetHandler(ctx: CommandContext, args: readonly Buffer[]): void {
   if (args.length % 2 === 0) throw wrongArity('mset')
-  setAllAtomically(ctx.keyspace, args)
+  setAllAtomically(ctx, args, false)
   ctx.reply.simple('OK')
 }
 
@@ -259,7 +299,7 @@ function msetnxHandler(ctx: CommandContext, args: readonly Buffer[]): void {
       return
     }
   }
-  setAllAtomically(keyspace, args)
+  setAllAtomically(ctx, args, true)
   ctx.reply.integer(1)
 }
 
@@ -270,13 +310,16 @@ function getsetHandler(ctx: CommandContext, args: readonly Buffer[]): void {
   const key = args[1] as Buffer
   const old = ctx.keyspace.get(key)
   ctx.keyspace.set(key, args[2] as Buffer)
+  notifySet(ctx, key, old === null)
   replyBulkOrNull(ctx, old)
 }
 
 function getdelHandler(ctx: CommandContext, args: readonly Buffer[]): void {
   const key = args[1] as Buffer
   const value = ctx.keyspace.get(key)
-  if (value !== null) ctx.keyspace.delete(key)
+  if (value !== null && ctx.keyspace.delete(key)) {
+    notifyKeyspaceEvent(ctx, NotifyClass.Generic, 'del', key)
+  }
   replyBulkOrNull(ctx, value)
 }
 
@@ -290,8 +333,14 @@ function getexHandler(ctx: CommandContext, args: readonly Buffer[]): void {
   }
   const expiresAtMs = expire === null ? 0 : expiresAtMsFromArg(ctx, expire, flags, 'getex')
   ctx.reply.bulk(value)
-  if (expiresAtMs !== 0) ctx.keyspace.expireAt(key, expiresAtMs)
-  else if ((flags & optPersist) !== 0) ctx.keyspace.persist(key)
+  if (expiresAtMs !== 0) {
+    // An expiry not after now deletes the key (Redis's checkAlreadyExpired): a 'del' event.
+    const deletes = expiresAtMs <= ctx.clock.wallMs()
+    ctx.keyspace.expireAt(key, expiresAtMs)
+    notifyKeyspaceEvent(ctx, NotifyClass.Generic, deletes ? 'del' : 'expire', key)
+  } else if ((flags & optPersist) !== 0 && ctx.keyspace.persist(key)) {
+    notifyKeyspaceEvent(ctx, NotifyClass.Generic, 'persist', key)
+  }
 }
 
 /** The stored integer, 0 when absent, or the Redis error when the value is not an integer. */
@@ -307,7 +356,7 @@ function incrementBy(ctx: CommandContext, key: Buffer, increment: number | bigin
   if (typeof current === 'number' && typeof increment === 'number') {
     const result = current + increment
     if (Number.isSafeInteger(result)) {
-      ctx.keyspace.set(key, Buffer.from(result.toString(), 'latin1'), keepTtl)
+      setAndNotify(ctx, key, Buffer.from(result.toString(), 'latin1'), incrbyEvent)
       ctx.reply.integer(result)
       return
     }
@@ -316,9 +365,11 @@ function incrementBy(ctx: CommandContext, key: Buffer, increment: number | bigin
   if (result > int64Max || result < int64Min) {
     throw new CaskadeError(ErrorCode.Err, RedisErrors.overflow)
   }
-  ctx.keyspace.set(key, Buffer.from(result.toString(), 'latin1'), keepTtl)
+  setAndNotify(ctx, key, Buffer.from(result.toString(), 'latin1'), incrbyEvent)
   ctx.reply.integer(result)
 }
+
+const incrbyEvent = { name: 'incrby', options: keepTtl }
 
 function incrHandler(ctx: CommandContext, args: readonly Buffer[]): void {
   incrementBy(ctx, args[1] as Buffer, 1)
@@ -358,7 +409,7 @@ function incrbyfloatHandler(ctx: CommandContext, args: readonly Buffer[]): void 
     throw new CaskadeError(ErrorCode.Err, 'increment would produce NaN or Infinity')
   }
   const text = Buffer.from(formatLongDouble(sum), 'latin1')
-  ctx.keyspace.set(key, text, keepTtl)
+  setAndNotify(ctx, key, text, { name: 'incrbyfloat', options: keepTtl })
   ctx.reply.bulk(text)
 }
 
@@ -372,15 +423,17 @@ function appendHandler(ctx: CommandContext, args: readonly Buffer[]): void {
   const suffix = args[2] as Buffer
   const stored = ctx.keyspace.peek(key)
   if (stored === null) {
-    ctx.keyspace.set(key, suffix)
+    setAndNotify(ctx, key, suffix, { name: 'append' })
     ctx.reply.integer(suffix.length)
     return
   }
   const length = stored.length + suffix.length
   if (length > limits.bulkBytesMax) throw stringTooLong()
-  ctx.keyspace.set(key, Buffer.concat([stored, suffix], length), keepTtl)
+  setAndNotify(ctx, key, Buffer.concat([stored, suffix], length), appendEvent)
   ctx.reply.integer(length)
 }
+
+const appendEvent = { name: 'append', options: keepTtl }
 
 function strlenHandler(ctx: CommandContext, args: readonly Buffer[]): void {
   ctx.reply.integer(ctx.keyspace.valueLength(args[1] as Buffer) ?? 0)
@@ -420,7 +473,7 @@ function setrangeHandler(ctx: CommandContext, args: readonly Buffer[]): void {
   const updated = Buffer.alloc(Math.max(current.length, end))
   current.copy(updated, 0)
   patch.copy(updated, offset)
-  ctx.keyspace.set(key, updated, keepTtl)
+  setAndNotify(ctx, key, updated, { name: 'setrange', options: keepTtl })
   ctx.reply.integer(updated.length)
 }
 

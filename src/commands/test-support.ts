@@ -11,6 +11,7 @@ import type { Keyspace } from '../keyspace/types.js'
 import type { ProtocolVersion } from '../protocol/types.js'
 import { createReplyWriter } from '../protocol/reply-writer.js'
 import { createDispatcher, type Dispatcher } from './dispatch.js'
+import { PubSubHub } from './pubsub-hub.js'
 import type {
   ClientKillFilter,
   ClientSession,
@@ -133,6 +134,8 @@ export interface Harness {
   readonly dispatcher: Dispatcher
   readonly session: ClientSession
   readonly ctx: CommandContext
+  /** The harness's own pub/sub hub (the keyspace reports expirations to it). */
+  readonly pubsub: PubSubHub
   /** Runs one command (args split on single spaces) and returns the reply bytes as latin1. */
   run(line: string): string
   /** Runs one command given as separate arguments. */
@@ -145,13 +148,27 @@ export function createHarness(
 ): Harness {
   const clock = new ManualClock()
   const host = new FakeHost()
-  const keyspace = createKeyspace({ engine: new MemoryEngine(), clock, timers: inertTimers })
+  const pubsub = new PubSubHub()
+  const keyspace = createKeyspace({
+    engine: new MemoryEngine(),
+    clock,
+    timers: inertTimers,
+    events: pubsub,
+  })
   const dispatcher = createDispatcher(table)
   const protocol = options.protocol ?? 2
   const session = makeSession(options.clientId ?? 7, { protocol })
   host.sessions.push(session)
   const reply = createReplyWriter(protocol)
-  const ctx: CommandContext = { keyspace, clock, rng: createRng(1), reply, client: session, host }
+  const ctx: CommandContext = {
+    keyspace,
+    clock,
+    rng: createRng(1),
+    reply,
+    client: session,
+    host,
+    pubsub,
+  }
   const runArgs = (args: ReadonlyArray<string | Buffer>): string => {
     dispatcher.execute(
       ctx,
@@ -168,6 +185,7 @@ export function createHarness(
     dispatcher,
     session,
     ctx,
+    pubsub,
     run: (line) => runArgs(line.split(' ')),
     runArgs,
   }

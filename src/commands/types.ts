@@ -5,6 +5,7 @@ import type { Clock, Rng } from '../core/ports.js'
 import type { Keyspace } from '../keyspace/types.js'
 import type { Watcher } from '../keyspace/watch.js'
 import type { ProtocolVersion, ReplyWriter } from '../protocol/types.js'
+import type { PubSubHub } from './pubsub-hub.js'
 
 export type CommandFlag =
   | 'write'
@@ -62,6 +63,12 @@ export interface ClientSession {
   noEvict?: boolean
   /** CLIENT NO-TOUCH ON (flag 'T'); caskade keeps no access times, so this only reports. */
   noTouch?: boolean
+  /** Pub/sub subscriptions (kept by the PubSubHub): CLIENT LIST sub/psub, subscribe mode. */
+  subscribedChannels?: number
+  subscribedPatterns?: number
+  subscribedShardChannels?: number
+  /** Bytes of pub/sub messages the hub wrote into this client's replies (dispatch's check). */
+  pushedBytes?: number
   /** MULTI/EXEC and WATCH state, created by the first MULTI or WATCH (see transactions.ts). */
   transaction?: TransactionState
 }
@@ -129,4 +136,6 @@ export interface CommandContext {
   readonly reply: ReplyWriter
   readonly client: ClientSession
   readonly host: ServerHost
+  /** The server's pub/sub hub; absent where no messaging exists (embedded, some tests). */
+  readonly pubsub?: PubSubHub
 }

@@ -48,6 +48,16 @@ export interface KeyspaceOptions {
   wheelResolutionMs?: number
   /** RANDOMKEY's randomness; seeded from the clock when absent. */
   rng?: Rng
+  /** Told about expirations and read misses (keyspace notifications 'expired', 'keymiss'). */
+  events?: KeyspaceEventListener
+}
+
+/** Events only the keyspace sees: Redis sends them from its db layer, not from a command. */
+export interface KeyspaceEventListener {
+  /** `key` was deleted because its time passed (lazily on access or by active expiry). */
+  expired(key: Buffer): void
+  /** A read lookup of `key` missed (exactly where keyspace_misses counts). */
+  missed(key: Buffer): void
 }
 
 export function createKeyspace(options: KeyspaceOptions): EngineKeyspace {
@@ -63,6 +73,7 @@ export class EngineKeyspace implements Keyspace {
   readonly #rng: Rng
   readonly #budget: number
   readonly #resolutionMs: number
+  readonly #events: KeyspaceEventListener | null
   #wheel: TimingWheel<WheelKey>
   #cancelTimer: (() => void) | null
   #expiredKeys = 0
@@ -82,6 +93,7 @@ export class EngineKeyspace implements Keyspace {
     assert(intervalMs > 0, 'activeExpiryIntervalMs is positive')
     assert(this.#budget > 0, 'activeExpiryBudget is positive')
     this.engine = options.engine
+    this.#events = options.events ?? null
     this.#clock = options.clock
     this.#rng = options.rng ?? createRng(options.clock.wallMs())
     this.#wheel = this.#filledWheel()
@@ -90,7 +102,7 @@ export class EngineKeyspace implements Keyspace {
 
   get(key: Buffer): Buffer | null {
     const value = this.peek(key)
-    if (value === null) this.#misses++
+    if (value === null) this.#missed(key)
     else this.#hits++
     return value
   }
@@ -105,6 +117,7 @@ export class EngineKeyspace implements Keyspace {
     if (previous !== null && previous !== 0 && previous < this.#clock.wallMs()) {
       // Redis's SET looks the key up first, which counts an expired key as expired.
       this.#expiredKeys++
+      this.#events?.expired(key)
       previous = null
       this.#touchExpired(key)
     }
@@ -124,7 +137,7 @@ export class EngineKeyspace implements Keyspace {
   exists(key: Buffer): boolean {
     const found = this.has(key)
     if (found) this.#hits++
-    else this.#misses++
+    else this.#missed(key)
     return found
   }
 
@@ -138,7 +151,7 @@ export class EngineKeyspace implements Keyspace {
 
   valueLength(key: Buffer): number | null {
     const length = this.#liveExpiry(key) === null ? null : this.engine.valueLength(key)
-    if (length === null) this.#misses++
+    if (length === null) this.#missed(key)
     else this.#hits++
     return length
   }
@@ -165,7 +178,7 @@ export class EngineKeyspace implements Keyspace {
 
   expiresAtMs(key: Buffer): number {
     const expiresAtMs = this.peekExpiresAtMs(key)
-    if (expiresAtMs === -2) this.#misses++
+    if (expiresAtMs === -2) this.#missed(key)
     else this.#hits++
     return expiresAtMs
   }
@@ -328,11 +341,19 @@ export class EngineKeyspace implements Keyspace {
     if (expiresAtMs === null || expiresAtMs === 0) return expiresAtMs
     if (expiresAtMs >= this.#clock.wallMs()) return expiresAtMs
     // While the disk refuses writes the key reads as absent but stays (as on a Redis replica).
-    if (this.#tryDelete(key)) {
-      this.#expiredKeys++
-      this.#touchExpired(key)
-    }
+    if (this.#tryDelete(key)) this.#expired(key)
     return null
+  }
+
+  #expired(key: Buffer): void {
+    this.#expiredKeys++
+    this.#events?.expired(key)
+    this.#touchExpired(key)
+  }
+
+  #missed(key: Buffer): void {
+    this.#misses++
+    this.#events?.missed(key)
   }
 
   /** Deletes an expired key; false when the engine refuses writes (MISCONF after a disk error). */
@@ -372,10 +393,7 @@ export class EngineKeyspace implements Keyspace {
       this.#notYetDue.push([name, current])
       return
     }
-    if (this.#tryDelete(key)) {
-      this.#expiredKeys++
-      this.#touchExpired(key)
-    }
+    if (this.#tryDelete(key)) this.#expired(key)
     // Refused by a failed disk: look again later, in case writes are accepted again (ENOSPC).
     else this.#notYetDue.push([name, this.#cycleNowMs + refusedExpiryRetryMs])
   }

@@ -3,6 +3,11 @@
  * applied; then `onApplied` lets the server push live values (limits, fsync, log level). */
 import { CaskadeError, ErrorCode } from '../core/errors.js'
 import { globMatch } from '../core/glob.js'
+import {
+  formatNotifyFlags,
+  invalidNotifyFlagsMessage,
+  parseNotifyFlags,
+} from '../commands/notify.js'
 import type { ConfigRegistry } from '../commands/types.js'
 import { isRedisLogLevel, redisLogLevels } from '../obs/logger.js'
 import {
@@ -109,6 +114,15 @@ const entries: readonly ConfigEntry[] = [
     },
   },
   { name: 'enable-debug-command', get: (c) => c.enableDebugCommand },
+  {
+    name: 'notify-keyspace-events',
+    get: (c) => formatNotifyFlags(c.notifyKeyspaceEvents),
+    set: (c, v) => {
+      const flags = parseNotifyFlags(v)
+      if (flags === null) throw new Error(invalidNotifyFlagsMessage)
+      c.notifyKeyspaceEvents = flags
+    },
+  },
   {
     name: 'timeout',
     get: (c) => String(c.timeoutSeconds),

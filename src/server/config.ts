@@ -40,6 +40,8 @@ export interface ServerConfig {
   enableDebugCommand: DebugCommandPolicy
   /** The TOML file the config came from, if any (INFO config_file). */
   configFile: string | null
+  /** notify-keyspace-events as NotifyClass bits (commands/notify.ts); 0 = off, Redis's default. */
+  notifyKeyspaceEvents: number
 }
 
 export const debugCommandPolicies = ['no', 'yes', 'local'] as const
@@ -67,6 +69,7 @@ export const defaultServerConfig = (): ServerConfig => ({
   timeoutSeconds: 0,
   enableDebugCommand: 'local',
   configFile: null,
+  notifyKeyspaceEvents: 0,
 })
 
 const memoryUnits: Record<string, number> = {

@@ -6,6 +6,7 @@ import type { Socket } from 'node:net'
 import { CaskadeError } from '../core/errors.js'
 import { limits } from '../core/limits.js'
 import type { Clock } from '../core/ports.js'
+import { hasSubscriptions } from '../commands/pubsub.js'
 import type { ClientSession, CommandContext } from '../commands/types.js'
 import type { ParserLimits, ReplyWriter } from '../protocol/types.js'
 import { RespParser } from '../protocol/resp-parser.js'
@@ -75,6 +76,9 @@ export class Connection {
   #softLimitSinceMs = 0
   #lastActivityMs: number
   #lastInputChunkBytes = 0
+  /** True while this connection runs its own commands: its own turn flushes deliveries. */
+  #inTurn = false
+  #deliveryFlushQueued = false
 
   constructor(options: {
     socket: Socket
@@ -124,6 +128,33 @@ export class Connection {
     ]
   }
 
+  /**
+   * A pub/sub message was written into this connection's writer (by any client's command). It
+   * leaves with the publisher's batch: one flush per event-loop turn, or at once past the batch
+   * size, through the same durability FIFO and output-buffer limit as replies.
+   */
+  onDelivered(): void {
+    if (this.#inTurn) return
+    if (this.#state === 'closed') {
+      this.#writer.take() // a killed subscriber: nothing will send these bytes
+      return
+    }
+    if (this.#writer.pendingBytes() >= replyBatchBytesMax) {
+      this.#flushTurn(false)
+      return
+    }
+    if (this.#deliveryFlushQueued) return
+    this.#deliveryFlushQueued = true
+    queueMicrotask(this.#flushDeliveries)
+  }
+
+  readonly #flushDeliveries = (): void => {
+    this.#deliveryFlushQueued = false
+    if (this.#inTurn) return
+    if (this.#state === 'closed') this.#writer.take()
+    else this.#flushTurn(false)
+  }
+
   /** Closes at once; replies not yet sent are dropped (CLIENT KILL, limits, timeouts). */
   kill(): void {
     if (this.#state === 'closed') return
@@ -150,9 +181,11 @@ export class Connection {
     this.#parser.feed(chunk)
     let closeAfter: boolean
     owner.executor.beginBatch?.(nowMs)
+    this.#inTurn = true
     try {
       closeAfter = this.#runCommands()
     } finally {
+      this.#inTurn = false
       owner.executor.endBatch?.(owner.clock.monotonicMs())
     }
     if (owner.isShuttingDown()) {
@@ -273,7 +306,9 @@ export class Connection {
 
   #checkOutputLimit(): void {
     if (this.#state === 'closed') return
-    const limit = this.#owner.settings.clientOutputBufferLimit.normal
+    // Redis's client classes: a subscribed client is cut off by the (smaller) pubsub limits.
+    const classLimits = this.#owner.settings.clientOutputBufferLimit
+    const limit = hasSubscriptions(this.session) ? classLimits.pubsub : classLimits.normal
     const outstanding = this.#socket.writableLength + this.#pendingBytes
     const stats = this.#owner.stats
     if (outstanding > stats.recentMaxOutputBuffer) stats.recentMaxOutputBuffer = outstanding

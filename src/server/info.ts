@@ -27,6 +27,10 @@ export interface InfoSources {
   connectedClients(): number
   /** Highest used_memory seen so far; updated by the memory section. */
   peakMemoryBytes: number
+  /** Channels and distinct patterns with a subscriber (0 where there is no pub/sub hub). */
+  pubsubChannels?(): number
+  pubsubPatterns?(): number
+  pubsubShardChannels?(): number
 }
 
 function serverSection(sources: InfoSources): InfoField[] {
@@ -146,8 +150,9 @@ function statsSection(sources: InfoSources): InfoField[] {
     ['evicted_clients', 0],
     ['keyspace_hits', keyspace.keyspaceHits],
     ['keyspace_misses', keyspace.keyspaceMisses],
-    ['pubsub_channels', 0],
-    ['pubsub_patterns', 0],
+    ['pubsub_channels', sources.pubsubChannels?.() ?? 0],
+    ['pubsub_patterns', sources.pubsubPatterns?.() ?? 0],
+    ['pubsubshard_channels', sources.pubsubShardChannels?.() ?? 0],
     ['total_error_replies', sources.errorReplies()],
     ['caskade_limit_disconnects', stats.limitDisconnects],
     ['total_reads_processed', stats.readsProcessed],

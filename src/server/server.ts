@@ -6,6 +6,7 @@ import net from 'node:net'
 import { randomBytes } from 'node:crypto'
 import type { CommandContext, ClientSession } from '../commands/types.js'
 import { createDispatcher, type Dispatcher } from '../commands/dispatch.js'
+import { PubSubHub } from '../commands/pubsub-hub.js'
 import { commandTable } from '../commands/registry.js'
 import { createRng } from '../core/rng.js'
 import type { Clock, Disk, Rng, Timers } from '../core/ports.js'
@@ -80,8 +81,11 @@ export async function startServer(
     hashSeed: randomHashSeed(),
   })
   const recoveryMs = clock.monotonicMs() - openedAtMs
-  const keyspace = createKeyspace({ engine, clock, timers })
-  const server = new CaskadeServer({ config, engine, keyspace, clock, timers, rng, logger })
+  // The hub exists before the keyspace: expirations become keyspace notifications.
+  const pubsub = new PubSubHub()
+  const keyspace = createKeyspace({ engine, clock, timers, events: pubsub })
+  const parts = { config, engine, keyspace, pubsub, clock, timers, rng, logger }
+  const server = new CaskadeServer(parts)
   try {
     await server.listen()
   } catch (error) {
@@ -135,6 +139,7 @@ interface ServerParts {
   config: ServerConfig
   engine: StorageEngine
   keyspace: Keyspace
+  pubsub: PubSubHub
   clock: Clock
   timers: Timers
   rng: Rng
@@ -145,6 +150,7 @@ class CaskadeServer implements RunningServer, ConnectionOwner {
   readonly config: LiveConfigRegistry
   readonly engine: StorageEngine
   readonly keyspace: Keyspace
+  readonly pubsub: PubSubHub
   readonly executor: CommandExecutor
   readonly dispatcher: Dispatcher
   readonly stats = new ServerStats()
@@ -168,6 +174,9 @@ class CaskadeServer implements RunningServer, ConnectionOwner {
     this.#parts = parts
     this.engine = parts.engine
     this.keyspace = parts.keyspace
+    this.pubsub = parts.pubsub
+    this.pubsub.notifyFlags = parts.config.notifyKeyspaceEvents
+    this.pubsub.onDeliver = (clientId) => this.connections.get(clientId)?.onDelivered()
     this.logger = parts.logger
     this.clock = parts.clock
     this.config = createConfigRegistry(parts.config, (names) => this.#applyLive(names), {
@@ -239,6 +248,7 @@ class CaskadeServer implements RunningServer, ConnectionOwner {
   onConnectionClosed(connection: Connection): void {
     this.connections.delete(connection.session.id)
     releaseTransaction(this.keyspace, connection.session)
+    this.pubsub.removeClient(connection.session)
     if (this.connections.size === 0) this.#onAllClosed?.()
   }
 
@@ -289,6 +299,7 @@ class CaskadeServer implements RunningServer, ConnectionOwner {
         reply,
         client,
         host: this.#host,
+        pubsub: this.pubsub,
       }),
     })
     this.connections.set(session.id, connection)
@@ -319,6 +330,7 @@ class CaskadeServer implements RunningServer, ConnectionOwner {
         const limits = parserLimitsOf(config)
         for (const connection of this.connections.values()) connection.applyParserLimits(limits)
       }
+      if (name === 'notify-keyspace-events') this.pubsub.notifyFlags = config.notifyKeyspaceEvents
       if (name === 'appendfsync' && canSetFsyncPolicy(this.engine)) {
         this.engine.setFsyncPolicy(config.fsync)
       }
@@ -343,6 +355,9 @@ class CaskadeServer implements RunningServer, ConnectionOwner {
       commandsProcessed: () => this.dispatcher.commandsProcessed(),
       errorReplies: () => this.dispatcher.errorReplies(),
       peakMemoryBytes: 0,
+      pubsubChannels: () => this.pubsub.channelCount(),
+      pubsubPatterns: () => this.pubsub.patternCount(),
+      pubsubShardChannels: () => this.pubsub.channelCount('shard'),
     }
   }
 
