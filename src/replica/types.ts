@@ -83,6 +83,11 @@ export type ReplicaFailure =
   | { readonly ok: false; readonly error: 'unknown' }
   /** Refused before anything happened (queue full, leadership transfer in progress). */
   | { readonly ok: false; readonly error: 'busy' }
+  /**
+   * Refused for good, nothing applied: a write whose sequence is older than its session's last
+   * (its reply is gone), or a membership change that does not apply to the current membership.
+   */
+  | { readonly ok: false; readonly error: 'refused'; readonly reason: string }
 
 export type ReplicaResult = { readonly ok: true; readonly reply: Uint8Array } | ReplicaFailure
 
