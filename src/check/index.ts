@@ -1,0 +1,16 @@
+/* The linearizability checker's public surface, imported by the simulator and the CLI. Keep
+ * these names and shapes stable: `parseHistory(json)` and `checkHistory(history, options)`. */
+export { checkHistory, partitionByKey } from './check.js'
+export { describeOperation, describeViolation } from './describe.js'
+export { InvalidHistoryError, parseHistory, validateHistory } from './parse.js'
+export type {
+  CheckOptions,
+  CheckResult,
+  History,
+  IndexedOperation,
+  KeyResult,
+  KeyViolation,
+  Operation,
+  OpKind,
+  Verdict,
+} from './types.js'
