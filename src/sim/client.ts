@@ -28,8 +28,10 @@ export interface ClientTransport {
 export interface ClientTiming {
   /** One attempt's reply deadline. */
   attemptTimeoutMs: number
-  /** Attempts per operation before the client gives up on it. */
+  /** Attempts per operation before the client gives up on it... */
   attemptsMax: number
+  /** ...or virtual ms since its call after which it starts no new attempt. */
+  operationDeadlineMs: number
   /** Pause before a retry after a refusal (busy, not-leader without a hint). */
   retryBackoffMs: number
   /** Think time between operations, uniform in [0, thinkMsMax). */
@@ -38,8 +40,9 @@ export interface ClientTiming {
 
 export const defaultClientTiming: ClientTiming = {
   attemptTimeoutMs: 400,
-  attemptsMax: 6,
-  retryBackoffMs: 20,
+  attemptsMax: 40,
+  operationDeadlineMs: 2500,
+  retryBackoffMs: 25,
   thinkMsMax: 30,
 }
 
@@ -81,6 +84,8 @@ export class SimClient {
   readonly #lastSeen = new Map<string, string | null>()
   completed = 0
   unknown = 0
+  /** Writes that got a definite reply after an attempt whose fate was unknown (a retry). */
+  retriedWrites = 0
 
   constructor(options: ClientOptions) {
     this.#options = options
@@ -156,7 +161,13 @@ export class SimClient {
   #attempt(): void {
     const current = this.#current
     assert(current !== null, 'an attempt belongs to an operation')
-    if (current.attempts >= this.#options.timing.attemptsMax) return this.#giveUp('gave up')
+    const { timing: limits, scheduler: clock } = this.#options
+    if (
+      current.attempts >= limits.attemptsMax ||
+      clock.nowMs - current.callMs >= limits.operationDeadlineMs
+    ) {
+      return this.#giveUp(`gave up after ${current.attempts} attempts`)
+    }
     current.attempts++
     const token = ++this.#attemptToken
     const target = this.#pickTarget()
@@ -222,6 +233,7 @@ export class SimClient {
         ? this.#readRecord(operation.key, reply, base)
         : this.#writeRecord(operation.command, reply, base)
     if (record === null) return
+    if (current.maybeApplied) this.retriedWrites++
     this.#options.history.record(record)
     this.completed++
     this.#finish(true)

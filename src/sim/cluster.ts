@@ -75,6 +75,9 @@ export class SimNode {
 export class SimCluster implements ClientTransport {
   readonly nodes = new Map<NodeId, SimNode>()
   readonly network: SimNetwork
+  /** What happened during the run, by name (crashes, restarts, snapshots...), for reports and
+   * for scenario tests to prove their fault really struck. */
+  readonly stats = new Map<string, number>()
   /** Async disk calls of all nodes (see SimDisk.io). */
   readonly io = { asyncCalls: 0 }
   readonly #options: ClusterOptions
@@ -131,6 +134,8 @@ export class SimCluster implements ClientTransport {
       },
       onApplied: (entry) => invariants.onApplied(id, entry),
       onEvent: (event) => {
+        this.count(event.kind === 'role' ? `role-${event.role}` : event.kind)
+        if (event.kind === 'snapshot-restored') this.count(`snapshot-restored-n${id}`)
         if (event.kind === 'role' && event.role === 'leader') invariants.onLeader(id, event.term)
         if (event.kind === 'snapshot-restored') invariants.onSnapshotRestored(id, event.index)
         trace.add(scheduler.nowMs, `e${id}${event.kind}`, () => `n${id} ${JSON.stringify(event)}`)
@@ -143,6 +148,7 @@ export class SimCluster implements ClientTransport {
     node.stateMachine = stateMachine
     node.incarnations++
     invariants.onStart(id)
+    this.count(node.incarnations > 1 ? 'restart' : 'start')
     trace.add(scheduler.nowMs, `s${id}`, () => `n${id} starts (incarnation ${node.incarnations})`)
     process.run(() => host.start())
   }
@@ -155,6 +161,7 @@ export class SimCluster implements ClientTransport {
     node.process = null
     node.host = null
     node.stateMachine = null
+    this.count('crash')
     const lostBytes = node.disk.unsyncedBytes()
     node.disk.crash(torn ? this.#options.rng : null)
     const { trace, scheduler } = this.#options
@@ -181,6 +188,7 @@ export class SimCluster implements ClientTransport {
     const node = this.node(id)
     if (node.process === null) return
     node.process.pause(durationMs)
+    this.count('pause')
     const { trace, scheduler } = this.#options
     trace.add(scheduler.nowMs, `p${id}`, () => `n${id} pauses for ${durationMs.toFixed(0)}ms`)
   }
@@ -198,6 +206,10 @@ export class SimCluster implements ClientTransport {
     this.node(id).decommissioned = true
     const { trace, scheduler } = this.#options
     trace.add(scheduler.nowMs, `x${id}`, () => `n${id} decommissioned`)
+  }
+
+  count(name: string, by = 1): void {
+    this.stats.set(name, (this.stats.get(name) ?? 0) + by)
   }
 
   running(): SimNode[] {
@@ -232,24 +244,27 @@ export class SimCluster implements ClientTransport {
   }
 
   write(to: NodeId, request: WriteRequest, onReply: (result: ReplicaResult) => void): void {
-    this.#request(to, onReply, (host, done) => host.write(request, done))
+    const what = `write ${request.clientId}/${request.sequence} ${textOf(request.command)}`
+    this.#request(to, what, onReply, (host, done) => host.write(request, done))
   }
 
   read(to: NodeId, query: Uint8Array, onReply: (result: ReplicaResult) => void): void {
-    this.#request(to, onReply, (host, done) => host.read(query, done))
+    this.#request(to, `read ${textOf(query)}`, onReply, (host, done) => host.read(query, done))
   }
 
   changeMembership(to: NodeId, change: MembershipChange, onReply: (result: ReplicaResult) => void) {
-    this.#request(to, onReply, (host, done) => host.changeMembership(change, done))
+    const what = `${change.type} ${change.nodeId}`
+    this.#request(to, what, onReply, (host, done) => host.changeMembership(change, done))
   }
 
   /** A request crosses the network to `to`'s current process and its reply crosses back. */
   #request(
     to: NodeId,
+    what: string,
     onReply: (result: ReplicaResult) => void,
     call: (host: ReplicaHost, done: (result: ReplicaResult) => void) => void,
   ): void {
-    const { scheduler } = this.#options
+    const { scheduler, trace } = this.#options
     scheduler.after(this.network.delayMs(), () => {
       const node = this.nodes.get(to)
       const process = node?.process
@@ -257,7 +272,11 @@ export class SimCluster implements ClientTransport {
       process.run(() => {
         const host = node.host
         if (host === null || node.process !== process) return
-        call(host, (result) => scheduler.after(this.network.delayMs(), () => onReply(result)))
+        trace.add(scheduler.nowMs, `q${to}${what}`, () => `client -> n${to}: ${what}`)
+        call(host, (result) => {
+          trace.add(scheduler.nowMs, `a${to}${what}`, () => `n${to} answers ${what}: ${describeResult(result)}`)
+          scheduler.after(this.network.delayMs(), () => onReply(result))
+        })
       })
     })
   }
@@ -274,6 +293,15 @@ export class SimCluster implements ClientTransport {
       if (node.process === process) node.host?.receive(message)
     })
   }
+}
+
+function textOf(bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString('utf8')
+}
+
+function describeResult(result: ReplicaResult): string {
+  if (result.ok) return textOf(result.reply)
+  return result.error === 'not-leader' ? `not-leader (leader ${result.leaderId})` : result.error
 }
 
 function describeMessage(message: RaftMessage): string {

@@ -116,6 +116,7 @@ export class FaultSchedule {
 
   #inject(kind: FaultKind): void {
     this.injected++
+    this.#options.cluster.count(`fault-${kind}`)
     const { rng, cluster } = this.#options
     const ids = this.#liveIds()
     const pick = (): NodeId => ids[rng.int(ids.length)] ?? 1
@@ -262,6 +263,7 @@ class MembershipDriver {
     )
     cluster.changeMembership(to, change, (result) => {
       this.#busy = false
+      cluster.count(`membership-${change.type}-${result.ok ? 'done' : result.error}`)
       trace.add(
         scheduler.nowMs,
         `mr${result.ok}`,

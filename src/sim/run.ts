@@ -40,9 +40,17 @@ export const defaultSimConfig: SimConfig = {
   clients: 4,
   keys: 3,
   faultPhaseMs: 3000,
-  faultGapMs: 250,
+  faultGapMs: 400,
   livenessTimeoutMs: 20_000,
-  tuning: { tickMs: 10, electionTicks: 10, heartbeatTicks: 2, readMode: 'read-index' },
+  tuning: {
+    tickMs: 10,
+    electionTicks: 10,
+    heartbeatTicks: 2,
+    readMode: 'read-index',
+    // Small, so every run snapshots, compacts and sends InstallSnapshot to lagging followers.
+    snapshotEveryEntries: 25,
+    logTailEntries: 5,
+  },
   clientTiming: defaultClientTiming,
   traceLines: 50,
 }
@@ -63,8 +71,17 @@ export interface SimFailure {
   readonly message: string
 }
 
+/** What a scenario test may drive: it schedules its own faults on the scheduler. */
+export interface SimWorld {
+  readonly scheduler: Scheduler
+  readonly cluster: SimCluster
+  readonly rng: Rng
+}
+
 export interface SimResult {
   readonly seed: number
+  /** Counts of what happened (crash, restart, snapshot-restored, role-leader, fault-..., ...). */
+  readonly stats: Readonly<Record<string, number>>
   readonly failure: SimFailure | null
   readonly verdict: Verdict | null
   /** Operations in the history (completed and unknown). */
@@ -212,10 +229,15 @@ class Run {
   }
 }
 
-export async function runSeed(config: SimConfig, deps: SimDeps): Promise<SimResult> {
+export async function runSeed(
+  config: SimConfig,
+  deps: SimDeps,
+  scenario?: (world: SimWorld) => void,
+): Promise<SimResult> {
   const run = new Run(config, deps)
   const { scheduler, cluster, faults, clients } = run
   cluster.startAll()
+  scenario?.({ scheduler, cluster, rng: run.rng })
   faults.start()
   for (const client of clients) client.start()
   await run.runUntil(config.faultPhaseMs)
@@ -236,8 +258,14 @@ export async function runSeed(config: SimConfig, deps: SimDeps): Promise<SimResu
     verdict = checked.verdict
     if (verdict === 'not-linearizable') run.fail('Linearizability', checked.detail)
   }
+  for (const client of clients) {
+    cluster.count('client-completed', client.completed)
+    cluster.count('client-gave-up', client.unknown)
+    cluster.count('client-retried-writes', client.retriedWrites)
+  }
   return {
     seed: config.seed,
+    stats: Object.fromEntries([...cluster.stats].sort(([a], [b]) => (a < b ? -1 : 1))),
     failure: run.failure,
     verdict,
     operations: run.history.operations.length,
