@@ -15,7 +15,10 @@ test('unsafe local reads are caught as not linearizable within a few hundred see
   let caughtAt: number | null = null
   for (let seed = 1; seed <= seedsMax && caughtAt === null; seed++) {
     const base = simConfig({ seed, faults: [...faults] })
-    const result = await runSeed({ ...base, tuning: { ...base.tuning, unsafeLocalReads: true } }, deps)
+    const result = await runSeed(
+      { ...base, tuning: { ...base.tuning, unsafeLocalReads: true } },
+      deps,
+    )
     if (result.failure === null) continue
     assert.equal(result.failure.kind, 'Linearizability', explain(result))
     caughtAt = seed

@@ -15,13 +15,18 @@ export function caskadeDeps(options: { checkTimeLimitMs: number }): SimDeps {
   return {
     createHost: createReplicaHost,
     createStateMachine: () => new KvStateMachine(),
-    codec: { encodeCommand: encodeKvCommand, encodeQuery: encodeKvQuery, decodeReply: decodeKvReply },
+    codec: {
+      encodeCommand: encodeKvCommand,
+      encodeQuery: encodeKvQuery,
+      decodeReply: decodeKvReply,
+    },
     checkHistory: (historyJson) => {
       const result = checkHistory(parseHistory(historyJson), {
         timeLimitMs: options.checkTimeLimitMs,
         now: () => performance.now(),
       })
-      const detail = result.violation === null ? result.verdict : describeViolation(result.violation)
+      const detail =
+        result.violation === null ? result.verdict : describeViolation(result.violation)
       return { verdict: result.verdict, detail }
     },
   }

@@ -213,6 +213,10 @@ export class SimClient {
         break
       case 'busy':
         break
+      case 'refused':
+        // Only a sequence older than the session's last is refused: this client never sends one.
+        this.#options.fail(`client ${this.#options.sessionId}: write refused: ${result.reason}`)
+        return
     }
     const delayMs =
       result.error === 'not-leader' && this.#leaderGuess !== noNode ? 0 : timing.retryBackoffMs

@@ -274,7 +274,11 @@ export class SimCluster implements ClientTransport {
         if (host === null || node.process !== process) return
         trace.add(scheduler.nowMs, `q${to}${what}`, () => `client -> n${to}: ${what}`)
         call(host, (result) => {
-          trace.add(scheduler.nowMs, `a${to}${what}`, () => `n${to} answers ${what}: ${describeResult(result)}`)
+          trace.add(
+            scheduler.nowMs,
+            `a${to}${what}`,
+            () => `n${to} answers ${what}: ${describeResult(result)}`,
+          )
           scheduler.after(this.network.delayMs(), () => onReply(result))
         })
       })
@@ -285,6 +289,7 @@ export class SimCluster implements ClientTransport {
     const node = this.nodes.get(message.to)
     const process = node?.process
     if (node === undefined || process === undefined || process === null) return
+    if (message.type === 'snapshot') this.count(`snapshot-chunks-to-n${message.to}`)
     const { trace, scheduler } = this.#options
     trace.add(scheduler.nowMs, `m${message.type}${message.from}${message.to}${message.term}`, () =>
       describeMessage(message),

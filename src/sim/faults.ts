@@ -4,7 +4,7 @@
  * (partitions heal, crashed nodes restart, pauses end) or is undone by healAll(), so the liveness
  * phase starts from a whole, connected cluster. */
 import type { Rng } from '../core/ports.js'
-import type { NodeId } from '../raft/index.js'
+import type { MembershipChange, NodeId } from '../raft/index.js'
 import type { SimCluster } from './cluster.js'
 import type { Scheduler } from './scheduler.js'
 import type { Trace } from './trace.js'
@@ -139,6 +139,8 @@ export class FaultSchedule {
         return this.#crash(ids)
       case 'pause':
         return cluster.pause(pick(), 50 + rng.float() * 600)
+      case 'drift':
+        return cluster.node(pick()).clock.setRate(0.95 + rng.float() * 0.1)
       case 'membership':
         return this.#membership.next()
       case 'transfer':
@@ -224,8 +226,12 @@ export class FaultSchedule {
  * it, remove a random voter (sometimes the leader); one change at a time, retried when refused. */
 class MembershipDriver {
   readonly #options: FaultScheduleOptions
-  #busy = false
   #active = true
+  /** Steps left in the current cycle (add a learner, promote it, remove a voter); 0: idle. */
+  #stepsLeft = 0
+  #attemptsLeft = 0
+  /** Bumped per proposal: a late reply or a stale timeout of an older one is ignored. */
+  #token = 0
   /** A node started to join as a learner (fresh disk), until it is a member. */
   #spare: NodeId | null = null
 
@@ -237,48 +243,63 @@ class MembershipDriver {
     this.#active = false
   }
 
+  /** Starts a cycle of changes (one at a time, retried while refused), unless one is running. */
   next(): void {
-    const { cluster, rng, replicas } = this.#options
+    if (this.#stepsLeft > 0) return
+    this.#stepsLeft = 3
+    this.#attemptsLeft = 12
+    this.#step()
+  }
+
+  #step(): void {
+    const { cluster, rng, replicas, scheduler } = this.#options
+    if (!this.#active || this.#stepsLeft <= 0 || this.#attemptsLeft-- <= 0) {
+      this.#stepsLeft = 0
+      return
+    }
     const leader = cluster.leader()
-    if (this.#busy || leader === null || leader.host === null) return
+    if (leader === null || leader.host === null)
+      return void scheduler.after(100, () => this.#step())
     const { voters, learners } = leader.host.status().membership
     const learner = learners[0]
     if (learner !== undefined) return this.#propose(leader.id, { type: 'promote', nodeId: learner })
     if (voters.length <= replicas) {
       // A node added earlier whose add-learner did not go through is offered again.
-      if (this.#spare === null || voters.includes(this.#spare)) this.#spare = cluster.addNode()
-      return this.#propose(leader.id, { type: 'add-learner', nodeId: this.#spare })
+      let spare = this.#spare
+      if (spare === null || voters.includes(spare) || cluster.node(spare).decommissioned) {
+        spare = cluster.addNode()
+        this.#spare = spare
+      }
+      return this.#propose(leader.id, { type: 'add-learner', nodeId: spare })
     }
     const victim = rng.int(3) === 0 ? leader.id : (voters[rng.int(voters.length)] ?? leader.id)
     this.#propose(leader.id, { type: 'remove', nodeId: victim })
   }
 
-  #propose(to: NodeId, change: Parameters<SimCluster['changeMembership']>[1]): void {
-    const { cluster, trace, scheduler } = this.#options
-    this.#busy = true
-    trace.add(
-      scheduler.nowMs,
-      `mc${change.type}${change.nodeId}`,
-      () => `membership change via ${to}: ${change.type} ${change.nodeId}`,
-    )
+  #propose(to: NodeId, change: MembershipChange): void {
+    const { cluster, trace, scheduler, rng } = this.#options
+    const token = ++this.#token
+    const what = `${change.type} ${change.nodeId}`
+    trace.add(scheduler.nowMs, `mc${what}`, () => `membership change via ${to}: ${what}`)
+    const settle = (ok: boolean): void => {
+      if (token !== this.#token) return
+      this.#token++
+      if (ok) this.#stepsLeft--
+      scheduler.after(50 + rng.float() * 150, () => this.#step())
+    }
     cluster.changeMembership(to, change, (result) => {
-      this.#busy = false
+      if (token !== this.#token) return
       cluster.count(`membership-${change.type}-${result.ok ? 'done' : result.error}`)
-      trace.add(
-        scheduler.nowMs,
-        `mr${result.ok}`,
-        () => `membership ${change.type} ${change.nodeId}: ${result.ok ? 'done' : result.error}`,
-      )
+      const outcome = result.ok ? 'done' : result.error
+      trace.add(scheduler.nowMs, `mr${what}${outcome}`, () => `membership ${what}: ${outcome}`)
       if (result.ok && change.type === 'remove') {
         // The operator shuts the removed node down once the change is in (it would idle anyway).
         scheduler.after(100, () => cluster.decommission(change.nodeId))
       }
+      settle(result.ok)
     })
-    // A reply lost with a crashed leader must not wedge the driver.
-    scheduler.after(2000, () => {
-      this.#busy = false
-    })
-    if (!this.#active) this.#busy = false
+    // A reply lost with a crashed or cut-off leader must not wedge the cycle.
+    scheduler.after(1000, () => settle(false))
   }
 }
 

@@ -42,13 +42,15 @@ function replicaCount(value: string): number {
 }
 
 function readMode(value: string): 'read-index' | 'lease' {
-  if (value !== 'read-index' && value !== 'lease') throw new InvalidArgumentError('read-index or lease')
+  if (value !== 'read-index' && value !== 'lease')
+    throw new InvalidArgumentError('read-index or lease')
   return value
 }
 
 export function configFor(options: CliOptions, seed: number): SimConfig {
   const every = options.snapshotEvery
-  const snapshot = every === undefined ? {} : { snapshotEveryEntries: every, logTailEntries: Math.min(5, every) }
+  const snapshot =
+    every === undefined ? {} : { snapshotEveryEntries: every, logTailEntries: Math.min(5, every) }
   return {
     ...defaultSimConfig,
     seed,
@@ -67,7 +69,13 @@ export function configFor(options: CliOptions, seed: number): SimConfig {
 }
 
 function replayCommand(options: CliOptions, seed: number): string {
-  const flags = [`--seed ${seed}`, '--seeds 1', `--replicas ${options.replicas}`, `--faults ${options.faults}`, `--fault-phase-ms ${options.faultPhaseMs}`]
+  const flags = [
+    `--seed ${seed}`,
+    '--seeds 1',
+    `--replicas ${options.replicas}`,
+    `--faults ${options.faults}`,
+    `--fault-phase-ms ${options.faultPhaseMs}`,
+  ]
   if (options.readMode !== 'read-index') flags.push(`--read-mode ${options.readMode}`)
   if (options.snapshotEvery !== undefined) flags.push(`--snapshot-every ${options.snapshotEvery}`)
   if (options.unsafeLocalReads) flags.push('--unsafe-local-reads')
@@ -87,7 +95,12 @@ function reportFailure(options: CliOptions, result: SimResult): void {
 async function sweep(options: CliOptions): Promise<number> {
   const deps = caskadeDeps({ checkTimeLimitMs: options.checkTimeLimit * 1000 })
   const tty = process.stderr.isTTY
-  const bar = tty ? new cliProgress.SingleBar({ format: 'sim {bar} {value}/{total} seeds | {ops} ops | {rate} ops/s' }, cliProgress.Presets.shades_classic) : null
+  const bar = tty
+    ? new cliProgress.SingleBar(
+        { format: 'sim {bar} {value}/{total} seeds | {ops} ops | {rate} ops/s' },
+        cliProgress.Presets.shades_classic,
+      )
+    : null
   bar?.start(options.seeds, 0, { ops: 0, rate: 0 })
   const startedMs = performance.now()
   let operations = 0
@@ -103,33 +116,54 @@ async function sweep(options: CliOptions): Promise<number> {
     const rate = Math.round(operations / ((performance.now() - startedMs) / 1000))
     bar?.update(seedsRun, { ops: operations, rate })
     if (!tty && (seedsRun % 100 === 0 || seedsRun === options.seeds)) {
-      process.stderr.write(`sim: ${seedsRun}/${options.seeds} seeds, ${operations} ops, ${rate} ops/s\n`)
+      process.stderr.write(
+        `sim: ${seedsRun}/${options.seeds} seeds, ${operations} ops, ${rate} ops/s\n`,
+      )
     }
     if (last.failure !== null) break
   }
   bar?.stop()
   const elapsedS = (performance.now() - startedMs) / 1000
-  if (options.history !== undefined && last !== null) writeFileSync(options.history, last.historyJson)
+  if (options.history !== undefined && last !== null)
+    writeFileSync(options.history, last.historyJson)
   if (last?.failure) reportFailure(options, last)
   const rate = Math.round(operations / elapsedS)
-  process.stdout.write(`seeds run: ${seedsRun} (from ${options.seed}), simulated operations: ${operations}, ` +
-    `${rate} ops per wall-clock second, ${elapsedS.toFixed(1)} s, checker unknown: ${unknown}\n`)
+  process.stdout.write(
+    `seeds run: ${seedsRun} (from ${options.seed}), simulated operations: ${operations}, ` +
+      `${rate} ops per wall-clock second, ${elapsedS.toFixed(1)} s, checker unknown: ${unknown}\n`,
+  )
   return last?.failure ? 1 : 0
 }
 
 const program = new Command()
   .name('sim')
-  .description('deterministic cluster simulator: replicas, faults, clients, invariant and linearizability checks')
+  .description(
+    'deterministic cluster simulator: replicas, faults, clients, invariant and linearizability checks',
+  )
   .option('--seeds <n>', 'number of seeds to run', positive, 100)
   .option('--seed <n>', 'first seed', integer, 1)
   .option('--replicas <n>', '3 or 5', replicaCount, 3)
   .option('--faults <list>', `comma-separated: ${faultKinds.join(',')} (or all, none)`, 'all')
   .option('--history <file>', 'write the last (or failing) run history as JSON')
-  .option('--unsafe-local-reads', 'TEST ONLY: leaders answer reads from local state (broken)', false)
+  .option(
+    '--unsafe-local-reads',
+    'TEST ONLY: leaders answer reads from local state (broken)',
+    false,
+  )
   .option('--read-mode <mode>', 'read-index | lease', readMode, 'read-index')
-  .option('--fault-phase-ms <ms>', 'virtual ms of clients under faults', integer, defaultSimConfig.faultPhaseMs)
+  .option(
+    '--fault-phase-ms <ms>',
+    'virtual ms of clients under faults',
+    integer,
+    defaultSimConfig.faultPhaseMs,
+  )
   .option('--snapshot-every <n>', 'snapshot every n applied entries (default 25)', positive)
-  .option('--check-time-limit <seconds>', 'linearizability checker time limit per seed', integer, 10)
+  .option(
+    '--check-time-limit <seconds>',
+    'linearizability checker time limit per seed',
+    integer,
+    10,
+  )
   .option('--trace-lines <n>', 'events shown for a failing seed', positive, 50)
   .action(async (options: CliOptions) => {
     try {

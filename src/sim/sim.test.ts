@@ -30,11 +30,20 @@ test(`${seedCount} seeds of the full fault mix: invariants hold, replicas conver
     }
   }
   const seconds = (performance.now() - startedMs) / 1000
-  t.diagnostic(`${seedCount} seeds, ${operations} operations, ${events} events, ` +
-    `${Math.round(operations / seconds)} ops/s wall`)
+  t.diagnostic(
+    `${seedCount} seeds, ${operations} operations, ${events} events, ` +
+      `${Math.round(operations / seconds)} ops/s wall`,
+  )
   t.diagnostic([...totals].map(([name, count]) => `${name}=${count}`).join(' '))
   // The mix really struck: crashes, restarts, snapshots installed, leadership changes, churn.
-  for (const name of ['crash', 'restart', 'snapshot-restored', 'role-leader', 'pause']) {
+  for (const name of [
+    'crash',
+    'restart',
+    'snapshot-restored',
+    'role-leader',
+    'pause',
+    'fault-flap',
+  ]) {
     assert.ok((totals.get(name) ?? 0) > 0, `${name} happened`)
   }
   assert.ok((totals.get('membership-promote-done') ?? 0) > 0, 'a learner was promoted')
