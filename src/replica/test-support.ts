@@ -3,7 +3,7 @@
  * a cluster of hosts on a network of deferred deliveries with cuttable links. Invariant: all of
  * it is deterministic; time moves only when a test advances it. */
 import { assert } from '../core/assert.js'
-import type { BlockFile, Clock, Disk, Timers } from '../core/ports.js'
+import type { BlockFile, Clock, Disk, Rng, Timers } from '../core/ports.js'
 import { createRng } from '../core/rng.js'
 import type { MembershipChange, NodeId, RaftMessage } from '../raft/index.js'
 import { createReplicaHost } from './host.js'
@@ -238,6 +238,8 @@ export interface ClusterOptions {
   readonly ids: readonly NodeId[]
   readonly seed?: number
   readonly replica?: Partial<ReplicaOptions>
+  /** Faults drawn from the seed: drops, duplicates, and delays (which reorder). */
+  readonly network?: { dropPercent: number; duplicatePercent: number; delayMsMax: number }
 }
 
 /** A group of hosts with their disks and state machines on one virtual clock and network. */
@@ -249,11 +251,13 @@ export class TestCluster {
   readonly #cut = new Set<string>()
   readonly #options: ClusterOptions
   readonly #starts = new Map<NodeId, number>()
+  readonly #networkRng: Rng
   /** Messages delivered, for tests that look at traffic. */
   readonly delivered: RaftMessage[] = []
 
   constructor(options: ClusterOptions) {
     this.#options = options
+    this.#networkRng = createRng((options.seed ?? 1) * 31 + 17)
     for (const id of options.ids) this.start(id, options.ids)
   }
 
@@ -287,11 +291,20 @@ export class TestCluster {
 
   #send(message: RaftMessage): void {
     if (this.#cut.has(`${message.from}-${message.to}`)) return
-    this.time.defer(() => {
-      if (this.#cut.has(`${message.from}-${message.to}`)) return
-      this.delivered.push(message)
-      this.hosts.get(message.to)?.receive(message)
-    })
+    const faults = this.#options.network
+    const rng = this.#networkRng
+    if (faults === undefined) return this.time.defer(() => this.#deliver(message))
+    if (rng.int(100) < faults.dropPercent) return
+    const copies = rng.int(100) < faults.duplicatePercent ? 2 : 1
+    for (let i = 0; i < copies; i++) {
+      this.time.after(rng.int(faults.delayMsMax + 1), () => this.#deliver(message))
+    }
+  }
+
+  #deliver(message: RaftMessage): void {
+    if (this.#cut.has(`${message.from}-${message.to}`)) return
+    this.delivered.push(message)
+    this.hosts.get(message.to)?.receive(message)
   }
 
   host(id: NodeId): ReplicaHost {
