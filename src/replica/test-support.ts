@@ -238,6 +238,10 @@ export interface ClusterOptions {
   readonly ids: readonly NodeId[]
   readonly seed?: number
   readonly replica?: Partial<ReplicaOptions>
+  /** Each node's disk (default: a MemDisk, which crash() can cut back to what was synced). */
+  readonly disk?: (id: NodeId) => Disk
+  /** The data directory of each node (default: /data/n<id>). */
+  readonly dir?: (id: NodeId) => string
   /** Faults drawn from the seed: drops, duplicates, and delays (which reorder). */
   readonly network?: { dropPercent: number; duplicatePercent: number; delayMsMax: number }
 }
@@ -245,7 +249,7 @@ export interface ClusterOptions {
 /** A group of hosts with their disks and state machines on one virtual clock and network. */
 export class TestCluster {
   readonly time = new ManualTime()
-  readonly disks = new Map<NodeId, MemDisk>()
+  readonly disks = new Map<NodeId, Disk>()
   readonly machines = new Map<NodeId, KvStateMachine>()
   readonly hosts = new Map<NodeId, ReplicaHost>()
   readonly #cut = new Set<string>()
@@ -264,7 +268,7 @@ export class TestCluster {
   /** Starts (or restarts) node `id` on its disk; `voters` only matter for a fresh directory. */
   start(id: NodeId, voters: readonly NodeId[] = this.#options.ids): ReplicaHost {
     assert(!this.hosts.has(id), `node ${id} is running`)
-    const disk = this.disks.get(id) ?? new MemDisk()
+    const disk = this.disks.get(id) ?? this.#options.disk?.(id) ?? new MemDisk()
     this.disks.set(id, disk)
     const machine = new KvStateMachine()
     this.machines.set(id, machine)
@@ -273,7 +277,7 @@ export class TestCluster {
     const host = createReplicaHost({
       groupId: testGroupId,
       id,
-      dir: `/data/n${id}`,
+      dir: this.#options.dir?.(id) ?? `/data/n${id}`,
       disk,
       clock: this.time,
       timers: this.time,
@@ -321,7 +325,7 @@ export class TestCluster {
 
   disk(id: NodeId): MemDisk {
     const disk = this.disks.get(id)
-    assert(disk !== undefined, `no disk for ${id}`)
+    assert(disk instanceof MemDisk, `no in-memory disk for ${id}`)
     return disk
   }
 
