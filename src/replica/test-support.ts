@@ -3,7 +3,7 @@
  * a cluster of hosts on a network of deferred deliveries with cuttable links. Invariant: all of
  * it is deterministic; time moves only when a test advances it. */
 import { assert } from '../core/assert.js'
-import type { BlockFile, Clock, Disk, Timers } from '../core/ports.js'
+import type { BlockFile, Clock, Disk, Rng, Timers } from '../core/ports.js'
 import { createRng } from '../core/rng.js'
 import type { MembershipChange, NodeId, RaftMessage } from '../raft/index.js'
 import { createReplicaHost } from './host.js'
@@ -238,29 +238,37 @@ export interface ClusterOptions {
   readonly ids: readonly NodeId[]
   readonly seed?: number
   readonly replica?: Partial<ReplicaOptions>
+  /** Each node's disk (default: a MemDisk, which crash() can cut back to what was synced). */
+  readonly disk?: (id: NodeId) => Disk
+  /** The data directory of each node (default: /data/n<id>). */
+  readonly dir?: (id: NodeId) => string
+  /** Faults drawn from the seed: drops, duplicates, and delays (which reorder). */
+  readonly network?: { dropPercent: number; duplicatePercent: number; delayMsMax: number }
 }
 
 /** A group of hosts with their disks and state machines on one virtual clock and network. */
 export class TestCluster {
   readonly time = new ManualTime()
-  readonly disks = new Map<NodeId, MemDisk>()
+  readonly disks = new Map<NodeId, Disk>()
   readonly machines = new Map<NodeId, KvStateMachine>()
   readonly hosts = new Map<NodeId, ReplicaHost>()
   readonly #cut = new Set<string>()
   readonly #options: ClusterOptions
   readonly #starts = new Map<NodeId, number>()
+  readonly #networkRng: Rng
   /** Messages delivered, for tests that look at traffic. */
   readonly delivered: RaftMessage[] = []
 
   constructor(options: ClusterOptions) {
     this.#options = options
+    this.#networkRng = createRng((options.seed ?? 1) * 31 + 17)
     for (const id of options.ids) this.start(id, options.ids)
   }
 
   /** Starts (or restarts) node `id` on its disk; `voters` only matter for a fresh directory. */
   start(id: NodeId, voters: readonly NodeId[] = this.#options.ids): ReplicaHost {
     assert(!this.hosts.has(id), `node ${id} is running`)
-    const disk = this.disks.get(id) ?? new MemDisk()
+    const disk = this.disks.get(id) ?? this.#options.disk?.(id) ?? new MemDisk()
     this.disks.set(id, disk)
     const machine = new KvStateMachine()
     this.machines.set(id, machine)
@@ -269,7 +277,7 @@ export class TestCluster {
     const host = createReplicaHost({
       groupId: testGroupId,
       id,
-      dir: `/data/n${id}`,
+      dir: this.#options.dir?.(id) ?? `/data/n${id}`,
       disk,
       clock: this.time,
       timers: this.time,
@@ -287,11 +295,20 @@ export class TestCluster {
 
   #send(message: RaftMessage): void {
     if (this.#cut.has(`${message.from}-${message.to}`)) return
-    this.time.defer(() => {
-      if (this.#cut.has(`${message.from}-${message.to}`)) return
-      this.delivered.push(message)
-      this.hosts.get(message.to)?.receive(message)
-    })
+    const faults = this.#options.network
+    const rng = this.#networkRng
+    if (faults === undefined) return this.time.defer(() => this.#deliver(message))
+    if (rng.int(100) < faults.dropPercent) return
+    const copies = rng.int(100) < faults.duplicatePercent ? 2 : 1
+    for (let i = 0; i < copies; i++) {
+      this.time.after(rng.int(faults.delayMsMax + 1), () => this.#deliver(message))
+    }
+  }
+
+  #deliver(message: RaftMessage): void {
+    if (this.#cut.has(`${message.from}-${message.to}`)) return
+    this.delivered.push(message)
+    this.hosts.get(message.to)?.receive(message)
   }
 
   host(id: NodeId): ReplicaHost {
@@ -308,7 +325,7 @@ export class TestCluster {
 
   disk(id: NodeId): MemDisk {
     const disk = this.disks.get(id)
-    assert(disk !== undefined, `no disk for ${id}`)
+    assert(disk instanceof MemDisk, `no in-memory disk for ${id}`)
     return disk
   }
 
