@@ -1,6 +1,6 @@
 /* The linearizability checker's public surface, imported by the simulator and the CLI. Keep
  * these names and shapes stable: `parseHistory(json)` and `checkHistory(history, options)`. */
-export { checkHistory, partitionByKey } from './check.js'
+export { checkHistory, checkMemoEntriesMax, partitionByKey } from './check.js'
 export { describeOperation, describeViolation } from './describe.js'
 export { InvalidHistoryError, parseHistory, validateHistory } from './parse.js'
 export type {
@@ -12,5 +12,6 @@ export type {
   KeyViolation,
   Operation,
   OpKind,
+  UnknownReason,
   Verdict,
 } from './types.js'

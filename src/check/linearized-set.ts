@@ -1,7 +1,7 @@
 /* The set of operations already linearized in one branch of the search, and the memo of
  * (linearized set, key value) pairs already explored (Lowe's improvement to Wing & Gong, as in
- * Porcupine). Invariant: every operation below `low` is in the set, so a memo entry stores only
- * `low` and the few members above it (the concurrency window), not a bitset per entry. */
+ * Porcupine). Invariant: every completed operation below `low` is in the set, so a memo entry
+ * stores `low` and the few other members (about the concurrency window), not a bitset. */
 import { assert } from '../core/assert.js'
 
 /** A fixed pseudo-random 32-bit word per operation (Zobrist hashing): the set's hash is the XOR
@@ -15,12 +15,27 @@ function memberHash(index: number): number {
 
 export class LinearizedSet {
   readonly #words: Uint32Array
+  readonly #size: number
+  /** 1 for an operation with an unknown outcome: it may stay out of the set to the end (it
+   * never took effect), so it must not hold `low` back. */
+  readonly #unknown: Uint8Array
+  readonly #unknownIndexes: number[] = []
+  /** #unknownBelow[i]: how many unknown operations have an index below i. */
+  readonly #unknownBelow: Int32Array
   #hash = 0
   #low = 0
   #count = 0
 
-  constructor(size: number) {
-    this.#words = new Uint32Array(Math.ceil(size / 32) + 1)
+  constructor(unknown: Uint8Array) {
+    this.#size = unknown.length
+    this.#words = new Uint32Array(Math.ceil(this.#size / 32) + 1)
+    this.#unknown = unknown
+    this.#unknownBelow = new Int32Array(this.#size + 1)
+    for (let index = 0; index < this.#size; index++) {
+      if (unknown[index] === 1) this.#unknownIndexes.push(index)
+      this.#unknownBelow[index + 1] = this.#unknownIndexes.length
+    }
+    this.#advanceLow()
   }
 
   has(index: number): boolean {
@@ -32,7 +47,7 @@ export class LinearizedSet {
     this.#words[index >>> 5]! |= 1 << (index & 31)
     this.#hash ^= memberHash(index)
     this.#count++
-    while (this.has(this.#low)) this.#low++
+    if (index === this.#low) this.#advanceLow()
   }
 
   remove(index: number): void {
@@ -40,32 +55,47 @@ export class LinearizedSet {
     this.#words[index >>> 5]! &= ~(1 << (index & 31))
     this.#hash ^= memberHash(index)
     this.#count--
-    if (index < this.#low) this.#low = index
+    if (index < this.#low && this.#unknown[index] === 0) this.#low = index
+  }
+
+  #advanceLow(): void {
+    while (this.#low < this.#size && (this.#unknown[this.#low] === 1 || this.has(this.#low))) {
+      this.#low++
+    }
   }
 
   get hash(): number {
     return this.#hash >>> 0
   }
+  /** Every completed operation below `low` is in the set, and `low` itself is not. */
   get low(): number {
     return this.#low
   }
-  get count(): number {
-    return this.#count
+  /** How many members `members()` lists: all but the completed operations below `low`. */
+  get extraCount(): number {
+    return this.#count - (this.#low - this.#unknownBelow[this.#low]!)
   }
 
-  /** The members above `low`, in increasing order. */
-  membersAboveLow(): number[] {
+  /** The members that `low` does not imply, in increasing order: the unknown operations below
+   * `low` that are in the set, and every member above `low`. */
+  members(): number[] {
     const members: number[] = []
-    for (let index = this.#low + 1; members.length < this.#count - this.#low; index++) {
+    const wanted = this.extraCount
+    for (const index of this.#unknownIndexes) {
+      if (index >= this.#low) break
+      if (this.has(index)) members.push(index)
+    }
+    for (let index = this.#low + 1; members.length < wanted; index++) {
       if (this.has(index)) members.push(index)
     }
     return members
   }
 }
 
-/** Memo entries: [stateId, low, ...members above low]. */
+/** Memo entries: [stateId, low, ...members()]. */
 export class ExploredMemo {
-  readonly #buckets = new Map<number, Int32Array[]>()
+  // Plain arrays of small integers take half the heap of small Int32Arrays.
+  readonly #buckets = new Map<number, number[][]>()
   #size = 0
 
   get size(): number {
@@ -79,20 +109,16 @@ export class ExploredMemo {
     if (bucket !== undefined) {
       for (const entry of bucket) if (ExploredMemo.#matches(entry, set, stateId)) return false
     }
-    const members = set.membersAboveLow()
-    const entry = new Int32Array(members.length + 2)
-    entry[0] = stateId
-    entry[1] = set.low
-    entry.set(members, 2)
+    const entry = [stateId, set.low, ...set.members()]
     if (bucket === undefined) this.#buckets.set(key, [entry])
     else bucket.push(entry)
     this.#size++
     return true
   }
 
-  static #matches(entry: Int32Array, set: LinearizedSet, stateId: number): boolean {
+  static #matches(entry: readonly number[], set: LinearizedSet, stateId: number): boolean {
     if (entry[0] !== stateId || entry[1] !== set.low) return false
-    if (entry.length - 2 !== set.count - set.low) return false
+    if (entry.length - 2 !== set.extraCount) return false
     for (let i = 2; i < entry.length; i++) if (!set.has(entry[i]!)) return false
     return true
   }

@@ -5,15 +5,18 @@
 import { assert } from '../core/assert.js'
 import { ExploredMemo, LinearizedSet } from './linearized-set.js'
 import { illegal, step, type KeyState } from './model.js'
-import type { IndexedOperation } from './types.js'
+import type { IndexedOperation, UnknownReason } from './types.js'
 
+/** When a key's search gives up with 'unknown'. */
 export interface Deadline {
   now: () => number
   atMs: number
+  memoEntriesMax: number
 }
 
 export type SearchOutcome =
-  | { verdict: 'linearizable' | 'unknown' }
+  | { verdict: 'linearizable' }
+  | { verdict: 'unknown'; reason: UnknownReason }
   | {
       verdict: 'not-linearizable'
       longestPrefix: IndexedOperation[]
@@ -107,7 +110,8 @@ class KeySearch {
       this.#next[e] = e + 1 < entries ? e + 1 : -1
       this.#prev[e] = e - 1
     }
-    this.#set = new LinearizedSet(ops.length)
+    const unknown = Uint8Array.from(ops, ({ operation }) => (operation.unknown === true ? 1 : 0))
+    this.#set = new LinearizedSet(unknown)
     this.#completedCount = ops.filter(({ operation }) => operation.unknown !== true).length
     this.#stack = new Int32Array(ops.length)
     this.#best = new Int32Array(ops.length)
@@ -121,7 +125,10 @@ class KeySearch {
       // Unknown operations left over never took effect (or did after everything): done.
       if (linearizedCompleted === this.#completedCount) return { verdict: 'linearizable' }
       if (steps % stepsPerClockRead === 0 && this.#deadline.now() >= this.#deadline.atMs) {
-        return { verdict: 'unknown' }
+        return { verdict: 'unknown', reason: 'time limit' }
+      }
+      if (this.#memo.size >= this.#deadline.memoEntriesMax) {
+        return { verdict: 'unknown', reason: 'memory limit' }
       }
       assert(entry > 0, 'a completed operation is pending, so a return entry is ahead')
       if (this.#events.returnOf[entry]! > 0) {

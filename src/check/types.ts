@@ -60,6 +60,10 @@ export interface IndexedOperation {
 
 export type Verdict = 'linearizable' | 'not-linearizable' | 'unknown'
 
+/** Why a key was left undecided: the time limit ran out, or the search's memo reached its bound
+ * (an adversarial history would otherwise exhaust the heap before the time limit). */
+export type UnknownReason = 'time limit' | 'memory limit'
+
 /** Why one key is not linearizable: the search's longest linearizable prefix (in linearization
  * order), the value the key holds after it, and the operations that could have come next but
  * none of which leads to a complete linearization. */
@@ -71,11 +75,12 @@ export interface KeyViolation {
 }
 
 export type KeyResult =
-  | { key: string; verdict: 'linearizable' | 'unknown'; operations: number }
+  | { key: string; verdict: 'linearizable'; operations: number }
+  | { key: string; verdict: 'unknown'; operations: number; reason: UnknownReason }
   | ({ verdict: 'not-linearizable'; operations: number } & KeyViolation)
 
 export interface CheckResult {
-  /** not-linearizable if any key is; otherwise unknown if any key ran out of time. */
+  /** not-linearizable if any key is; otherwise unknown if any key was left undecided. */
   verdict: Verdict
   /** One entry per key, sorted by key. */
   keys: KeyResult[]
@@ -88,4 +93,7 @@ export interface CheckOptions {
   timeLimitMs: number
   /** Milliseconds on any monotonic scale: the checker reads no clock of its own. */
   now: () => number
+  /** Give up with 'unknown' when one key's search has memoized this many (set, value) pairs
+   * (about 100-300 bytes each); default checkMemoEntriesMax. */
+  memoEntriesMax?: number
 }
