@@ -84,6 +84,8 @@ export class SimClient {
   readonly #lastSeen = new Map<string, string | null>()
   completed = 0
   unknown = 0
+  /** The value the last completed read returned. */
+  lastRead: string | null = null
   /** Writes that got a definite reply after an attempt whose fate was unknown (a retry). */
   retriedWrites = 0
 
@@ -250,6 +252,7 @@ export class SimClient {
   ): HistoryOperation | null {
     if (reply.op !== 'get') return this.#unexpected(reply)
     this.#lastSeen.set(key, reply.value)
+    this.lastRead = reply.value
     return { ...base, op: 'get', key, out: reply.value }
   }
 

@@ -12,6 +12,7 @@ import { SimCluster, type DigestStateMachine, type HostTuning } from './cluster.
 import { FaultSchedule, type FaultKind } from './faults.js'
 import { HistoryRecorder, type KvCodec } from './history.js'
 import { InvariantChecker } from './invariants.js'
+import { findLostWrites } from './lost-writes.js'
 import { Scheduler } from './scheduler.js'
 import { Trace } from './trace.js'
 
@@ -66,7 +67,8 @@ export interface SimDeps {
 }
 
 export interface SimFailure {
-  /** The invariant's name, 'Liveness', 'Linearizability', 'Client' or 'Crash' (an exception). */
+  /** The invariant's name, 'Liveness', 'Lost Write', 'Linearizability', 'Client' or 'Crash'
+   * (an exception). */
   readonly kind: string
   readonly message: string
 }
@@ -287,16 +289,19 @@ async function finalReads(
 ): Promise<void> {
   const keys = Array.from({ length: config.keys }, (_, i) => `k${i}`)
   let pending = keys.length
+  const finalValues = new Map<string, string | null>()
   for (const [i, key] of keys.entries()) {
     const reader = run.newClient(1000 + i, keys, deps)
     reader.readOnce(key, (ok) => {
       pending--
-      if (!ok)
-        run.fail('Liveness', `the final read of ${key} found no answer on the healed cluster`)
+      if (ok) finalValues.set(key, reader.lastRead)
+      else run.fail('Liveness', `the final read of ${key} found no answer on the healed cluster`)
     })
   }
   const done = await run.runUntil(deadlineMs, () => pending === 0)
   if (!done && run.failure === null) run.fail('Liveness', 'the final reads did not finish')
+  const lost = findLostWrites(run.history.operations, finalValues)
+  if (lost.length > 0) run.fail('Lost Write', lost.slice(0, 5).join('; '))
 }
 
 function describeNodes(run: Run): string {
