@@ -294,7 +294,7 @@ class MembershipDriver {
       trace.add(scheduler.nowMs, `mr${what}${outcome}`, () => `membership ${what}: ${outcome}`)
       if (result.ok && change.type === 'remove') {
         // The operator shuts the removed node down once the change is in (it would idle anyway).
-        scheduler.after(100, () => cluster.decommission(change.nodeId))
+        cluster.decommission(change.nodeId)
       }
       settle(result.ok)
     })
