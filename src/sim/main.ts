@@ -17,7 +17,6 @@ interface CliOptions {
   faults: string
   history?: string
   unsafeLocalReads: boolean
-  readMode: 'read-index' | 'lease'
   faultPhaseMs: number
   snapshotEvery?: number
   checkTimeLimit: number
@@ -41,13 +40,7 @@ function replicaCount(value: string): number {
   return Number(value)
 }
 
-function readMode(value: string): 'read-index' | 'lease' {
-  if (value !== 'read-index' && value !== 'lease')
-    throw new InvalidArgumentError('read-index or lease')
-  return value
-}
-
-export function configFor(options: CliOptions, seed: number): SimConfig {
+function configFor(options: CliOptions, seed: number): SimConfig {
   const every = options.snapshotEvery
   const snapshot =
     every === undefined ? {} : { snapshotEveryEntries: every, logTailEntries: Math.min(5, every) }
@@ -61,7 +54,6 @@ export function configFor(options: CliOptions, seed: number): SimConfig {
     traceLines: options.traceLines,
     tuning: {
       ...defaultSimConfig.tuning,
-      readMode: options.readMode,
       ...snapshot,
       ...(options.unsafeLocalReads ? { unsafeLocalReads: true } : {}),
     },
@@ -76,7 +68,6 @@ function replayCommand(options: CliOptions, seed: number): string {
     `--faults ${options.faults}`,
     `--fault-phase-ms ${options.faultPhaseMs}`,
   ]
-  if (options.readMode !== 'read-index') flags.push(`--read-mode ${options.readMode}`)
   if (options.snapshotEvery !== undefined) flags.push(`--snapshot-every ${options.snapshotEvery}`)
   if (options.unsafeLocalReads) flags.push('--unsafe-local-reads')
   return `npm run sim -- ${flags.join(' ')}`
@@ -150,7 +141,6 @@ const program = new Command()
     'TEST ONLY: leaders answer reads from local state (broken)',
     false,
   )
-  .option('--read-mode <mode>', 'read-index | lease', readMode, 'read-index')
   .option(
     '--fault-phase-ms <ms>',
     'virtual ms of clients under faults',
