@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import type { Entry, Snapshot } from '../raft/index.js'
 import { encodeRecord, scanRecords } from './log-codec.js'
 import { LogStore } from './log-store.js'
+import { encodeSnapshotFile } from './snapshot-codec.js'
 import { MemDisk } from './test-support.js'
 
 const dir = '/data/n1'
@@ -167,6 +168,32 @@ describe('replica log store', () => {
       [51],
     )
     assert.deepEqual(recovered.hardState, { term: 5, vote: 0, commit: 50 })
+  })
+
+  it('a crash after the snapshot file but before the new generation keeps both', () => {
+    const disk = new MemDisk()
+    const { store } = LogStore.open(disk, dir, bootstrap)
+    const entries = Array.from({ length: 10 }, (_, i) => entry(i + 1, 1))
+    store.append({ term: 1, vote: 1, commit: 10 }, entries)
+    store.sync()
+    const snapshot: Snapshot = {
+      index: 8,
+      term: 1,
+      membership: bootstrap,
+      data: new Uint8Array([7]),
+    }
+    const path = `${dir}/raft-snap-0000000000000008-000000000002.bin`
+    disk.openSync(path, 'append').appendSync(encodeSnapshotFile(snapshot))
+    const torn = encodeSnapshotFile({ ...snapshot, index: 9 })
+    const tornPath = `${dir}/raft-snap-0000000000000009-000000000003.bin`
+    disk.openSync(tornPath, 'append').appendSync(torn.subarray(0, torn.length - 1))
+    const { recovered } = LogStore.open(disk, dir, bootstrap)
+    assert.equal(recovered.snapshot?.index, 8, 'the torn newer snapshot is ignored')
+    assert.equal(recovered.baseIndex, 0)
+    assert.equal(recovered.entries.length, 10)
+    assert.ok(!disk.exists(tornPath))
+    // Generation numbers never reuse one a snapshot file names.
+    assert.ok(logFiles(disk).includes('raft-log-000000000004.bin'), logFiles(disk).join(' '))
   })
 
   it('scanning stops at the first bad frame', () => {

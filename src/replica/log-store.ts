@@ -64,7 +64,7 @@ export class LogStore {
       replayed ?? { ...freshLog, membership: bootstrap },
       found?.snapshot ?? null,
     )
-    const generation = (generations[0]?.number ?? 0) + 1
+    const generation = newestGeneration(names) + 1
     const file = writeGeneration(disk, generationPath(dir, generation), recovered)
     const snapshotPath = found === null ? null : `${dir}/${found.name}`
     const store = new LogStore({ disk, dir, generation, file, snapshotPath })
@@ -171,6 +171,16 @@ function numbered(names: readonly string[], pattern: RegExp): { name: string; nu
     if (match?.[1] !== undefined) matches.push({ name, number: Number(match[1]) })
   }
   return matches.sort((a, b) => b.number - a.number || (a.name < b.name ? 1 : -1))
+}
+
+/** The highest generation any file names (a snapshot names the generation it was made for). */
+function newestGeneration(names: readonly string[]): number {
+  let newest = 0
+  for (const name of names) {
+    const number = generationPattern.exec(name)?.[1] ?? snapshotPattern.exec(name)?.[2]
+    if (number !== undefined) newest = Math.max(newest, Number(number))
+  }
+  return newest
 }
 
 function findSnapshot(
