@@ -46,7 +46,9 @@ function readHistory(file: string): History | string {
 
 function summary(result: CheckResult, elapsedMs: number): string {
   const operations = result.keys.reduce((sum, key) => sum + key.operations, 0)
-  return `${operations} operations on ${result.keys.length} keys, ${elapsedMs.toFixed(0)} ms`
+  const plural = (count: number, noun: string): string =>
+    `${count} ${noun}${count === 1 ? '' : 's'}`
+  return `${plural(operations, 'operation')} on ${plural(result.keys.length, 'key')}, ${elapsedMs.toFixed(0)} ms`
 }
 
 function report(result: CheckResult, timeLimitSeconds: number, elapsedMs: number): number {
