@@ -119,9 +119,11 @@ async function sweep(options: CliOptions): Promise<number> {
     writeFileSync(options.history, last.historyJson)
   if (last?.failure) reportFailure(options, last)
   const rate = Math.round(operations / elapsedS)
+  const cpuS = (process.cpuUsage().user + process.cpuUsage().system) / 1e6
   process.stdout.write(
     `seeds run: ${seedsRun} (from ${options.seed}), simulated operations: ${operations}, ` +
-      `${rate} ops per wall-clock second, ${elapsedS.toFixed(1)} s, checker unknown: ${unknown}\n`,
+      `${rate} ops per wall-clock second, ${elapsedS.toFixed(1)} s (${cpuS.toFixed(1)} s CPU, ` +
+      `${Math.round(operations / cpuS)} ops per CPU second), checker unknown: ${unknown}\n`,
   )
   return last?.failure ? 1 : 0
 }
