@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-/* The `caskade` bin: `caskade server [options]`, `caskade inspect DIR`, `caskade --version`.
+/* The `caskade` bin: `caskade server [options]`, `caskade inspect DIR`, `caskade --version`,
+ * `caskade check-history FILE` (its exit code is the verdict: see cli/check-history.ts).
  * Exit codes: 0 ok, 1 runtime failure (data dir locked or corrupt, listen failed, corruption found
  * by inspect), 2 usage or configuration error (printed as one line, never a stack trace). */
 import { readFileSync } from 'node:fs'
@@ -120,6 +121,19 @@ function buildProgram(): Command {
       // Loaded on demand: the server never needs the offline checker.
       const { runInspect } = await import('./inspect.js')
       process.exitCode = await runInspect(dir, { json: options.json === true })
+    })
+  program
+    .command('check-history')
+    .description(
+      'check a recorded history for linearizability; exit 0 yes, 1 no, 2 unknown, 3 invalid',
+    )
+    .argument('<file>', 'history file (JSON, docs/history-format.md)')
+    .option('--time-limit <seconds>', 'answer unknown (exit 2) after this long', '60')
+    .action(async (file: string, options: { timeLimit: string }) => {
+      const { parseTimeLimitSeconds, runCheckHistory } = await import('./check-history.js')
+      const timeLimitSeconds = parseTimeLimitSeconds(options.timeLimit)
+      if (timeLimitSeconds === null) fail(2, `invalid --time-limit '${options.timeLimit}'`)
+      process.exitCode = runCheckHistory(file, { timeLimitSeconds })
     })
   return program
 }

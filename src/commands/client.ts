@@ -5,6 +5,7 @@ import { CaskadeError, ErrorCode, syntaxError } from '../core/errors.js'
 import { limits } from '../core/limits.js'
 import { argIs, parseInteger } from './args.js'
 import { containerSpec, replyHelp, subcommandSpec } from './help.js'
+import { queuedCount, transactionFlagsOf } from './transactions.js'
 import type { ClientKillFilter, ClientSession, CommandContext, CommandSpec } from './types.js'
 
 /** Redis validateClientName / validateClientAttr: printable ASCII without spaces. */
@@ -49,6 +50,9 @@ const hostFieldDefaults: ReadonlyArray<[string, string | number]> = [
 
 function clientFlags(client: ClientSession): string {
   let flags = ''
+  const transaction = transactionFlagsOf(client)
+  if (transaction.multi) flags += 'x'
+  if (transaction.dirty) flags += 'd'
   if (client.closeAfterReply) flags += 'c'
   if (client.noEvict === true) flags += 'e'
   if (client.noTouch === true) flags += 'T'
@@ -79,7 +83,7 @@ export function clientInfoLine(ctx: CommandContext, client: ClientSession): stri
     ['sub', 0],
     ['psub', 0],
     ['ssub', 0],
-    ['multi', -1],
+    ['multi', queuedCount(client)],
   ]
   for (const [name, fallback] of hostFieldDefaults) fields.push([name, take(name, fallback)])
   fields.push(

@@ -23,6 +23,7 @@ const flagOrder: readonly CommandFlag[] = [
   'blocking',
   'loading',
   'stale',
+  'skip_slowlog',
   'fast',
   'no_auth',
   'no_async_loading',

@@ -1012,6 +1012,14 @@ export const commandMeta: ReadonlyMap<string, CommandMeta> = new Map<string, Com
       ],
     },
   ],
+  [
+    'watch',
+    {
+      acl: ['fast', 'transaction'],
+      keySpecs: [{ flags: ['RO'], index: 1, lastKey: -1, keyStep: 1, limit: 0 }],
+      arguments: [{ name: 'key', type: 'key', keySpecIndex: 0, flags: ['multiple'] }],
+    },
+  ],
   ['debug', { acl: ['admin', 'slow', 'dangerous'], docFlags: ['syscmd'] }],
   ['lastsave', { acl: ['admin', 'fast', 'dangerous'], tips: ['nondeterministic_output'] }],
   ['save', { acl: ['admin', 'slow', 'dangerous'] }],

@@ -5,6 +5,7 @@ import { CaskadeError, ErrorCode, RedisErrors, syntaxError } from '../core/error
 import { argIs, parseInteger } from './args.js'
 import { clientCommand, setClientName } from './client.js'
 import { keylessSpec } from './help.js'
+import { resetTransaction } from './transactions.js'
 import type { CommandContext, CommandSpec } from './types.js'
 
 /** The Redis version caskade speaks: clients read it from HELLO and INFO to enable features. */
@@ -143,6 +144,7 @@ function reset(ctx: CommandContext): void {
   client.name = null
   client.noEvict = false
   client.noTouch = false
+  resetTransaction(ctx)
   ctx.reply.simple('RESET')
 }
 

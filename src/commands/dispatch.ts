@@ -1,9 +1,11 @@
 /* Dispatch: finds a command (and subcommand) by name without allocating, checks arity, runs the
  * handler, turns a thrown CaskadeError into one error reply and keeps Redis's per-command stats.
  * Invariant: every call writes exactly one reply unless the handler itself breaks that contract;
- * a non-CaskadeError escapes, because it is a bug, not a user error. */
+ * a non-CaskadeError escapes, because it is a bug, not a user error. Inside MULTI a command is
+ * queued instead of run, and a refusal flags the transaction (multi-queue.ts). */
 import { assert } from '../core/assert.js'
 import { CaskadeError, ErrorCode, RedisErrors } from '../core/errors.js'
+import { flagTransaction, queueIfInMulti } from './multi-queue.js'
 import type { CommandContext, CommandSpec } from './types.js'
 
 /** Redis truncates the unknown command's name and the argument preview at 128 bytes. */
@@ -213,6 +215,7 @@ class TableDispatcher implements Dispatcher {
     let entry = this.#index.find(name)
     if (entry === null) {
       ctx.client.lastCommand = 'NULL'
+      flagTransaction(ctx.client)
       this.#replyError(ctx, ErrorCode.Err, unknownCommandMessage(args))
       return
     }
@@ -220,6 +223,7 @@ class TableDispatcher implements Dispatcher {
       const sub = entry.subcommands.find(args[1] as Buffer)
       if (sub === null) {
         ctx.client.lastCommand = 'NULL'
+        flagTransaction(ctx.client)
         const message = unknownSubcommandMessage(entry.spec.name, args[1] as Buffer)
         this.#replyError(ctx, ErrorCode.Err, message)
         return
@@ -230,8 +234,18 @@ class TableDispatcher implements Dispatcher {
     ctx.client.lastCommand = spec.name
     if (!arityAccepts(spec.arity, args.length)) {
       entry.stats.rejectedCalls++
+      flagTransaction(ctx.client)
       this.#replyError(ctx, ErrorCode.Err, RedisErrors.wrongArity(spec.name))
       return
+    }
+    if (ctx.client.transaction !== undefined) {
+      const queuing = queueIfInMulti(ctx, spec, args)
+      if (queuing === 'queued') return
+      if (queuing !== 'run') {
+        entry.stats.rejectedCalls++
+        this.#replyError(ctx, queuing.code, queuing.message)
+        return
+      }
     }
     this.#run(ctx, args, entry, startMs)
   }

@@ -1,6 +1,7 @@
 /* Differential test: the same commands against the local redis-server (7.0.x) and against our
  * handlers over the memory engine; the RESP bytes must be identical, in RESP2 and RESP3, and so
- * must keyspace_hits/misses afterwards. Skipped when redis-server is not installed. */
+ * must keyspace_hits/misses afterwards. Transactions run several clients through the real
+ * dispatcher. Skipped when redis-server is not installed. */
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
@@ -13,8 +14,12 @@ import { MemoryEngine } from '../keyspace/memory-engine.js'
 import type { Keyspace } from '../keyspace/types.js'
 import { createReplyWriter } from '../protocol/reply-writer.js'
 import type { ProtocolVersion } from '../protocol/types.js'
+import { createDispatcher } from './dispatch.js'
 import { keyCommands } from './keys.js'
+import { commandTable } from './registry.js'
 import { stringCommands } from './strings.js'
+import { FakeHost, makeSession } from './test-support.js'
+import { transactionCommands } from './transactions.js'
 import type { ClientSession, CommandContext, CommandSpec, ServerHost } from './types.js'
 
 const hasRedis = spawnSync('redis-server', ['--version']).status === 0
@@ -556,3 +561,316 @@ describe(
     }
   },
 )
+
+// Transactions: several clients (the step's first element picks one) against one redis-server
+// and one keyspace behind the real dispatcher and command table; '!sleep ms' waits on both sides,
+// '!flags n' compares client n's flags= and multi= fields in CLIENT LIST ID (asked by the other
+// client: client n's own CLIENT INFO would be queued while it is in MULTI).
+
+type TxStep = readonly [client: number | '!sleep' | '!flags', ...args: Array<string | number>]
+
+const txScript: TxStep[] = [
+  [0, 'multi'],
+  [0, 'set', 'k', '1'],
+  [0, 'incr', 'k'],
+  [0, 'get', 'k'],
+  ['!flags', 0],
+  [0, 'exec'],
+  [0, 'exec'],
+  [0, 'discard'],
+  [0, 'multi'],
+  [0, 'multi'],
+  [0, 'watch', 'k'],
+  [0, 'set', 'k', 'v'],
+  [0, 'exec'],
+  [0, 'multi'],
+  [0, 'set', 'k'],
+  [0, 'get', 'k'],
+  [0, 'exec'],
+  [0, 'get', 'k'],
+  [0, 'multi'],
+  [0, 'nope', 'x'],
+  [0, 'exec'],
+  [0, 'multi'],
+  [0, 'client', 'nope'],
+  [0, 'exec'],
+  [0, 'multi'],
+  [0, 'watch'],
+  [0, 'exec'],
+  [0, 'multi'],
+  [0, 'shutdown'],
+  [0, 'exec'],
+  [0, 'multi'],
+  [0, 'set', 'k', 'abc'],
+  [0, 'incr', 'k'],
+  [0, 'mset', 'a', '1', 'b'],
+  [0, 'get', 'k'],
+  [0, 'exec'],
+  [0, 'multi'],
+  [0, 'exec'],
+  [0, 'multi'],
+  [0, 'discard'],
+  [0, 'discard'],
+  [0, 'watch', 'k'],
+  [1, 'set', 'k', '2'],
+  ['!flags', 0],
+  [0, 'watch', 'k'],
+  [0, 'multi'],
+  [0, 'get', 'k'],
+  ['!flags', 0],
+  [0, 'exec'],
+  [0, 'watch', 'k'],
+  [0, 'set', 'k', '3'],
+  [0, 'multi'],
+  [0, 'get', 'k'],
+  [0, 'exec'],
+  [0, 'watch', 'k'],
+  [1, 'get', 'k'],
+  [1, 'set', 'other', '1'],
+  [0, 'multi'],
+  [0, 'get', 'k'],
+  [0, 'exec'],
+  [0, 'watch', 'k'],
+  [1, 'set', 'k', '4'],
+  [0, 'unwatch'],
+  [0, 'multi'],
+  [0, 'get', 'k'],
+  [0, 'exec'],
+  [0, 'watch', 'k', 'x'],
+  [1, 'del', 'x'],
+  [0, 'multi'],
+  [0, 'ping'],
+  [0, 'exec'],
+  [0, 'watch', 'k'],
+  [1, 'expire', 'k', '100'],
+  [0, 'multi'],
+  [0, 'ping'],
+  [0, 'exec'],
+  [0, 'watch', 'k'],
+  [1, 'persist', 'k'],
+  [0, 'multi'],
+  [0, 'ttl', 'k'],
+  [0, 'exec'],
+  [0, 'watch', 'k'],
+  [1, 'persist', 'k'],
+  [0, 'multi'],
+  [0, 'ttl', 'k'],
+  [0, 'exec'],
+  [1, 'set', 'src', '1'],
+  [0, 'watch', 'dst'],
+  [1, 'rename', 'src', 'dst'],
+  [0, 'multi'],
+  [0, 'ping'],
+  [0, 'exec'],
+  [0, 'watch', 'dst'],
+  [1, 'copy', 'dst', 'c2'],
+  [0, 'multi'],
+  [0, 'ping'],
+  [0, 'exec'],
+  [0, 'watch', 'c2'],
+  [1, 'copy', 'dst', 'c2', 'replace'],
+  [0, 'multi'],
+  [0, 'ping'],
+  [0, 'exec'],
+  [0, 'watch', 'absent'],
+  [1, 'flushall'],
+  [0, 'multi'],
+  [0, 'ping'],
+  [0, 'exec'],
+  [1, 'set', 'p', '1'],
+  [0, 'watch', 'p'],
+  [1, 'flushdb'],
+  [0, 'multi'],
+  [0, 'ping'],
+  [0, 'exec'],
+  [1, 'set', 'e', 'v', 'px', '50'],
+  [0, 'watch', 'e'],
+  ['!sleep', '100'],
+  [0, 'multi'],
+  [0, 'ping'],
+  [0, 'exec'],
+  [1, 'set', 'e', 'v', 'px', '50'],
+  [0, 'watch', 'e'],
+  ['!sleep', '100'],
+  [1, 'get', 'e'],
+  [0, 'multi'],
+  [0, 'ping'],
+  [0, 'exec'],
+  [1, 'set', 'e', 'v', 'px', '50'],
+  ['!sleep', '100'],
+  [0, 'watch', 'e'],
+  [1, 'get', 'e'],
+  [0, 'multi'],
+  [0, 'ping'],
+  [0, 'exec'],
+  [1, 'set', 'e', 'v', 'px', '50'],
+  ['!sleep', '100'],
+  [0, 'watch', 'e'],
+  [1, 'set', 'e', 'x'],
+  [0, 'multi'],
+  [0, 'ping'],
+  [0, 'exec'],
+  [0, 'watch', 'w'],
+  [0, 'multi'],
+  [0, 'set', 'w', '1'],
+  [0, 'reset'],
+  [0, 'exec'],
+  [1, 'set', 'w', '2'],
+  [0, 'multi'],
+  [0, 'get', 'w'],
+  [0, 'exec'],
+]
+
+/** The CLIENT INFO fields a transaction changes. */
+function txFields(clientInfo: Buffer): string {
+  const text = clientInfo.toString('latin1')
+  return [/ flags=\S+/, / multi=\S+/].map((field) => field.exec(text)?.[0] ?? '').join('')
+}
+
+/** Our side: clients of one keyspace (memory engine, real clock) behind the real dispatcher. */
+class LocalClients {
+  readonly #clock = { monotonicMs: () => performance.now(), wallMs: () => Date.now() }
+  readonly #keyspace = createKeyspace({
+    engine: new MemoryEngine(),
+    clock: this.#clock,
+    timers: noTimers,
+    rng: createRng(3),
+  })
+  readonly #dispatcher = createDispatcher(commandTable)
+  readonly #host = new FakeHost()
+  readonly #contexts: CommandContext[] = []
+
+  constructor(count: number, protocol: ProtocolVersion) {
+    for (let id = 1; id <= count; id++) {
+      const client = makeSession(id, { protocol })
+      this.#host.sessions.push(client)
+      this.#contexts.push({
+        keyspace: this.#keyspace,
+        clock: this.#clock,
+        rng: createRng(5),
+        reply: createReplyWriter(protocol),
+        client,
+        host: this.#host,
+      })
+    }
+  }
+
+  call(index: number, args: readonly Buffer[]): Buffer {
+    const ctx = this.#contexts[index]
+    assert.ok(ctx !== undefined)
+    this.#dispatcher.execute(ctx, args)
+    const bytes = ctx.reply.take()
+    assert.ok(bytes !== null, `${args.join(' ')} wrote a reply`)
+    return bytes
+  }
+}
+
+describe('differential: transactions against redis-server', { skip: !hasRedis }, () => {
+  let redis: ChildProcess
+  let port = 0
+
+  before(async () => {
+    port = await freePort()
+    redis = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no'], {
+      stdio: 'ignore',
+    })
+    for (let attempt = 0; attempt < 100; attempt++) {
+      const ok = await new Promise<boolean>((resolve) => {
+        const socket = net.connect(port, '127.0.0.1', () => {
+          socket.destroy()
+          resolve(true)
+        })
+        socket.on('error', () => resolve(false))
+      })
+      if (ok) return
+      await sleep(50)
+    }
+    throw new Error('redis-server did not start')
+  })
+
+  after(() => {
+    redis.kill()
+  })
+
+  test('MULTI EXEC DISCARD WATCH UNWATCH have the arity, flags, keys and docs of COMMAND', async () => {
+    const client = new RawClient(port)
+    try {
+      for (const spec of transactionCommands) {
+        const info = await client.call(
+          ['command', 'info', spec.name].map((arg) => Buffer.from(arg)),
+        )
+        const row = (decodeResp(info)[0] as RespValue[])[0] as RespValue[]
+        const ours = new LocalClients(1, 2).call(
+          0,
+          ['command', 'info', spec.name].map((arg) => Buffer.from(arg)),
+        )
+        assert.deepEqual(decodeResp(ours)[0], decodeResp(info)[0], spec.name)
+        assert.equal(row[0], spec.name)
+        const docs = await client.call(
+          ['command', 'docs', spec.name].map((arg) => Buffer.from(arg)),
+        )
+        const ourDocs = new LocalClients(1, 2).call(
+          0,
+          ['command', 'docs', spec.name].map((arg) => Buffer.from(arg)),
+        )
+        assert.deepEqual(decodeResp(ourDocs)[0], decodeResp(docs)[0], spec.name)
+      }
+    } finally {
+      client.close()
+    }
+  })
+
+  for (const protocol of [2, 3] as const) {
+    test(`the same bytes for every transaction step in RESP${protocol}`, async () => {
+      const clients = [new RawClient(port), new RawClient(port)]
+      const local = new LocalClients(clients.length, protocol)
+      try {
+        for (const client of clients)
+          await client.call([Buffer.from('hello'), Buffer.from(String(protocol))])
+        await clients[0]?.call([Buffer.from('flushall')])
+        const mismatches: string[] = []
+        let compared = 0
+        const redisIds: string[] = []
+        for (const client of clients) {
+          redisIds.push(
+            decodeResp(await client.call([Buffer.from('client'), Buffer.from('id')]))[0] as never,
+          )
+        }
+        for (const [who, ...rest] of txScript) {
+          if (who === '!sleep') {
+            await sleep(Number(rest[0]))
+            continue
+          }
+          const target = Number(rest[0])
+          const index = who === '!flags' ? 1 - target : who
+          const args = rest.map((arg) => Buffer.from(String(arg)))
+          const redisClient = clients[index]
+          assert.ok(redisClient !== undefined)
+          let expected: Buffer
+          let actual: Buffer
+          if (who === '!flags') {
+            const list = (id: string | number): Buffer[] =>
+              ['client', 'list', 'id', String(id)].map((arg) => Buffer.from(arg))
+            expected = Buffer.from(txFields(await redisClient.call(list(String(redisIds[target])))))
+            actual = Buffer.from(txFields(local.call(index, list(target + 1))))
+            assert.match(expected.toString(), /^ flags=\S+ multi=-?\d+$/)
+          } else {
+            expected = await redisClient.call(args)
+            actual = local.call(index, args)
+          }
+          compared++
+          if (!actual.equals(expected)) {
+            mismatches.push(
+              `${String(who)}: ${rest.join(' ')}\n  redis: ${JSON.stringify(expected.toString('latin1'))}` +
+                `\n  ours:  ${JSON.stringify(actual.toString('latin1'))}`,
+            )
+          }
+        }
+        assert.deepEqual(mismatches, [])
+        assert.ok(compared > 100, `compared ${compared} replies`)
+      } finally {
+        for (const client of clients) client.close()
+      }
+    })
+  }
+})

@@ -6,6 +6,7 @@ import { connectionCommands } from './connection.js'
 import { keyCommands } from './keys.js'
 import { serverCommands } from './server.js'
 import { stringCommands } from './strings.js'
+import { transactionCommands } from './transactions.js'
 import type { CommandSpec } from './types.js'
 
 /** Checks the key positions of one spec against its arity (Redis's COMMAND INFO rules). */
@@ -76,4 +77,5 @@ export const commandTable: ReadonlyMap<string, CommandSpec> = buildCommandTable(
   keyCommands,
   connectionCommands,
   serverCommands,
+  transactionCommands,
 ])

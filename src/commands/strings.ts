@@ -234,10 +234,19 @@ function mgetHandler(ctx: CommandContext, args: readonly Buffer[]): void {
   }
 }
 
+/** MSET's pairs reach disk as one atomic group: after a crash all of them or none. */
+function setAllAtomically(keyspace: Keyspace, args: readonly Buffer[]): void {
+  keyspace.engine.beginGroup()
+  try {
+    for (let i = 1; i < args.length; i += 2) keyspace.set(args[i] as Buffer, args[i + 1] as Buffer)
+  } finally {
+    keyspace.engine.endGroup()
+  }
+}
+
 function msetHandler(ctx: CommandContext, args: readonly Buffer[]): void {
   if (args.length % 2 === 0) throw wrongArity('mset')
-  const keyspace = ctx.keyspace
-  for (let i = 1; i < args.length; i += 2) keyspace.set(args[i] as Buffer, args[i + 1] as Buffer)
+  setAllAtomically(ctx.keyspace, args)
   ctx.reply.simple('OK')
 }
 
@@ -250,7 +259,7 @@ function msetnxHandler(ctx: CommandContext, args: readonly Buffer[]): void {
       return
     }
   }
-  for (let i = 1; i < args.length; i += 2) keyspace.set(args[i] as Buffer, args[i + 1] as Buffer)
+  setAllAtomically(keyspace, args)
   ctx.reply.integer(1)
 }
 

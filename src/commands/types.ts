@@ -3,6 +3,7 @@
  * CaskadeError for a user-visible error (dispatch turns it into `-CODE message`). */
 import type { Clock, Rng } from '../core/ports.js'
 import type { Keyspace } from '../keyspace/types.js'
+import type { Watcher } from '../keyspace/watch.js'
 import type { ProtocolVersion, ReplyWriter } from '../protocol/types.js'
 
 export type CommandFlag =
@@ -15,6 +16,7 @@ export type CommandFlag =
   | 'blocking'
   | 'loading'
   | 'stale'
+  | 'skip_slowlog'
   | 'fast'
   | 'no_auth'
   | 'no_multi'
@@ -60,6 +62,28 @@ export interface ClientSession {
   noEvict?: boolean
   /** CLIENT NO-TOUCH ON (flag 'T'); caskade keeps no access times, so this only reports. */
   noTouch?: boolean
+  /** MULTI/EXEC and WATCH state, created by the first MULTI or WATCH (see transactions.ts). */
+  transaction?: TransactionState
+}
+
+/** A command queued by MULTI: its spec and its arguments, copied out of the read buffer. */
+export interface QueuedCommand {
+  readonly spec: CommandSpec
+  readonly args: readonly Buffer[]
+}
+
+/** One connection's transaction, as Redis's client flags and multiState. */
+export interface TransactionState {
+  /** Commands queued since MULTI; null outside MULTI (Redis's CLIENT_MULTI). */
+  queued: QueuedCommand[] | null
+  /** Argument bytes queued, bounded by limits.transactionQueuedBytesMax. */
+  queuedBytes: number
+  /** A command was refused while queuing: EXEC answers EXECABORT (CLIENT_DIRTY_EXEC). */
+  execAbort: boolean
+  /** EXEC is running the queue: commands run instead of being queued again. */
+  executing: boolean
+  /** Watched keys; `watcher.dirty` is CLIENT_DIRTY_CAS. */
+  readonly watcher: Watcher
 }
 
 export interface ClientKillFilter {

@@ -18,4 +18,9 @@ export const limits = {
   segmentBytesDefault: 256 * 1024 * 1024,
   /** Client name length like Redis's CLIENT SETNAME (no hard limit there; we bound it). */
   clientNameBytesMax: 4096,
+  /**
+   * Argument bytes one MULTI may queue (Redis bounds it only through client memory limits): the
+   * queue is held in memory and EXEC's records go to disk as one group inside one segment.
+   */
+  transactionQueuedBytesMax: 1024 * 1024 * 1024,
 } as const

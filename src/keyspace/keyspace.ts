@@ -3,7 +3,9 @@
  * expires lazily (a tombstone), and a budgeted timing wheel expires the keys nobody reads; every
  * key with an expiry E has a wheel entry at or before E (an entry that fires early for a key whose
  * TTL was extended moves itself to the new time, so refreshing a TTL adds no entry). Lookups
- * count keyspace_hits/misses exactly where Redis's lookupKeyRead does, and nowhere else. */
+ * count keyspace_hits/misses exactly where Redis's lookupKeyRead does, and nowhere else. Every
+ * modification of a key (expiry included) touches its watchers (WATCH), as Redis's
+ * signalModifiedKey does: a new mutation must call #touch(key). */
 import { assert } from '../core/assert.js'
 import { CaskadeError, ErrorCode } from '../core/errors.js'
 import { globMatch } from '../core/glob.js'
@@ -11,6 +13,7 @@ import type { Clock, Rng, Timers } from '../core/ports.js'
 import { createRng } from '../core/rng.js'
 import type { StorageEngine } from '../storage/types.js'
 import { TimingWheel } from './timing-wheel.js'
+import { WatchRegistry, type Watcher } from './watch.js'
 import type {
   KeyMoveResult,
   Keyspace,
@@ -70,6 +73,7 @@ export class EngineKeyspace implements Keyspace {
   /** Entries fired before their key expired (TTL extended, or the wall clock stepped back):
    * re-inserted at the key's current expiry once the cycle is over. */
   #notYetDue: Array<[WheelKey, number]> = []
+  readonly #watches = new WatchRegistry()
 
   constructor(options: KeyspaceOptions) {
     const intervalMs = options.activeExpiryIntervalMs ?? keyspaceDefaults.activeExpiryIntervalMs
@@ -102,15 +106,19 @@ export class EngineKeyspace implements Keyspace {
       // Redis's SET looks the key up first, which counts an expired key as expired.
       this.#expiredKeys++
       previous = null
+      this.#touchExpired(key)
     }
     const expiresAtMs = options?.keepTtl === true ? (previous ?? 0) : (options?.expiresAtMs ?? 0)
     this.engine.put(key, value, expiresAtMs)
+    this.#touch(key)
     if (expiresAtMs !== 0) this.#schedule(key, expiresAtMs, previous)
   }
 
   delete(key: Buffer): boolean {
     if (this.#liveExpiry(key) === null) return false
-    return this.engine.delete(key)
+    const deleted = this.engine.delete(key)
+    if (deleted) this.#touch(key)
+    return deleted
   }
 
   exists(key: Buffer): boolean {
@@ -140,16 +148,19 @@ export class EngineKeyspace implements Keyspace {
     const current = this.#liveExpiry(key)
     if (current === null) return false
     // Redis's checkAlreadyExpired: a time not after now deletes the key (not counted as expired).
-    if (expiresAtMs <= this.#clock.wallMs()) return this.engine.delete(key)
+    if (expiresAtMs <= this.#clock.wallMs()) return this.delete(key)
     this.engine.setExpiry(key, expiresAtMs)
     this.#schedule(key, expiresAtMs, current)
+    this.#touch(key)
     return true
   }
 
   persist(key: Buffer): boolean {
     const expiresAtMs = this.#liveExpiry(key)
     if (expiresAtMs === null || expiresAtMs === 0) return false
-    return this.engine.setExpiry(key, 0)
+    const persisted = this.engine.setExpiry(key, 0)
+    if (persisted) this.#touch(key)
+    return persisted
   }
 
   expiresAtMs(key: Buffer): number {
@@ -173,9 +184,17 @@ export class EngineKeyspace implements Keyspace {
     if (target !== null && options.onlyIfAbsent) return 'target-exists'
     const value = this.engine.get(from)
     assert(value !== null, 'a live key has a value')
-    this.engine.put(to, value, expiresAtMs)
-    this.engine.delete(from)
+    // Two records, one atomic group: a crash never leaves both keys (or neither).
+    this.engine.beginGroup()
+    try {
+      this.engine.put(to, value, expiresAtMs)
+      this.engine.delete(from)
+    } finally {
+      this.engine.endGroup()
+    }
     if (expiresAtMs !== 0) this.#schedule(to, expiresAtMs, target)
+    this.#touch(from)
+    this.#touch(to)
     return 'done'
   }
 
@@ -188,6 +207,7 @@ export class EngineKeyspace implements Keyspace {
     if (target !== null && !options.replace) return 'target-exists'
     this.engine.put(to, value, expiresAtMs)
     if (expiresAtMs !== 0) this.#schedule(to, expiresAtMs, target)
+    this.#touch(to)
     return 'done'
   }
 
@@ -236,6 +256,9 @@ export class EngineKeyspace implements Keyspace {
   }
 
   flush(): void {
+    if (!this.#watches.isEmpty) {
+      this.#watches.touchAll((name) => this.engine.has(Buffer.from(name, 'latin1')))
+    }
     this.engine.clear()
     this.#wheel.clear()
   }
@@ -261,6 +284,29 @@ export class EngineKeyspace implements Keyspace {
     this.#cancelTimer = null
   }
 
+  watch(watcher: Watcher, key: Buffer): void {
+    // Redis's keyIsExpired: looks without deleting, so the expired key stays until touched.
+    const expiresAtMs = this.engine.expiresAtMs(key)
+    const expired = expiresAtMs !== null && expiresAtMs !== 0 && expiresAtMs < this.#clock.wallMs()
+    this.#watches.watch(watcher, key.toString('latin1'), expired)
+  }
+
+  unwatch(watcher: Watcher): void {
+    this.#watches.unwatchAll(watcher)
+  }
+
+  watchedKeyExpired(watcher: Watcher): boolean {
+    const nowMs = this.#clock.wallMs()
+    return this.#watches.anyExpiredSinceWatch(watcher, (name) => {
+      const expiresAtMs = this.engine.expiresAtMs(Buffer.from(name, 'latin1'))
+      return expiresAtMs !== null && expiresAtMs !== 0 && expiresAtMs < nowMs
+    })
+  }
+
+  watchedKeyCount(): number {
+    return this.#watches.keyCount
+  }
+
   /** Runs one active-expiry cycle now (the timer calls this); returns the entries it visited. */
   activeExpireCycle(): number {
     this.#rebuildWheelIfStale()
@@ -282,7 +328,10 @@ export class EngineKeyspace implements Keyspace {
     if (expiresAtMs === null || expiresAtMs === 0) return expiresAtMs
     if (expiresAtMs >= this.#clock.wallMs()) return expiresAtMs
     // While the disk refuses writes the key reads as absent but stays (as on a Redis replica).
-    if (this.#tryDelete(key)) this.#expiredKeys++
+    if (this.#tryDelete(key)) {
+      this.#expiredKeys++
+      this.#touchExpired(key)
+    }
     return null
   }
 
@@ -323,12 +372,27 @@ export class EngineKeyspace implements Keyspace {
       this.#notYetDue.push([name, current])
       return
     }
-    if (this.#tryDelete(key)) this.#expiredKeys++
+    if (this.#tryDelete(key)) {
+      this.#expiredKeys++
+      this.#touchExpired(key)
+    }
     // Refused by a failed disk: look again later, in case writes are accepted again (ENOSPC).
     else this.#notYetDue.push([name, this.#cycleNowMs + refusedExpiryRetryMs])
   }
 
   readonly #pick = (bound: number): number => this.#rng.int(bound)
+
+  /** Redis's signalModifiedKey for WATCH: one map lookup when anything is watched at all. */
+  #touch(key: Buffer): void {
+    if (this.#watches.isEmpty) return
+    this.#watches.touch(key.toString('latin1'), () => this.engine.has(key))
+  }
+
+  /** Expiry deleted `key` (Redis's deleteExpiredKeyAndPropagate signals it too). */
+  #touchExpired(key: Buffer): void {
+    if (this.#watches.isEmpty) return
+    this.#watches.touchExpired(key.toString('latin1'))
+  }
 
   #filledWheel(): TimingWheel<WheelKey> {
     const wheel = new TimingWheel<WheelKey>({

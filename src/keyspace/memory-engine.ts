@@ -18,6 +18,7 @@ export class MemoryEngine implements StorageEngine {
   #freeSlots: number[] = []
   #keysWithExpiry = 0
   #closed = false
+  #groupDepth = 0
 
   get(key: Buffer): Buffer | null {
     const slot = this.#slotByKey.get(key.toString('latin1'))
@@ -85,6 +86,16 @@ export class MemoryEngine implements StorageEngine {
     this.#expiresAtMs = []
     this.#freeSlots = []
     this.#keysWithExpiry = 0
+  }
+
+  /** Nothing reaches a disk, so every group is trivially all-or-nothing; pairs are checked. */
+  beginGroup(): void {
+    this.#groupDepth++
+  }
+
+  endGroup(): void {
+    assert(this.#groupDepth > 0, 'endGroup matches a beginGroup')
+    this.#groupDepth--
   }
 
   keyCount(): number {

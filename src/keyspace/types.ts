@@ -2,6 +2,7 @@
  * access, active through a timing wheel) and types. Until collections land every value is a
  * string; the type checks go through here so WRONGTYPE arrives in one place later. */
 import type { StorageEngine } from '../storage/types.js'
+import type { Watcher } from './watch.js'
 
 export interface KeyspaceStats {
   keys: number
@@ -65,6 +66,17 @@ export interface Keyspace {
   keys(pattern: Buffer): Buffer[]
   /** CONFIG RESETSTAT: zeroes expiredKeys, keyspaceHits and keyspaceMisses. */
   resetStats(): void
+
+  // Additive (transactions): WATCH, as Redis 7.0's multi.c. Every write, expiry (lazy or active)
+  // and FLUSHALL dirties the watchers of the keys it touches (see watch.ts).
+  /** WATCH key: remembers whether the key was already expired (and not yet deleted). */
+  watch(watcher: Watcher, key: Buffer): void
+  /** UNWATCH, EXEC, DISCARD, a closed connection: stops watching every key of `watcher`. */
+  unwatch(watcher: Watcher): void
+  /** EXEC: a watched key not expired at WATCH has expired since (Redis's isWatchedKeyExpired). */
+  watchedKeyExpired(watcher: Watcher): boolean
+  /** Keys watched by at least one client. */
+  watchedKeyCount(): number
 }
 
 export type KeyMoveResult = 'done' | 'no-source' | 'target-exists'

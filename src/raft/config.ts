@@ -1,6 +1,6 @@
 /* Options of one Raft group member and their named defaults (the bounds of every queue and window
- * the core keeps). Invariant: a resolved config satisfies 0 < heartbeatTicks < electionTicks and
- * has positive bounds, checked once at construction so the core can rely on it. */
+ * the core keeps). Invariant: a resolved config satisfies 0 < heartbeatTicks < electionTicks, has
+ * positive bounds, and lease reads only with CheckQuorum; checked once at construction. */
 import { assert } from '../core/assert.js'
 import type { Rng } from '../core/ports.js'
 import type { RaftStorage } from './storage.js'
@@ -25,9 +25,23 @@ export const raftDefaults = {
   snapshotChunkBytes: 1024 * 1024,
   /** The largest snapshot a follower accepts (it is assembled in memory before restoring). */
   snapshotBytesMax: 1024 * 1024 * 1024,
+  /**
+   * 'safe': every linearizable read waits for a heartbeat round a quorum confirms (ReadIndex).
+   * 'lease-based': the leader answers at once while its lease holds (see lease.ts); needs
+   * checkQuorum, and assumes bounded clock drift (leaseDriftTicks).
+   */
+  readOnly: 'safe' as ReadOnlyOption,
+  /**
+   * The lease is this many ticks shorter than the election timeout. CLOCK-DRIFT ASSUMPTION: over
+   * one election timeout no node ticks more than leaseDriftTicks - 1 times beyond the leader (one
+   * tick goes to quantization). 2 allows 10% drift with the default electionTicks of 10.
+   */
+  leaseDriftTicks: 2,
   /** ReadIndex requests waiting for confirmation (or a first commit) before new ones drop. */
   pendingReadsMax: 10_000,
 } as const
+
+export type ReadOnlyOption = 'safe' | 'lease-based'
 
 export interface RaftOptions {
   readonly groupId: GroupId
@@ -44,6 +58,8 @@ export interface RaftOptions {
   readonly heartbeatTicks?: number
   readonly preVote?: boolean
   readonly checkQuorum?: boolean
+  readonly readOnly?: ReadOnlyOption
+  readonly leaseDriftTicks?: number
   readonly messageBytesMax?: number
   readonly inflightMessagesMax?: number
   readonly inflightBytesMax?: number
@@ -59,6 +75,8 @@ export interface RaftConfig {
   readonly heartbeatTicks: number
   readonly preVote: boolean
   readonly checkQuorum: boolean
+  readonly readOnly: ReadOnlyOption
+  readonly leaseDriftTicks: number
   readonly messageBytesMax: number
   readonly inflightMessagesMax: number
   readonly inflightBytesMax: number
@@ -75,6 +93,8 @@ export function resolveRaftConfig(options: RaftOptions): RaftConfig {
     heartbeatTicks: options.heartbeatTicks ?? raftDefaults.heartbeatTicks,
     preVote: options.preVote ?? raftDefaults.preVote,
     checkQuorum: options.checkQuorum ?? raftDefaults.checkQuorum,
+    readOnly: options.readOnly ?? raftDefaults.readOnly,
+    leaseDriftTicks: options.leaseDriftTicks ?? raftDefaults.leaseDriftTicks,
     messageBytesMax: options.messageBytesMax ?? raftDefaults.messageBytesMax,
     inflightMessagesMax: options.inflightMessagesMax ?? raftDefaults.inflightMessagesMax,
     inflightBytesMax: options.inflightBytesMax ?? raftDefaults.inflightBytesMax,
@@ -90,6 +110,15 @@ export function resolveRaftConfig(options: RaftOptions): RaftConfig {
   assert(config.inflightMessagesMax > 0 && config.inflightBytesMax > 0, 'in-flight bounds')
   assert(config.uncommittedBytesMax > 0 && config.pendingReadsMax > 0, 'queue bounds')
   assert(config.snapshotChunkBytes > 0 && config.snapshotBytesMax > 0, 'snapshot bounds')
+  if (config.readOnly === 'lease-based') {
+    assert(config.checkQuorum, "readOnly 'lease-based' requires checkQuorum: true")
+    assert(
+      Number.isSafeInteger(config.leaseDriftTicks) &&
+        config.leaseDriftTicks >= 1 &&
+        config.leaseDriftTicks < config.electionTicks,
+      'leaseDriftTicks is an integer in [1, electionTicks)',
+    )
+  }
   assert(Number.isSafeInteger(options.id) && options.id > 0, 'node ids are positive integers')
   return config
 }

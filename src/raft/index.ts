@@ -2,7 +2,7 @@
  * options and defaults, the storage port with its in-memory implementation, and the contract types.
  * Everything here is I/O-free; the host drives it through ready()/advance(). */
 export { Raft, type RaftStatus } from './raft.js'
-export { raftDefaults, type RaftOptions } from './config.js'
+export { raftDefaults, type RaftOptions, type ReadOnlyOption } from './config.js'
 export {
   MemoryStorage,
   emptyHardState,

@@ -1,6 +1,7 @@
 /* Runs the golden interaction scripts in testdata/: each block is a command, `----`, and the
  * expected trace. REWRITE=1 rewrites the expected traces from the actual ones (review the diff).
- * The commands drive a TestNetwork step by step, so every message of a scenario is visible. */
+ * The commands drive a TestNetwork step by step, so every message of a scenario is visible
+ * (`hold` and `release` delay messages past later ones, to reorder them). */
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
@@ -151,6 +152,8 @@ function messageFilter(args: Args): (message: RaftMessage) => boolean {
 
 class Interpreter {
   network: TestNetwork | null = null
+  /** Messages taken out of the queue by `hold`, to be delivered late (reordered) by `release`. */
+  held: RaftMessage[] = []
 
   get net(): TestNetwork {
     assert.ok(this.network !== null, 'add-nodes first')
@@ -205,6 +208,18 @@ class Interpreter {
         })
       case 'drop':
         return this.net.take(messageFilter(args)).map((m) => `dropped ${formatMessage(m)}`)
+      case 'hold': {
+        const taken = this.net.take(messageFilter(args))
+        this.held.push(...taken)
+        return taken.map((m) => `held ${formatMessage(m)}`)
+      }
+      case 'release': {
+        const filter = messageFilter(args)
+        const released = this.held.filter(filter)
+        this.held = this.held.filter((message) => !filter(message))
+        this.net.queue.push(...released)
+        return released.map((m) => `released ${formatMessage(m)}`)
+      }
       case 'stabilize':
         return this.#stabilize()
       case 'run':
@@ -273,6 +288,8 @@ class Interpreter {
       heartbeatTicks: numberArg(args, 'heartbeat', 1),
       preVote: boolArg(args, 'prevote', true),
       checkQuorum: boolArg(args, 'checkquorum', true),
+      readOnly: args.named.get('readonly') === 'lease-based' ? 'lease-based' : 'safe',
+      leaseDriftTicks: numberArg(args, 'drift', 2),
       messageBytesMax: numberArg(args, 'msgbytes', 1024 * 1024),
       inflightMessagesMax: numberArg(args, 'inflight', 256),
       snapshotChunkBytes: numberArg(args, 'chunkbytes', 1024),

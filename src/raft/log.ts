@@ -200,6 +200,7 @@ export class RaftLog {
   /** Replaces the whole log with a snapshot the leader sent (the caller checked it is newer). */
   restore(snapshot: Snapshot): void {
     assert(snapshot.index > this.committed, 'a restored snapshot is ahead of commit')
+    assert(this.applied <= this.committed, 'nothing applied is replaced')
     this.committed = snapshot.index
     this.#unstable = []
     this.#unstableOffset = snapshot.index + 1
@@ -211,6 +212,8 @@ export class RaftLog {
     if (this.#pendingSnapshot !== snapshot) return
     this.#pendingSnapshot = null
     assert(this.#storage.firstIndex() === snapshot.index + 1, 'storage holds the snapshot')
+    assert(snapshot.index >= this.applied, 'applied never moves back (snapshot)')
+    assert(snapshot.index <= this.committed, 'a restored snapshot is committed')
     this.applied = snapshot.index
   }
 

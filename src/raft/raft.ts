@@ -1,12 +1,14 @@
 /* The pure Raft core of one group member: election (randomized timeouts, PreVote, CheckQuorum),
- * log replication (batched, windowed, fast backtracking), ReadIndex reads, leadership transfer,
- * snapshot catch-up (chunked InstallSnapshot) and single-server membership changes.
+ * log replication (batched, windowed, fast backtracking), ReadIndex and lease reads, leadership
+ * transfer, snapshot catch-up (chunked InstallSnapshot) and single-server membership changes.
  * Input by tick()/step()/propose()/readIndex(), output by ready(), confirmation by advance().
  * Invariants (asserted): the term never decreases, at most one vote per term, commit never moves
- * back, committed entries are never truncated. No I/O, time or randomness except the given Rng. */
+ * back, committed entries are never truncated, a leader never overwrites its own log, applied <=
+ * committed. No I/O, time or randomness except the given Rng. */
 import { assert } from '../core/assert.js'
 import type { Rng } from '../core/ports.js'
 import { resolveRaftConfig, type RaftConfig, type RaftOptions } from './config.js'
+import { LeaderLease } from './lease.js'
 import { RaftLog } from './log.js'
 import {
   applyMembershipChange,
@@ -92,6 +94,13 @@ export class Raft {
   /** Proposals or a commit advanced since the last flush: broadcast appends once per Ready. */
   #appendPending = false
   readonly #reads: ReadTracker
+  /** readOnly 'lease-based' only: the leader's lease from acknowledged heartbeat rounds. */
+  readonly #lease: LeaderLease | null
+  /**
+   * Lease mode: ticks left during which this restarted node ignores campaigns, because before the
+   * crash it may have promised a leader (by acknowledging its heartbeat) not to vote for a while.
+   */
+  #restartQuietTicks = 0
   #messages: RaftMessage[] = []
   #readStates: ReadState[] = []
   #persistedHardState: HardState
@@ -119,6 +128,10 @@ export class Raft {
       applied: options.applied ?? 0,
     })
     this.#reads = new ReadTracker(this.#config.pendingReadsMax)
+    const leaseBased = this.#config.readOnly === 'lease-based'
+    this.#lease = leaseBased ? new LeaderLease(this.#config) : null
+    // A node that never had a term never acknowledged a leader, so it promised nothing.
+    if (leaseBased && hardState.term > 0) this.#restartQuietTicks = this.#config.electionTicks
     this.#becomeFollower(this.#term, noNode)
   }
 
@@ -156,6 +169,7 @@ export class Raft {
 
   /** One logical tick: election timeout for followers, heartbeats and CheckQuorum for leaders. */
   tick(): void {
+    if (this.#restartQuietTicks > 0) this.#restartQuietTicks--
     if (this.#role === 'leader') this.#tickLeader()
     else this.#tickElection()
   }
@@ -323,6 +337,7 @@ export class Raft {
     assert(this.#outstanding === null, 'advance() the previous Ready first')
     if (!this.hasReady()) return null
     const hardState = this.#hardStateChanged() ? this.#hardState() : null
+    if (hardState !== null) this.#checkHardState(hardState)
     const entries = [...this.#log.unstableEntries()]
     const snapshot = this.#log.pendingSnapshot
     const ready: Ready = {
@@ -368,6 +383,20 @@ export class Raft {
     }
   }
 
+  /** What goes to disk never undoes what is there: term, vote of a term, commit only move on. */
+  #checkHardState(next: HardState): void {
+    const persisted = this.#persistedHardState
+    assert(next.term >= persisted.term, `term never decreases (${persisted.term} -> ${next.term})`)
+    assert(
+      next.term > persisted.term || persisted.vote === noNode || persisted.vote === next.vote,
+      `one vote per term (term ${next.term}: ${persisted.vote} -> ${next.vote})`,
+    )
+    assert(
+      next.commit >= persisted.commit,
+      `commit never moves back (${persisted.commit} -> ${next.commit})`,
+    )
+  }
+
   #hardState(): HardState {
     return { term: this.#term, vote: this.#vote, commit: this.#log.committed }
   }
@@ -398,7 +427,10 @@ export class Raft {
       for (const id of this.#progress.keys()) if (id !== this.#id) this.#sendAppend(id, true)
     }
     const round = this.#reads.startRoundIfPending()
-    if (round !== 0) this.#broadcastHeartbeat()
+    if (round !== 0) {
+      this.#lease?.roundStarted(round, this.#leaderTicks)
+      this.#broadcastHeartbeat()
+    }
   }
 
   // ---- roles ------------------------------------------------------------------------------
@@ -421,6 +453,7 @@ export class Raft {
     this.#uncommittedBytes = 0
     this.#appendPending = false
     this.#reads.reset()
+    this.#lease?.reset()
   }
 
   #becomeFollower(term: number, leaderId: NodeId): void {
@@ -441,6 +474,7 @@ export class Raft {
   #becomeCandidate(): void {
     assert(this.#role !== 'leader', 'a leader does not campaign')
     this.#reset(this.#term + 1)
+    assert(this.#vote === noNode, 'a new term starts with no vote')
     this.#vote = this.#id
     this.#role = 'candidate'
   }
@@ -478,6 +512,10 @@ export class Raft {
   }
 
   #appendAsLeader(entry: Entry): void {
+    // Leader Append-Only: a leader only ever adds entries of its own term at the end of its log.
+    assert(this.#role === 'leader', 'only a leader appends as leader')
+    assert(entry.index === this.#log.lastIndex() + 1, 'a leader never overwrites its own log')
+    assert(entry.term === this.#term, 'a leader appends entries of its own term')
     this.#log.append([entry])
     const sizeBytes = entryBytes(entry)
     this.#uncommitted.push({ index: entry.index, sizeBytes })
@@ -491,6 +529,10 @@ export class Raft {
     this.#electionElapsed++
     if (this.#electionElapsed >= this.#randomizedElectionTimeout) {
       this.#electionElapsed = 0
+      // A non-voter never campaigns, but after a timeout without a word from its leader it stops
+      // deferring to it, so it can vote for a candidate that counts it as a voter already (a
+      // promotion it has not applied yet). Otherwise it would ignore every campaign forever.
+      if (!this.#voters.includes(this.#id)) this.#leaderId = noNode
       this.#hup(false)
     }
   }
@@ -510,6 +552,9 @@ export class Raft {
     }
     if (this.#heartbeatElapsed >= this.#config.heartbeatTicks) {
       this.#heartbeatElapsed = 0
+      // Lease mode: every heartbeat is a round of its own, so its acks renew the lease from now.
+      if (this.#lease !== null)
+        this.#lease.roundStarted(this.#reads.startRound(), this.#leaderTicks)
       this.#broadcastHeartbeat()
     }
   }
@@ -596,9 +641,10 @@ export class Raft {
         // A node that heard from a leader within the election timeout ignores campaigns: this
         // stops a rejoining or flapping node from deposing a healthy leader (with CheckQuorum).
         const inLease =
-          this.#config.checkQuorum &&
-          this.#leaderId !== noNode &&
-          this.#electionElapsed < this.#config.electionTicks
+          (this.#config.checkQuorum &&
+            this.#leaderId !== noNode &&
+            this.#electionElapsed < this.#config.electionTicks) ||
+          this.#restartQuietTicks > 0
         if (inLease && !message.transfer) return false
       }
       const keepTerm =
@@ -728,6 +774,7 @@ export class Raft {
   // ---- replication: follower side ---------------------------------------------------------
 
   #handleAppend(message: AppendMessage): void {
+    assert(this.#role === 'follower', 'only a follower takes appends (a leader never overwrites)')
     const log = this.#log
     if (message.prevLogIndex < log.committed) {
       this.#send({
@@ -933,6 +980,7 @@ export class Raft {
     // heartbeat so the next append finds the gap and the follower drops back to probing.
     if (progress.state === 'replicate' && progress.inflights.full()) progress.inflights.freeFirst()
     if (progress.match < this.#log.lastIndex()) this.#sendAppend(message.from, true)
+    this.#lease?.acknowledged(message.from, message.readRound)
     if (message.readRound > progress.readRoundAcked) {
       progress.readRoundAcked = message.readRound
       this.#releaseConfirmedReads()
@@ -1020,6 +1068,8 @@ export class Raft {
   }
 
   #sendTimeoutNow(to: NodeId): void {
+    // The target's campaign overrides the voters' promises, and the message may arrive late.
+    this.#lease?.revoke()
     this.#send({
       groupId: this.#groupId,
       from: this.#id,
@@ -1059,10 +1109,12 @@ export class Raft {
       this.#reads.wait({ origin, requestId })
       return
     }
-    if (this.#voters.length === 1) {
+    const leaseHolds = this.#lease?.holds(this.#leaderTicks, this.#voters, this.#id) ?? false
+    if (this.#voters.length === 1 || leaseHolds) {
       this.#answerRead(origin, requestId, committed)
       return
     }
+    // No lease (or 'safe' mode): confirm leadership with a heartbeat round first.
     this.#reads.add({ origin, requestId, index: committed })
   }
 

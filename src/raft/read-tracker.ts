@@ -62,6 +62,13 @@ export class ReadTracker {
     return this.#round
   }
 
+  /** Starts a round now (lease mode: every heartbeat), which also serves the reads waiting. */
+  startRound(): number {
+    this.#roundPending = false
+    this.#round++
+    return this.#round
+  }
+
   /** Removes and returns the reads whose round `confirmed` says a quorum acknowledged. */
   release(confirmed: (round: number) => boolean): PendingRead[] {
     let count = 0

@@ -2,8 +2,10 @@
  * partitions, crash-restarts and log compaction (snapshot catch-up), checking Raft's invariants
  * after every Ready (Election Safety, Log Matching, Leader Completeness, State Machine Safety,
  * monotonic commit and applied, and that a ReadIndex answer covers every write committed before
- * the read began). A failing run
- * names its seed; SEED=n reruns just that one. */
+ * the read began). A third of the seeds use lease reads, with node clocks drifting within the
+ * documented bound (leaseDriftTicks); a read answered from a lease is checked the same way, so a
+ * stale lease read (below an index a newer leader committed) fails the run. A failing run names its
+ * seed; SEED=n reruns just that one. */
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createRng } from '../core/rng.js'
@@ -41,6 +43,9 @@ class SafetyChecker {
   /** requestId -> highest commit index anywhere when the read was issued. */
   readonly readFloor = new Map<number, number>()
   reads = 0
+  /** Reads answered in the step they were issued: no round trip, so from a lease. */
+  readsAtOnce = 0
+  step = 0
   snapshots = 0
   /** Config entries committed (counted once, when first applied anywhere). */
   membershipChanges = 0
@@ -77,6 +82,7 @@ class SafetyChecker {
       if (floor === undefined) this.fail(`read ${read.requestId} was never issued`)
       if (read.index < floor) this.fail(`read ${read.requestId} at ${read.index} < ${floor}`)
       this.reads++
+      if (read.requestId === this.step) this.readsAtOnce++
     }
     if (ready.softState?.role === 'leader') this.#checkLeaderCompleteness(id)
     this.#checkStatus(id)
@@ -213,11 +219,56 @@ function transferStep(network: TestNetwork, checker: SafetyChecker, rng: Rng): v
   if (network.node(leader).raft.transferLeadership(pick(rng, network.ids))) checker.transfers++
 }
 
-function runSeed(seed: number, options: { nodes: number; ticks: number; faults: Faults }) {
+/**
+ * Per-node clocks for lease seeds: node i ticks at `rate` ticks per step (<= 1), its skipped steps
+ * spread evenly, so over w steps it ticks w * rate times, give or take one.
+ */
+class DriftingClocks {
+  readonly #rate = new Map<NodeId, number>()
+  readonly #phase = new Map<NodeId, number>()
+
+  constructor(seed: number, ids: readonly NodeId[], clockRate: (rng: Rng) => number) {
+    const rng = createRng(seed * 7919 + 13) // its own stream: other seeds' runs stay as they were
+    for (const id of ids) {
+      this.#rate.set(id, rng.float() < 0.25 ? 1 : clockRate(rng))
+      this.#phase.set(id, rng.int(1000))
+    }
+  }
+
+  ticks(id: NodeId, step: number): boolean {
+    const rate = this.#rate.get(id) ?? 1
+    const at = step + (this.#phase.get(id) ?? 0)
+    return Math.floor((at + 1) * rate) > Math.floor(at * rate)
+  }
+}
+
+/**
+ * Within the assumption for leaseDriftTicks = 2 (no node ticks more than once beyond another per
+ * election timeout): a slow clock skips one tick every 20 to 29 steps.
+ */
+const boundedDrift = (rng: Rng): number => 1 - 1 / (2 * electionTicks + rng.int(electionTicks))
+
+interface RunOptions {
+  nodes: number
+  ticks: number
+  faults: Faults
+  /** Lease reads on a third of the seeds, with each node's clock at clockRate ticks per step. */
+  lease?: { clockRate: (rng: Rng) => number; leaseDriftTicks: number }
+}
+
+function runSeed(seed: number, options: RunOptions) {
   const rng = createRng(seed)
   // Vary the configuration by seed: without CheckQuorum a cut-off leader lingers (ReadIndex must
   // still be safe), and tiny messages split old entries from a new leader's empty entry.
-  const node = { checkQuorum: seed % 3 !== 0, messageBytesMax: seed % 5 === 0 ? 40 : 4096 }
+  const leaseBased = options.lease !== undefined && seed % 3 === 1
+  const node = {
+    checkQuorum: seed % 3 !== 0,
+    messageBytesMax: seed % 5 === 0 ? 40 : 4096,
+    electionTicks,
+    ...(leaseBased
+      ? { readOnly: 'lease-based' as const, leaseDriftTicks: options.lease?.leaseDriftTicks ?? 2 }
+      : {}),
+  }
   // Half the seeds compact their logs often, so lagging followers catch up by snapshot.
   const compaction = { every: 16, tail: seed % 4 }
   const network = new TestNetwork({
@@ -234,9 +285,19 @@ function runSeed(seed: number, options: { nodes: number; ticks: number; faults: 
   const handleAll = (): void => {
     for (const id of network.ids) network.handleReady(id)
   }
+  const clocks =
+    leaseBased && options.lease !== undefined
+      ? new DriftingClocks(seed, network.ids, options.lease.clockRate)
+      : null
+  const tickAll = (step: number): void => {
+    for (const id of network.ids) {
+      if (clocks?.ticks(id, step) ?? true) network.node(id).raft.tick()
+    }
+  }
   for (let step = 0; step < options.ticks; step++) {
+    checker.step = step
     randomFaults(network, checker, rng, options.faults)
-    for (const id of network.ids) network.node(id).raft.tick()
+    tickAll(step)
     clientStep(network, checker, rng, step)
     if (churn && rng.float() < membershipChangeProbability) membershipStep(network, rng)
     if (rng.float() < transferProbability) transferStep(network, checker, rng)
@@ -248,7 +309,8 @@ function runSeed(seed: number, options: { nodes: number; ticks: number; faults: 
   network.heal()
   const calm: Faults = { ...options.faults, ...noFaults }
   for (let step = 0; step < livenessTicks; step++) {
-    for (const id of network.ids) network.node(id).raft.tick()
+    checker.step = -1
+    tickAll(options.ticks + step)
     handleAll()
     deliverSome(network, rng, calm)
     handleAll()
@@ -265,6 +327,7 @@ const noFaults = {
   restartProbability: 0,
 }
 const livenessTicks = 200
+const electionTicks = 10
 const membershipChangeProbability = 0.01
 const transferProbability = 0.003
 
@@ -284,29 +347,53 @@ describe('raft safety under random faults', () => {
   const only = process.env.SEED === undefined ? null : Number(process.env.SEED)
   const seeds = only === null ? Array.from({ length: 200 }, (_, i) => i + 1) : [only]
 
-  test('200 seeds x 3000 ticks, 3-5 nodes, membership churn: invariants hold, cluster converges', () => {
+  test('200 seeds x 3000 ticks, 3-5 nodes, churn, lease reads on a third: invariants hold', () => {
     let applied = 0
     let reads = 0
     let snapshots = 0
     let changes = 0
     let transfers = 0
+    let readsAtOnce = 0
+    const lease = { clockRate: boundedDrift, leaseDriftTicks: 2 }
     for (const seed of seeds) {
       const nodes = seed % 2 === 0 ? 5 : 3
-      const { network, checker } = runSeed(seed, { nodes, ticks: 3000, faults: defaultFaults })
+      const run = { nodes, ticks: 3000, faults: defaultFaults, lease }
+      const { network, checker } = runSeed(seed, run)
       assertConverged(network, seed)
       changes += checker.membershipChanges
       transfers += checker.transfers
       applied += checker.appliedAt.size
       reads += checker.reads
       snapshots += checker.snapshots
+      readsAtOnce += checker.readsAtOnce
     }
-    if (process.env.RAFT_STATS === '1')
-      console.log({ seeds: seeds.length, applied, reads, snapshots, changes, transfers })
+    if (process.env.RAFT_STATS === '1') {
+      const stats = { applied, reads, readsAtOnce, snapshots, changes, transfers }
+      console.log({ seeds: seeds.length, ...stats })
+    }
     assert.ok(applied > seeds.length * 10, `entries were committed (${applied})`)
     assert.ok(reads > seeds.length, `linearizable reads were answered (${reads})`)
+    if (only !== null) return // one seed replayed: the coverage totals below need them all
     assert.ok(snapshots > 10, `followers caught up by snapshot (${snapshots})`)
     assert.ok(changes > 10, `membership changed under faults (${changes})`)
     assert.ok(transfers > 10, `leadership transfers started under load (${transfers})`)
+    assert.ok(readsAtOnce > 100, `lease reads were served (${readsAtOnce})`)
+  })
+
+  test('the checker catches stale lease reads when clocks drift beyond the assumption', () => {
+    // Half the clocks run at a third of the speed: a slow leader's lease outlives its followers'
+    // promise by far.
+    const lease = { clockRate: (rng: Rng) => (rng.float() < 0.5 ? 1 / 3 : 1), leaseDriftTicks: 1 }
+    const caught: number[] = []
+    for (let seed = 1; seed <= 600 && caught.length === 0; seed += 3) {
+      try {
+        runSeed(seed, { nodes: 3, ticks: 3000, faults: defaultFaults, lease })
+      } catch (error) {
+        assert.match(String(error), /read \d+ at \d+ < \d+/)
+        caught.push(seed)
+      }
+    }
+    assert.ok(caught.length > 0, 'a stale lease read was caught')
   })
 
   test('the checker catches two leaders in one term', () => {

@@ -12,6 +12,7 @@ import type { Clock, Disk, Rng, Timers } from '../core/ports.js'
 import { nodeDisk } from '../io/disk.js'
 import { systemClock } from '../io/clock.js'
 import { nodeTimers } from '../io/timers.js'
+import { releaseTransaction } from '../commands/transactions.js'
 import { createKeyspace } from '../keyspace/keyspace.js'
 import type { Keyspace } from '../keyspace/types.js'
 import { openEngine } from '../storage/engine.js'
@@ -237,6 +238,7 @@ class CaskadeServer implements RunningServer, ConnectionOwner {
 
   onConnectionClosed(connection: Connection): void {
     this.connections.delete(connection.session.id)
+    releaseTransaction(this.keyspace, connection.session)
     if (this.connections.size === 0) this.#onAllClosed?.()
   }
 

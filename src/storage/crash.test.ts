@@ -1,5 +1,6 @@
 /* Crash consistency of the engine: power-loss snapshots taken at random moments under 'always'
- * (seeded; SEED=n reproduces) must keep every acknowledged write; targeted scenarios pin orderings
+ * (seeded; SEED=n reproduces) must keep every acknowledged write and show every atomic group (some
+ * turns' writes, plus fresh witness keys) whole or not at all; targeted scenarios pin orderings
  * (a hint durable before its data, a merge deleting what an unsynced write made dead). */
 import { test, describe, afterEach } from 'node:test'
 import assert from 'node:assert/strict'
@@ -115,11 +116,23 @@ async function crashRun(seed: number): Promise<void> {
   }
   const engine = await openEngine(options)
   const histories = new Map<string, History>()
+  /** Atomic groups: their witness keys (written once, by the group only) and values. */
+  const groups: Array<{ witnesses: Map<string, string>; acked: boolean }> = []
   const crashAtTurn = 20 + rng.int(200)
   let snapshot = ''
   for (let turn = 0; turn <= crashAtTurn; turn++) {
     const writes = rng.int(12)
     const touched: [History, number][] = []
+    const group = rng.int(3) === 0 ? { witnesses: new Map<string, string>(), acked: false } : null
+    if (group !== null) {
+      engine.beginGroup()
+      groups.push(group)
+      for (let j = rng.int(4); j >= 0; j--) {
+        const key = `group${turn}:${j}`
+        group.witnesses.set(key, `${key}`.padEnd(20 + rng.int(300), '#'))
+        engine.put(Buffer.from(key), Buffer.from(group.witnesses.get(key) as string), 0)
+      }
+    }
     for (let i = 0; i < writes; i++) {
       const key = `key${rng.int(50)}`
       const history = histories.get(key) ?? { versions: [], acked: -1 }
@@ -134,10 +147,12 @@ async function crashRun(seed: number): Promise<void> {
       }
       touched.push([history, history.versions.length - 1])
     }
+    if (group !== null) engine.endGroup()
     engine.whenDurable((error) => {
       // Only acknowledgements the client saw before the power went out count.
       if (error || snapshot !== '') return
       for (const [history, index] of touched) history.acked = Math.max(history.acked, index)
+      if (group !== null) group.acked = true
     })
     if (turn === crashAtTurn) snapshot = powerLossSnapshot(dir, synced, rng)
     await new Promise((resolve) => setTimeout(resolve, rng.int(2)))
@@ -153,6 +168,14 @@ async function crashRun(seed: number): Promise<void> {
       `seed ${seed}: ${key} recovered as ${value}, acked version ${history.acked} of ` +
         JSON.stringify(history.versions),
     )
+  }
+  for (const group of groups) {
+    const present = [...group.witnesses].filter(
+      ([key, value]) => recovered.get(Buffer.from(key))?.toString() === value,
+    ).length
+    const keys = [...group.witnesses.keys()].join(' ')
+    assert.ok(present === 0 || present === group.witnesses.size, `seed ${seed}: part of ${keys}`)
+    if (group.acked) assert.equal(present, group.witnesses.size, `seed ${seed}: acked ${keys}`)
   }
   await recovered.close()
   await engine.close()

@@ -3,7 +3,9 @@
  * immutable segments to merge. Pure: disk, clock and timers come in through the ports.
  * Invariant: every keydir entry points at a record that is in the batch or in a file the engine
  * holds open, and segment live-byte counts match the keydir exactly. A failed fdatasync (also a
- * segment's seal) or write latches the engine read-only with MISCONF: see group-commit.ts. */
+ * segment's seal) or write latches the engine read-only with MISCONF: see group-commit.ts.
+ * Atomic groups (beginGroup/endGroup): every record of an open group carries groupContinues and
+ * the last one loses it at endGroup, while it is still in the batch; no rotation splits a group. */
 import { assert } from '../core/assert.js'
 import { CaskadeError, ErrorCode } from '../core/errors.js'
 import { limits } from '../core/limits.js'
@@ -21,6 +23,7 @@ import {
   encodeRecord,
   recordBytes,
   recordHeaderBytes,
+  clearRecordFlag,
   type RecordFields,
 } from './record-codec.js'
 import { recover, type RecoveredState } from './recovery.js'
@@ -115,6 +118,14 @@ class BitcaskEngine implements StorageEngine {
   #merge: MergeJob | null = null
   #merges = 0
   #closed = false
+  /** Open beginGroup() calls; records appended while > 0 form one atomic group. */
+  #groupDepth = 0
+  /** Records appended to the open group, and where its newest one is (to close the group). */
+  #groupRecords = 0
+  #groupLastOffset = 0
+  #groupLastSize = 0
+  /** flushAndSync calls waiting for the open group to close (a half group is never synced). */
+  #groupWaiters: Array<() => void> = []
 
   constructor(options: EngineOptions, state: RecoveredState, lock: { release(): void }) {
     this.#options = options
@@ -249,8 +260,9 @@ class BitcaskEngine implements StorageEngine {
 
   clear(): void {
     this.#assertWritable()
-    // Seal what exists first, so its hint still lists the records the marker is about to drop.
-    if (this.#commit.activeBytes > 0) this.#rotate()
+    // Seal what exists first, so its hint still lists the records the marker is about to drop;
+    // not inside a group that already has records here (a group never spans two segments).
+    if (this.#commit.activeBytes > 0 && this.#groupRecords === 0) this.#rotate()
     const seq = this.#seqNext++
     const size = recordBytes(0, 0)
     const flags = RecordFlag.clear
@@ -263,6 +275,34 @@ class BitcaskEngine implements StorageEngine {
     this.#keydir.clear()
     this.#activeMarkers.push({ key: '', seq, offset, size, flags })
     this.#maybeMerge()
+  }
+
+  beginGroup(): void {
+    this.#assertOpen()
+    if (this.#groupDepth++ === 0) this.#groupRecords = 0
+  }
+
+  endGroup(): void {
+    assert(this.#groupDepth > 0, 'endGroup matches a beginGroup')
+    if (--this.#groupDepth > 0) return
+    if (this.#groupRecords > 0) this.#closeGroup()
+    this.#groupRecords = 0
+    const waiters = this.#groupWaiters
+    this.#groupWaiters = []
+    for (const resume of waiters) resume()
+  }
+
+  /**
+   * Clears groupContinues on the group's last record. It is still in the batch: a batch is
+   * written only before a later append, at a rotation (never inside a group), by flushAndSync
+   * (waits for the group) or at the end of the turn. Also when writes are refused meanwhile:
+   * the batch is then kept (ENOSPC retry) or never written (latched).
+   */
+  #closeGroup(): void {
+    const at = this.#commit.batchPositionOf(this.#groupLastOffset)
+    assert(at >= 0, "a group's last record is still in the batch when the group closes")
+    const end = at + this.#groupLastSize
+    clearRecordFlag(this.#commit.batch, at, end, RecordFlag.groupContinues)
   }
 
   keyCount(): number {
@@ -320,6 +360,9 @@ class BitcaskEngine implements StorageEngine {
   /** Also waits for rotated segments' seals, so every segment but the active one is hinted. */
   async flushAndSync(): Promise<void> {
     this.#assertOpen()
+    if (this.#groupDepth > 0) {
+      await new Promise<void>((resume) => this.#groupWaiters.push(resume))
+    }
     await this.#commit.flushAndSync()
     await this.#sealChain
     this.#throwIfRefused()
@@ -385,13 +428,25 @@ class BitcaskEngine implements StorageEngine {
   /** Appends one record to the batch (rotating first if it would overflow the segment). */
   #append(size: number, fields: RecordFields): number {
     const used = this.#commit.activeBytes
-    if (used > 0 && used + size > this.#options.segmentBytesMax) this.#rotate()
+    const inGroup = this.#groupDepth > 0
+    // A group's records stay in one segment, which may then exceed segmentBytesMax.
+    const mayRotate = !inGroup || this.#groupRecords === 0
+    if (mayRotate && used > 0 && used + size > this.#options.segmentBytesMax) this.#rotate()
+    if (this.#commit.activeBytes + size > segmentBytesLimit) {
+      throw new CaskadeError(ErrorCode.Err, 'atomic group exceeds the 4 GiB segment limit')
+    }
     const at = this.#commit.reserve(size)
+    if (inGroup) fields.flags |= RecordFlag.groupContinues
     encodeRecord(this.#commit.batch, at, fields)
     const offset = this.#commit.commit(size)
     this.#active.totalBytes += size
     noteRecordSeq(this.#active, fields.seq)
     assert(this.#active.totalBytes === this.#commit.activeBytes, 'segment size matches the log')
+    if (inGroup) {
+      this.#groupRecords++
+      this.#groupLastOffset = offset
+      this.#groupLastSize = size
+    }
     return offset
   }
 

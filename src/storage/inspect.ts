@@ -1,7 +1,9 @@
 /* Read-only check of a data directory (`caskade inspect`): scans every record of every segment
  * (CRC and header), checks every hint against the records it points at, and reports per-file
  * counts, live/dead bytes and every problem with its file and byte offset. Pure, through the Disk
- * port; takes no lock and changes nothing, so it can look at a directory a server is using. */
+ * port; takes no lock and changes nothing, so it can look at a directory a server is using.
+ * Records of an atomic group count toward the keys only once the group's last record is read,
+ * as recovery applies them; a segment ending inside a group is reported (open drops it). */
 import type { Disk } from '../core/ports.js'
 import {
   HintOrigin,
@@ -32,6 +34,15 @@ interface Newest {
 interface RecordIndex {
   offsets: number[]
   seqs: number[]
+}
+
+/** What noteRecord needs of one decoded record (kept while its atomic group is open). */
+interface ScannedRecord {
+  key: string
+  seq: number
+  size: number
+  flags: number
+  expiresAtMs: number
 }
 
 interface InspectState {
@@ -93,7 +104,13 @@ function scanSegmentFile(state: InspectState, id: number): InspectSegmentReport 
   try {
     const scanner = new SegmentScanner(file, bytes)
     const view = scanner.view
-    for (let status = scanner.next(); status !== ScanStatus.end; status = scanner.next()) {
+    const group: ScannedRecord[] = []
+    let groupStart = 0
+    for (let status = scanner.next(); ; status = scanner.next()) {
+      if (status === ScanStatus.end) {
+        if (group.length > 0) noteTornGroup(state, path, groupStart, bytes)
+        break
+      }
       if (status !== ScanStatus.ok) {
         const reason =
           status === ScanStatus.needMore ? 'record cut short by end of file' : view.problem
@@ -103,12 +120,23 @@ function scanSegmentFile(state: InspectState, id: number): InspectSegmentReport 
           offset: scanner.recordOffset,
           reason: `${reason} (${dropped} bytes from here on are unreadable)`,
         })
+        if (group.length > 0) noteTornGroup(state, path, groupStart, bytes)
         break
       }
       report.records++
       index.offsets.push(scanner.recordOffset)
       index.seqs.push(view.seq)
-      noteRecord(state, report, scanner)
+      if (group.length === 0) groupStart = scanner.recordOffset
+      group.push({
+        key: scanner.buffer.toString('latin1', view.keyStart, view.keyEnd),
+        seq: view.seq,
+        size: view.size,
+        flags: view.flags,
+        expiresAtMs: view.expiresAtMs,
+      })
+      if ((view.flags & RecordFlag.groupContinues) !== 0) continue
+      for (const record of group) noteRecord(state, report, record)
+      group.length = 0
     }
   } finally {
     file.closeSync()
@@ -116,28 +144,34 @@ function scanSegmentFile(state: InspectState, id: number): InspectSegmentReport 
   return report
 }
 
+function noteTornGroup(state: InspectState, path: string, groupStart: number, bytes: number) {
+  state.problems.push({
+    file: path,
+    offset: groupStart,
+    reason: `atomic group cut short by end of file (${bytes - groupStart} bytes dropped at open)`,
+  })
+}
+
 function noteRecord(
   state: InspectState,
   report: InspectSegmentReport,
-  scanner: SegmentScanner,
+  record: ScannedRecord,
 ): void {
-  const view = scanner.view
-  if ((view.flags & RecordFlag.clear) !== 0) {
+  if ((record.flags & RecordFlag.clear) !== 0) {
     report.clearMarkers++
-    state.clearSeqMax = Math.max(state.clearSeqMax, view.seq)
+    state.clearSeqMax = Math.max(state.clearSeqMax, record.seq)
     return
   }
-  const tombstone = (view.flags & RecordFlag.tombstone) !== 0
+  const tombstone = (record.flags & RecordFlag.tombstone) !== 0
   if (tombstone) report.tombstones++
-  const key = scanner.buffer.toString('latin1', view.keyStart, view.keyEnd)
-  const previous = state.newest.get(key)
-  if (previous !== undefined && previous.seq >= view.seq) return
-  state.newest.set(key, {
-    seq: view.seq,
+  const previous = state.newest.get(record.key)
+  if (previous !== undefined && previous.seq >= record.seq) return
+  state.newest.set(record.key, {
+    seq: record.seq,
     segmentId: report.segmentId,
-    size: view.size,
+    size: record.size,
     tombstone,
-    expiring: view.expiresAtMs !== 0,
+    expiring: record.expiresAtMs !== 0,
   })
 }
 

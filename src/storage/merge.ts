@@ -8,7 +8,7 @@ import { AssertionError, assert } from '../core/assert.js'
 import type { BlockFile, Clock, Disk, Timers } from '../core/ports.js'
 import { HintOrigin, HintWriter, hintSeqNone } from './hint-codec.js'
 import type { Keydir } from './keydir.js'
-import { RecordFlag } from './record-codec.js'
+import { RecordFlag, clearRecordFlag } from './record-codec.js'
 import { ScanStatus, SegmentScanner } from './segment-scanner.js'
 import {
   createSegment,
@@ -258,6 +258,10 @@ export class MergeJob {
     const view = scanner.view
     const buffer = scanner.buffer
     const droppable = view.seq < this.#plan.seqMinOutside
+    // Inputs are sealed, so their atomic groups are whole; copies are single records, and a kept
+    // flag could make an unrelated next copy (or the output's end) look like a torn group.
+    clearRecordFlag(buffer, view.start, view.valueEnd, RecordFlag.groupContinues)
+    view.flags &= ~RecordFlag.groupContinues
     if ((view.flags & RecordFlag.clear) !== 0) {
       if (!droppable) this.#copyMarker(scanner, '')
       return

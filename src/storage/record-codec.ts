@@ -23,8 +23,14 @@ export const RecordFlag = {
   tombstone: 1,
   /** FLUSHALL: every record with a lower seq is gone. */
   clear: 2,
+  /**
+   * Atomic group (MULTI/EXEC, MSET): the next record in this segment belongs to the same group.
+   * A group is a run of flagged records closed by one unflagged record; recovery applies it
+   * whole or, when the file ends inside it (a torn tail), not at all. See storage/types.ts.
+   */
+  groupContinues: 4,
 } as const
-const knownFlagsMask = RecordFlag.tombstone | RecordFlag.clear
+const knownFlagsMask = RecordFlag.tombstone | RecordFlag.clear | RecordFlag.groupContinues
 
 /** Record kinds; collections will add theirs (one record per field/member under a meta record). */
 export const RecordKind = { string: 0 } as const
@@ -121,6 +127,18 @@ export function encodeRecord(target: Buffer, at: number, fields: RecordFields): 
   // Paired assertion: the bytes now in the buffer must pass the same check a reader applies.
   assert(crc32(target, at + seqAt, end) === readU32(target, at), 'encoded record CRC verifies')
   return end
+}
+
+/**
+ * Clears `flag` in the encoded record at `target[start..end)` and rewrites its CRC (closing an
+ * atomic group; merge dropping the group flag from a copy). The record must verify before.
+ */
+export function clearRecordFlag(target: Buffer, start: number, end: number, flag: number): void {
+  const flags = target[start + flagsAt]!
+  if ((flags & flag) === 0) return
+  assert(crc32(target, start + seqAt, end) === readU32(target, start), 'rewritten record verifies')
+  target[start + flagsAt] = flags & ~flag
+  writeU32(target, start, crc32(target, start + seqAt, end))
 }
 
 /**

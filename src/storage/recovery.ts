@@ -2,7 +2,9 @@
  * rebuild the keydir from hint files (immutable segments) and record scans (segments without a
  * valid hint). Invariant: the newest seq wins whatever the file order, tombstones remove, a clear
  * marker drops everything older; only the tail of the segment that was being appended to may be
- * torn (it is truncated, with an event); a bad record anywhere else fails the open. */
+ * torn (it is truncated, with an event); a bad record anywhere else fails the open. An atomic
+ * group (records flagged groupContinues, closed by an unflagged one) is applied only once its
+ * last record has been read: a tail that ends inside a group is truncated at the group's start. */
 import { CaskadeError, ErrorCode } from '../core/errors.js'
 import type { BlockFile, Disk } from '../core/ports.js'
 import {
@@ -212,14 +214,21 @@ interface ScanMode {
   markers: SegmentMarker[]
 }
 
+/** A record read but not applied yet: it belongs to an atomic group still open. */
+interface PendingRecord {
+  key: string
+  location: RecordLocation
+  flags: number
+}
+
 async function scanSegment(context: RecoveryContext, segment: Segment, mode: ScanMode) {
   const scanner = new SegmentScanner(segment.file, segment.totalBytes)
   const view = scanner.view
+  const group: PendingRecord[] = []
+  let groupStart = 0
   for (;;) {
     const status = scanner.next()
-    if (status === ScanStatus.end) return
     if (status === ScanStatus.ok) {
-      noteRecordSeq(segment, view.seq)
       const key = scanner.buffer.toString('latin1', view.keyStart, view.keyEnd)
       const location = {
         seq: view.seq,
@@ -227,12 +236,32 @@ async function scanSegment(context: RecoveryContext, segment: Segment, mode: Sca
         size: view.size,
         expiresAtMs: view.expiresAtMs,
       }
-      applyRecord(context, segment, key, location, view.flags, mode.markers)
+      const flags = view.flags & ~RecordFlag.groupContinues
+      if ((view.flags & RecordFlag.groupContinues) === 0 && group.length === 0) {
+        noteRecordSeq(segment, view.seq)
+        applyRecord(context, segment, key, location, flags, mode.markers)
+        continue
+      }
+      if (group.length === 0) groupStart = scanner.recordOffset
+      group.push({ key, location, flags })
+      if ((view.flags & RecordFlag.groupContinues) !== 0) continue
+      for (const record of group) {
+        noteRecordSeq(segment, record.location.seq)
+        applyRecord(context, segment, record.key, record.location, record.flags, mode.markers)
+      }
+      group.length = 0
       continue
     }
-    const offset = scanner.recordOffset
-    const reason = status === ScanStatus.needMore ? 'record cut short by end of file' : view.problem
-    if (!mode.tolerant) failCorrupt(context, segment.file, offset, reason)
+    if (status === ScanStatus.end && group.length === 0) return
+    const torn = group.length > 0
+    const offset = torn ? groupStart : scanner.recordOffset
+    const reason =
+      status === ScanStatus.end
+        ? 'atomic group cut short by end of file'
+        : status === ScanStatus.needMore
+          ? 'record cut short by end of file'
+          : view.problem
+    if (!mode.tolerant) failCorrupt(context, segment.file, scanner.recordOffset, reason)
     await truncateTail(context, segment, offset)
     return
   }

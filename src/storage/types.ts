@@ -81,6 +81,18 @@ export interface StorageEngine {
   setExpiry(key: Buffer, expiresAtMs: number): boolean
   /** FLUSHALL: every key is gone at once (a marker record, old segments reclaimed after). */
   clear(): void
+  /**
+   * Atomic groups (EXEC, and commands that write several records such as MSET): the records
+   * appended between beginGroup() and its endGroup() reach disk as one unit. After a crash,
+   * recovery sees all of them or none: on disk every record of a group but the last carries
+   * RecordFlag.groupContinues, so a file that ends inside a group (a torn tail) loses the whole
+   * group; a group never spans two segments, so hints and merge only ever see whole groups.
+   * Pairs nest (an inner pair joins the outer group). Open and close a group in the same
+   * synchronous stretch of code: flushAndSync waits for it to close, and reads see its records
+   * at once as usual. An empty group writes nothing.
+   */
+  beginGroup(): void
+  endGroup(): void
   keyCount(): number
   /** Redis SCAN semantics: a key present for the whole scan is returned at least once. */
   scan(cursor: number, count: number): ScanPage
