@@ -4,9 +4,15 @@
 import { assert } from '../core/assert.js'
 
 export class ByteWriter {
-  #bytes = new Uint8Array(64)
-  #view = new DataView(this.#bytes.buffer)
+  #bytes: Uint8Array
+  #view: DataView
   #length = 0
+
+  /** `capacityBytes`: the expected size, so a known-size encoding allocates once. */
+  constructor(capacityBytes = 64) {
+    this.#bytes = new Uint8Array(Math.max(capacityBytes, 8))
+    this.#view = new DataView(this.#bytes.buffer)
+  }
 
   #reserve(count: number): void {
     if (this.#length + count <= this.#bytes.length) return
@@ -49,8 +55,9 @@ export class ByteWriter {
     return this
   }
 
-  /** A copy of what was written. */
+  /** What was written (the writer's own buffer when it is exactly full: do not reuse it). */
   finish(): Uint8Array {
+    if (this.#length === this.#bytes.length) return this.#bytes
     return this.#bytes.slice(0, this.#length)
   }
 }

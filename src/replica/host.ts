@@ -54,6 +54,8 @@ class Host implements ReplicaHost {
   readonly #proposals = new PendingProposals()
   readonly #reads: PendingReads
   #running: Running | null = null
+  /** The last run's state, kept after stop() so status() and inspect() still answer. */
+  #lastRun: Running | null = null
   #stopped = false
   #readyScheduled = false
   #nextRequestId = 0
@@ -92,6 +94,7 @@ class Host implements ReplicaHost {
     })
     const cancelTick = o.timers.every(o.tickMs, () => this.#tick())
     this.#running = { raft, storage, log: store, cancelTick }
+    this.#lastRun = this.#running
     this.#reportChanges(raft)
     this.#scheduleReady()
   }
@@ -172,8 +175,8 @@ class Host implements ReplicaHost {
   }
 
   status(): ReplicaStatus {
-    const running = this.#running
-    assert(running !== null, 'status() of a running host')
+    const running = this.#lastRun
+    assert(running !== null, 'status() of a started host')
     const raft = running.raft.status()
     return {
       id: this.id,
@@ -189,8 +192,8 @@ class Host implements ReplicaHost {
   }
 
   inspect(): ReplicaInspection {
-    const running = this.#running
-    assert(running !== null, 'inspect() of a running host')
+    const running = this.#lastRun
+    assert(running !== null, 'inspect() of a started host')
     const snapshot = running.storage.snapshot()
     return {
       ...this.status(),

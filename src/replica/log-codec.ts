@@ -27,23 +27,30 @@ const kindsByCode: readonly (EntryKind | undefined)[] = [undefined, 'command', '
 const frameHeaderBytes = 8
 
 export function encodeRecord(record: LogRecord): Uint8Array {
-  const payload = new ByteWriter().u8(typeCodes[record.type])
+  const sizeBytes = record.type === 'entry' ? 22 + record.entry.data.byteLength : 64
+  // Room for the frame header first, filled in once the payload is known (no second copy).
+  const writer = new ByteWriter(frameHeaderBytes + sizeBytes).u32(0).u32(0)
+  writer.u8(typeCodes[record.type])
   switch (record.type) {
     case 'base':
-      payload.num(record.index).num(record.term).bytes(encodeMembership(record.membership))
+      writer.num(record.index).num(record.term).bytes(encodeMembership(record.membership))
       break
     case 'sealed':
       break
     case 'hard':
-      payload.num(record.hardState.term).num(record.hardState.vote).num(record.hardState.commit)
+      writer.num(record.hardState.term).num(record.hardState.vote).num(record.hardState.commit)
       break
     case 'entry': {
       const { term, index, kind, data } = record.entry
-      payload.num(term).num(index).u8(kindCodes[kind]).bytes(data)
+      writer.num(term).num(index).u8(kindCodes[kind]).bytes(data)
       break
     }
   }
-  return frame(payload.finish())
+  const framed = writer.finish()
+  const view = new DataView(framed.buffer, framed.byteOffset, framed.byteLength)
+  view.setUint32(0, framed.byteLength - frameHeaderBytes)
+  view.setUint32(4, crc32(framed, frameHeaderBytes))
+  return framed
 }
 
 /** length | crc | payload. */

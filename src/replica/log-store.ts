@@ -81,8 +81,11 @@ export class LogStore {
 
   /** Appends the hard state and entries (entries may replace a suffix); durable after sync(). */
   append(hardState: HardState | null, entries: readonly Entry[]): void {
-    for (const entry of entries) this.#file.appendSync(encodeRecord({ type: 'entry', entry }))
-    if (hardState !== null) this.#file.appendSync(encodeRecord({ type: 'hard', hardState }))
+    const records = entries.map((entry) => encodeRecord({ type: 'entry', entry }))
+    if (hardState !== null) records.push(encodeRecord({ type: 'hard', hardState }))
+    // One write for the whole Ready: a group commit of many entries costs one syscall.
+    if (records.length === 1) this.#file.appendSync(records[0] as Uint8Array)
+    else if (records.length > 1) this.#file.appendSync(Buffer.concat(records))
   }
 
   sync(): void {

@@ -31,6 +31,7 @@ export class PendingProposals {
 
   /** Answers 'unknown' to every proposal at or below `index` (all when omitted). */
   failUpTo(index = Number.MAX_SAFE_INTEGER): void {
+    if (this.#byIndex.size === 0) return
     for (const [at, pending] of [...this.#byIndex]) {
       if (at > index) continue
       this.#byIndex.delete(at)

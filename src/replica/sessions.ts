@@ -13,7 +13,7 @@ export interface Envelope {
 }
 
 export function encodeEnvelope(envelope: Envelope): Uint8Array {
-  return new ByteWriter()
+  return new ByteWriter(20 + envelope.command.byteLength)
     .num(envelope.clientId)
     .num(envelope.sequence)
     .bytes(envelope.command)
