@@ -80,6 +80,8 @@ export class SimClient {
   /** Bumped per attempt: a reply or timeout of an older attempt is ignored. */
   #attemptToken = 0
   #running = false
+  /** Called when the operation of readOnce() ends (null: the client's own loop continues). */
+  #onDone: ((ok: boolean) => void) | null = null
   /** Last value this client saw per key: cas expects it, so some swaps succeed. */
   readonly #lastSeen = new Map<string, string | null>()
   completed = 0
@@ -108,7 +110,7 @@ export class SimClient {
     this.#running = false
   }
 
-  /** Reads `key` once (the final reads of the liveness phase); `done` gets the value or null. */
+  /** Reads `key` once (the final reads of the liveness phase); `done(true)`: see lastRead. */
   readOnce(key: string, done: (ok: boolean) => void): void {
     assert(this.#current === null, 'one operation at a time')
     this.#begin({ kind: 'read', key }, done)
@@ -137,8 +139,6 @@ export class SimClient {
     }
     return { kind: 'write', command: { op: 'del', key }, sequence }
   }
-
-  #onDone: ((ok: boolean) => void) | null = null
 
   #begin(operation: Operation, onDone: ((ok: boolean) => void) | null): void {
     this.#onDone = onDone

@@ -2,7 +2,8 @@
  * an acknowledged put or append that nothing could have overwritten must show in the final
  * value of its key. Invariant: only a write, unknown write or successful cas on the same key
  * whose interval may end after the write's call counts as a possible overwrite, so a report is
- * always a write the cluster lost. */
+ * always a write the cluster lost. (An append is found by substring, so "1-1" hides in "1-12":
+ * this check can miss a loss, never invent one; the linearizability checker misses neither.) */
 import type { HistoryOperation } from './history.js'
 
 /** Descriptions of acknowledged writes missing from `finalValues` (empty: none lost). */
