@@ -1,5 +1,6 @@
 /* The replica host's defaults and resolved settings. Invariant: a resolved config has positive
- * bounds and a read mode the Raft core supports, checked once when the host is created. */
+ * bounds and a known read mode, checked once when the host is created ('lease' maps to the Raft
+ * core's readOnly 'lease-based', which itself requires CheckQuorum). */
 import { assert } from '../core/assert.js'
 import { raftDefaults } from '../raft/index.js'
 import type { ReadMode, ReplicaOptions } from './types.js'
@@ -40,9 +41,6 @@ export function resolveReplicaConfig(options: ReplicaOptions): ReplicaConfig {
   assert(options.tickMs > 0, 'tickMs > 0')
   assert(config.snapshotEveryEntries > 0, 'snapshotEveryEntries > 0')
   assert(config.logTailEntries >= 0, 'logTailEntries >= 0')
-  assert(
-    config.readMode === 'read-index',
-    "readMode 'lease' needs lease-based reads in the Raft core, which are not merged yet",
-  )
+  assert(config.readMode === 'read-index' || config.readMode === 'lease', 'a known readMode')
   return config
 }

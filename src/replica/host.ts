@@ -91,6 +91,8 @@ class Host implements ReplicaHost {
       applied: recovered.snapshot?.index ?? 0,
       electionTicks: this.#config.electionTicks,
       heartbeatTicks: this.#config.heartbeatTicks,
+      readOnly: this.#config.readMode === 'lease' ? 'lease-based' : 'safe',
+      ...(o.leaseDriftTicks === undefined ? {} : { leaseDriftTicks: o.leaseDriftTicks }),
     })
     const cancelTick = o.timers.every(o.tickMs, () => this.#tick())
     this.#running = { raft, storage, log: store, cancelTick }

@@ -47,6 +47,11 @@ export interface ReplicaOptions {
   readonly electionTicks?: number
   readonly heartbeatTicks?: number
   readonly readMode?: ReadMode
+  /**
+   * readMode 'lease' only: the lease is this many ticks shorter than the election timeout, the
+   * clock-drift margin (Raft core default: raftDefaults.leaseDriftTicks).
+   */
+  readonly leaseDriftTicks?: number
   /** Snapshot the state machine every this many applied entries... */
   readonly snapshotEveryEntries?: number
   /** ...keeping this many entries of log behind the snapshot for slow followers. */
