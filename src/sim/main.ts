@@ -17,6 +17,7 @@ interface CliOptions {
   faults: string
   history?: string
   unsafeLocalReads: boolean
+  readMode: 'read-index' | 'lease'
   faultPhaseMs: number
   snapshotEvery?: number
   checkTimeLimit: number
@@ -40,6 +41,11 @@ function replicaCount(value: string): number {
   return Number(value)
 }
 
+function readMode(value: string): 'read-index' | 'lease' {
+  if (value === 'read-index' || value === 'lease') return value
+  throw new InvalidArgumentError('read-index or lease')
+}
+
 function configFor(options: CliOptions, seed: number): SimConfig {
   const every = options.snapshotEvery
   const snapshot =
@@ -54,6 +60,7 @@ function configFor(options: CliOptions, seed: number): SimConfig {
     traceLines: options.traceLines,
     tuning: {
       ...defaultSimConfig.tuning,
+      readMode: options.readMode,
       ...snapshot,
       ...(options.unsafeLocalReads ? { unsafeLocalReads: true } : {}),
     },
@@ -69,6 +76,7 @@ function replayCommand(options: CliOptions, seed: number): string {
     `--fault-phase-ms ${options.faultPhaseMs}`,
   ]
   if (options.snapshotEvery !== undefined) flags.push(`--snapshot-every ${options.snapshotEvery}`)
+  if (options.readMode !== 'read-index') flags.push(`--read-mode ${options.readMode}`)
   if (options.unsafeLocalReads) flags.push('--unsafe-local-reads')
   return `npm run sim -- ${flags.join(' ')}`
 }
@@ -148,6 +156,12 @@ const program = new Command()
     'virtual ms of clients under faults',
     integer,
     defaultSimConfig.faultPhaseMs,
+  )
+  .option(
+    '--read-mode <mode>',
+    'read-index | lease (assumes bounded drift)',
+    readMode,
+    'read-index',
   )
   .option('--snapshot-every <n>', 'snapshot every n applied entries (default 25)', positive)
   .option(
