@@ -2,8 +2,8 @@ import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { createRng } from '../core/rng.js'
 import type { Rng } from '../core/ports.js'
-import { decodeKvReply, encodeKvCommand } from './kv-state-machine.js'
-import type { ReplicaResult } from './types.js'
+import { decodeKvReply, encodeKvCommand, encodeKvQuery } from './kv-state-machine.js'
+import type { ReadMode, ReplicaResult } from './types.js'
 import { TestCluster, kvReply, testTickMs } from './test-support.js'
 
 /** A client appending unique tokens, retrying each (same sequence) until it is acknowledged. */
@@ -61,12 +61,31 @@ function fault(cluster: TestCluster, rng: Rng): void {
   else if (roll < 8) cluster.heal()
 }
 
-function runSeed(seed: number): void {
+/**
+ * A reader at a random node: every value it reads must hold every append acknowledged before
+ * the read was issued (a stale read would miss one).
+ */
+function read(cluster: TestCluster, clients: readonly Client[], rng: Rng, seed: number): void {
+  const host = cluster.hosts.get(ids[rng.int(ids.length)] ?? 1)
+  if (host === undefined) return
+  const mustSee = clients.flatMap((client) => client.acknowledged)
+  host.read(encodeKvQuery({ op: 'get', key: 'log' }), (result) => {
+    if (!result.ok) return
+    const reply = decodeKvReply(result.reply)
+    const value = reply.op === 'get' ? (reply.value ?? '') : ''
+    for (const sent of mustSee) assert.ok(value.includes(sent), `seed ${seed}: stale read`)
+    readsChecked++
+  })
+}
+
+let readsChecked = 0
+
+function runSeed(seed: number, readMode: ReadMode, unsafeLocalReads = false): void {
   const rng = createRng(seed)
   const cluster = new TestCluster({
     ids,
     seed,
-    replica: { snapshotEveryEntries: 15, logTailEntries: 3 },
+    replica: { snapshotEveryEntries: 15, logTailEntries: 3, readMode, unsafeLocalReads },
     network: { dropPercent: 5, duplicatePercent: 5, delayMsMax: 25 },
   })
   const clients: Client[] = [11, 12, 13].map((id) => ({
@@ -80,6 +99,7 @@ function runSeed(seed: number): void {
   for (let step = 0; step < 300; step++) {
     if (rng.int(8) === 0) fault(cluster, rng)
     for (const client of clients) if (!client.inFlight) issue(cluster, client, rng)
+    if (rng.int(2) === 0) read(cluster, clients, rng, seed)
     cluster.time.advance(testTickMs)
   }
   // Liveness: repair everything, let each client finish its last write, then converge.
@@ -107,7 +127,21 @@ function runSeed(seed: number): void {
 }
 
 describe('replica host under crashes, torn writes, partitions and a lossy network', () => {
-  it('loses no acknowledged append and applies none twice (20 seeds)', () => {
-    for (let seed = 1; seed <= 20; seed++) runSeed(seed)
+  it('loses no acknowledged append, applies none twice, reads none stale (read-index)', () => {
+    readsChecked = 0
+    for (let seed = 1; seed <= 15; seed++) runSeed(seed, 'read-index')
+    assert.ok(readsChecked > 200, `${readsChecked} reads checked`)
+  })
+
+  it('the stale-read check has teeth: it catches unsafeLocalReads', () => {
+    assert.throws(() => {
+      for (let seed = 1; seed <= 30; seed++) runSeed(seed, 'read-index', true)
+    }, /stale read/)
+  })
+
+  it('the same with lease reads', () => {
+    readsChecked = 0
+    for (let seed = 1; seed <= 15; seed++) runSeed(seed, 'lease')
+    assert.ok(readsChecked > 200, `${readsChecked} reads checked`)
   })
 })
