@@ -47,6 +47,11 @@ export interface ReplicaOptions {
   readonly electionTicks?: number
   readonly heartbeatTicks?: number
   readonly readMode?: ReadMode
+  /**
+   * readMode 'lease' only: the lease is this many ticks shorter than the election timeout, the
+   * clock-drift margin (Raft core default: raftDefaults.leaseDriftTicks).
+   */
+  readonly leaseDriftTicks?: number
   /** Snapshot the state machine every this many applied entries... */
   readonly snapshotEveryEntries?: number
   /** ...keeping this many entries of log behind the snapshot for slow followers. */
@@ -83,6 +88,11 @@ export type ReplicaFailure =
   | { readonly ok: false; readonly error: 'unknown' }
   /** Refused before anything happened (queue full, leadership transfer in progress). */
   | { readonly ok: false; readonly error: 'busy' }
+  /**
+   * Refused for good, nothing applied: a write whose sequence is older than its session's last
+   * (its reply is gone), or a membership change that does not apply to the current membership.
+   */
+  | { readonly ok: false; readonly error: 'refused'; readonly reason: string }
 
 export type ReplicaResult = { readonly ok: true; readonly reply: Uint8Array } | ReplicaFailure
 

@@ -1,0 +1,349 @@
+/* The replica host: one node's member of one Raft group. It recovers the durable log, ticks the
+ * core, and drives its Ready loop once per event-loop turn (persist with one fdatasync, then
+ * send, then apply, then advance), answering writes when their entry applies and reads when
+ * their ReadIndex is applied. Invariant: no message leaves before the state it depends on is
+ * durable, and every request is answered exactly once. Pure: time, timers and disk via ports. */
+import { assert } from '../core/assert.js'
+import {
+  MemoryStorage,
+  Raft,
+  noNode,
+  type Entry,
+  type Membership,
+  type MembershipChange,
+  type ProposeResult,
+  type RaftMessage,
+  type Ready,
+  type Snapshot,
+} from '../raft/index.js'
+import { replicaDefaults, resolveReplicaConfig, type ReplicaConfig } from './config.js'
+import { LogStore } from './log-store.js'
+import { PendingProposals, PendingReads } from './pending.js'
+import { loadStorage } from './recovery.js'
+import { SessionTable, decodeEnvelope, encodeEnvelope } from './sessions.js'
+import { decodeState, encodeState } from './snapshot-codec.js'
+import type {
+  ReplicaEvent,
+  ReplicaHost,
+  ReplicaInspection,
+  ReplicaOptions,
+  ReplicaResult,
+  ReplicaStatus,
+  WriteRequest,
+} from './types.js'
+
+type Done = (result: ReplicaResult) => void
+
+/** What exists only while the host runs (between start() and stop()). */
+interface Running {
+  readonly raft: Raft
+  readonly storage: MemoryStorage
+  readonly log: LogStore
+  readonly cancelTick: () => void
+}
+
+export function createReplicaHost(options: ReplicaOptions): ReplicaHost {
+  return new Host(options)
+}
+
+class Host implements ReplicaHost {
+  readonly id: number
+  readonly #options: ReplicaOptions
+  readonly #config: ReplicaConfig
+  readonly #sessions: SessionTable
+  readonly #proposals = new PendingProposals()
+  readonly #reads: PendingReads
+  #running: Running | null = null
+  /** The last run's state, kept after stop() so status() and inspect() still answer. */
+  #lastRun: Running | null = null
+  #stopped = false
+  #readyScheduled = false
+  #nextRequestId = 0
+  #reported: { role: string; term: number; leaderId: number; members: string } = {
+    role: '',
+    term: -1,
+    leaderId: -1,
+    members: '',
+  }
+
+  constructor(options: ReplicaOptions) {
+    this.id = options.id
+    this.#options = options
+    this.#config = resolveReplicaConfig(options)
+    this.#sessions = new SessionTable(this.#config.sessionsMax)
+    this.#reads = new PendingReads(this.#config.electionTicks)
+  }
+
+  start(): void {
+    assert(this.#running === null && !this.#stopped, 'a host starts once')
+    const o = this.#options
+    const bootstrap = { voters: o.voters, learners: o.learners ?? [] }
+    const { store, recovered } = LogStore.open(o.disk, o.dir, bootstrap)
+    const storage = loadStorage(recovered)
+    if (recovered.snapshot !== null) this.#restore(recovered.snapshot)
+    const raft = new Raft({
+      groupId: o.groupId,
+      id: o.id,
+      voters: recovered.membership.voters,
+      learners: recovered.membership.learners,
+      storage,
+      rng: o.rng,
+      applied: recovered.snapshot?.index ?? 0,
+      electionTicks: this.#config.electionTicks,
+      heartbeatTicks: this.#config.heartbeatTicks,
+      readOnly: this.#config.readMode === 'lease' ? 'lease-based' : 'safe',
+      ...(o.leaseDriftTicks === undefined ? {} : { leaseDriftTicks: o.leaseDriftTicks }),
+    })
+    const cancelTick = o.timers.every(o.tickMs, () => this.#tick())
+    this.#running = { raft, storage, log: store, cancelTick }
+    this.#lastRun = this.#running
+    this.#reportChanges(raft)
+    this.#scheduleReady()
+  }
+
+  stop(): void {
+    const running = this.#running
+    this.#stopped = true
+    this.#running = null
+    if (running === null) return
+    running.cancelTick()
+    running.log.close()
+    this.#proposals.failUpTo()
+    this.#reads.failAll()
+  }
+
+  receive(message: RaftMessage): void {
+    const running = this.#running
+    if (running === null) return
+    // A misrouted message is the network's mistake, not an invariant of ours: drop it.
+    if (message.to !== this.id || message.groupId !== this.#options.groupId) return
+    running.raft.step(message)
+    this.#scheduleReady()
+  }
+
+  write(request: WriteRequest, done: Done): void {
+    const envelope = encodeEnvelope(request)
+    this.#propose(done, (raft) => raft.propose(envelope))
+  }
+
+  changeMembership(change: MembershipChange, done: Done): void {
+    this.#propose(done, (raft) => raft.proposeMembershipChange(change))
+  }
+
+  #propose(done: Done, propose: (raft: Raft) => ProposeResult): void {
+    const running = this.#running
+    if (running === null) return done(notLeader(noNode))
+    if (this.#proposals.size >= replicaDefaults.pendingProposalsMax) {
+      return done({ ok: false, error: 'busy' })
+    }
+    const result = propose(running.raft)
+    if (result.ok) {
+      this.#proposals.add(result.index, result.term, done)
+      this.#scheduleReady()
+    } else if (result.reason === 'not-leader') {
+      done(notLeader(running.raft.status().leaderId))
+    } else if (result.reason === 'invalid-change') {
+      done({ ok: false, error: 'refused', reason: 'not a valid change of the membership' })
+    } else {
+      done({ ok: false, error: 'busy' })
+    }
+  }
+
+  read(query: Uint8Array, done: Done): void {
+    const running = this.#running
+    if (running === null) return done(notLeader(noNode))
+    const { role, leaderId } = running.raft.status()
+    if (this.#options.unsafeLocalReads === true) {
+      // TEST ONLY, and wrong by design: a deposed leader that does not know it answers stale.
+      if (role !== 'leader') return done(notLeader(leaderId))
+      return done({ ok: true, reply: this.#options.stateMachine.query(query) })
+    }
+    if (leaderId === noNode) return done(notLeader(noNode))
+    if (this.#reads.size >= replicaDefaults.pendingReadsMax) {
+      return done({ ok: false, error: 'busy' })
+    }
+    const requestId = ++this.#nextRequestId
+    this.#reads.add(requestId, query, done)
+    running.raft.readIndex(requestId)
+    this.#scheduleReady()
+  }
+
+  transferLeadership(target: number): boolean {
+    const running = this.#running
+    if (running === null) return false
+    const started = running.raft.transferLeadership(target)
+    this.#scheduleReady()
+    return started
+  }
+
+  status(): ReplicaStatus {
+    const running = this.#lastRun
+    assert(running !== null, 'status() of a started host')
+    const raft = running.raft.status()
+    return {
+      id: this.id,
+      role: raft.role,
+      term: raft.term,
+      leaderId: raft.leaderId,
+      commitIndex: raft.commit,
+      appliedIndex: raft.applied,
+      lastIndex: raft.lastIndex,
+      snapshotIndex: running.storage.snapshot().index,
+      membership: running.raft.membership(),
+    }
+  }
+
+  inspect(): ReplicaInspection {
+    const running = this.#lastRun
+    assert(running !== null, 'inspect() of a started host')
+    const snapshot = running.storage.snapshot()
+    return {
+      ...this.status(),
+      entries: running.raft.entries().filter((entry) => entry.index > snapshot.index),
+      snapshotTerm: snapshot.term,
+    }
+  }
+
+  // ---- the loop ---------------------------------------------------------------------------
+
+  #tick(): void {
+    const running = this.#running
+    if (running === null) return
+    running.raft.tick()
+    this.#reads.tick()
+    this.#scheduleReady()
+  }
+
+  /** Once per turn: every request of this turn shares one Ready and one fdatasync. */
+  #scheduleReady(): void {
+    if (this.#readyScheduled) return
+    this.#readyScheduled = true
+    this.#options.timers.defer(() => {
+      this.#readyScheduled = false
+      this.#processReady()
+    })
+  }
+
+  #processReady(): void {
+    const running = this.#running
+    if (running === null) return
+    for (let round = 0; round < replicaDefaults.readyRoundsPerTurn; round++) {
+      const ready = running.raft.ready()
+      if (ready === null) {
+        this.#maybeSnapshot(running)
+        return
+      }
+      this.#handleReady(running, ready)
+      if (this.#running !== running) return
+    }
+    this.#scheduleReady()
+  }
+
+  #handleReady(running: Running, ready: Ready): void {
+    const { raft, storage, log } = running
+    if (ready.snapshot !== null) {
+      this.#installSnapshot(running, ready)
+    } else {
+      log.append(ready.hardState, ready.entries)
+      if (ready.mustSync) log.sync()
+      storage.append(ready.entries)
+      if (ready.hardState !== null) storage.setHardState(ready.hardState)
+    }
+    for (const message of ready.messages) this.#options.send(message)
+    for (const entry of ready.committed) this.#apply(entry)
+    for (const readState of ready.readStates) {
+      this.#reads.onReadState(readState.requestId, readState.index)
+    }
+    raft.advance(ready)
+    this.#reportChanges(raft)
+    if (raft.status().role !== 'leader') this.#proposals.failUpTo()
+    this.#reads.serve(raft.status().applied, (query) => this.#options.stateMachine.query(query))
+  }
+
+  /** A snapshot from the leader replaces our log and state: durable first, then restored. */
+  #installSnapshot(running: Running, ready: Ready): void {
+    const snapshot = ready.snapshot
+    assert(snapshot !== null, 'a Ready with a snapshot')
+    const hardState = ready.hardState ?? running.storage.initialHardState()
+    running.log.saveSnapshot(snapshot, {
+      baseIndex: snapshot.index,
+      baseTerm: snapshot.term,
+      hardState,
+      entries: ready.entries,
+    })
+    running.storage.applySnapshot(snapshot)
+    running.storage.append(ready.entries)
+    running.storage.setHardState(hardState)
+    this.#restore(snapshot)
+    // Proposals at or below the snapshot were never applied here: their fate is unknown to us.
+    this.#proposals.failUpTo(snapshot.index)
+  }
+
+  #restore(snapshot: Snapshot): void {
+    this.#options.stateMachine.restore(decodeState(snapshot.data, this.#sessions))
+    this.#options.onEvent?.({ kind: 'snapshot-restored', index: snapshot.index })
+  }
+
+  #apply(entry: Entry): void {
+    if (entry.kind === 'command') {
+      const result = this.#applyCommand(entry)
+      this.#proposals.settle(entry.index, entry.term, () => result)
+    } else {
+      this.#proposals.settle(entry.index, entry.term, () => ({ ok: true, reply: entry.data }))
+    }
+    this.#options.onApplied?.(entry)
+  }
+
+  /** Exactly once: a session's duplicate gets the first reply, an older sequence is refused. */
+  #applyCommand(entry: Entry): ReplicaResult {
+    const { clientId, sequence, command } = decodeEnvelope(entry.data)
+    const check = this.#sessions.check(clientId, sequence)
+    if (check.kind === 'duplicate') return { ok: true, reply: check.reply }
+    if (check.kind === 'stale') {
+      return { ok: false, error: 'refused', reason: `sequence ${sequence} is older than the last` }
+    }
+    const reply = this.#options.stateMachine.apply(command)
+    this.#sessions.record(clientId, sequence, reply, entry.index)
+    return { ok: true, reply }
+  }
+
+  /** Snapshots the applied state every snapshotEveryEntries and compacts the log behind it. */
+  #maybeSnapshot(running: Running): void {
+    const { raft, storage, log } = running
+    const applied = raft.status().applied
+    if (applied - storage.snapshot().index < this.#config.snapshotEveryEntries) return
+    const data = encodeState(this.#sessions, this.#options.stateMachine.snapshot())
+    const snapshot = storage.createSnapshot(applied, data, raft.membership())
+    const baseIndex = Math.max(storage.firstIndex() - 1, applied - this.#config.logTailEntries)
+    const lastIndex = storage.lastIndex()
+    log.saveSnapshot(snapshot, {
+      baseIndex,
+      baseTerm: storage.term(baseIndex),
+      hardState: storage.initialHardState(),
+      entries: baseIndex < lastIndex ? storage.entries(baseIndex + 1, lastIndex + 1, Infinity) : [],
+    })
+    storage.compact(baseIndex)
+    this.#options.onEvent?.({ kind: 'snapshot-saved', index: applied })
+  }
+
+  #reportChanges(raft: Raft): void {
+    const { role, term, leaderId } = raft.status()
+    const membership = raft.membership()
+    const members = membershipKey(membership)
+    const reported = this.#reported
+    const emit = (event: ReplicaEvent): void => this.#options.onEvent?.(event)
+    if (role !== reported.role || term !== reported.term || leaderId !== reported.leaderId) {
+      emit({ kind: 'role', role, term, leaderId })
+    }
+    if (members !== reported.members) emit({ kind: 'membership', membership })
+    this.#reported = { role, term, leaderId, members }
+  }
+}
+
+function notLeader(leaderId: number): ReplicaResult {
+  return { ok: false, error: 'not-leader', leaderId }
+}
+
+function membershipKey(membership: Membership): string {
+  return `${membership.voters.join(',')}|${membership.learners.join(',')}`
+}

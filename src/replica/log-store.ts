@@ -1,0 +1,260 @@
+/* The durable Raft log of one replica over the Disk port (synchronous calls only, so the Ready
+ * loop stays one deterministic turn): a generation file of CRC-framed records (base, hard state,
+ * entries) and snapshot files. A new generation is written whole, sealed and synced before the
+ * old files are deleted, so recovery always finds one sealed generation; opening rewrites the
+ * log into a fresh generation, which is also how a torn tail is cut off. */
+import { assert } from '../core/assert.js'
+import type { BlockFile, Disk } from '../core/ports.js'
+import { emptyHardState } from '../raft/index.js'
+import type { Entry, HardState, Membership, Snapshot } from '../raft/index.js'
+import { encodeRecord, scanRecords, type LogRecord } from './log-codec.js'
+import { decodeSnapshotFile, encodeSnapshotFile } from './snapshot-codec.js'
+
+/** What recovery found: the log after `baseIndex`, the newest intact snapshot, the hard state. */
+export interface RecoveredLog {
+  readonly hardState: HardState
+  readonly snapshot: Snapshot | null
+  readonly baseIndex: number
+  readonly baseTerm: number
+  /** The membership as of the snapshot (or the bootstrap membership without one). */
+  readonly membership: Membership
+  /** Entries baseIndex + 1 .. last, dense. */
+  readonly entries: readonly Entry[]
+}
+
+const generationPattern = /^raft-log-(\d+)\.bin$/
+const snapshotPattern = /^raft-snap-(\d+)-(\d+)\.bin$/
+const pad = (n: number, width: number): string => String(n).padStart(width, '0')
+
+export class LogStore {
+  readonly #disk: Disk
+  readonly #dir: string
+  #file: BlockFile
+  #generation: number
+  /** The snapshot file the current generation relies on (null: none yet). */
+  #snapshotPath: string | null
+
+  private constructor(parts: {
+    disk: Disk
+    dir: string
+    generation: number
+    file: BlockFile
+    snapshotPath: string | null
+  }) {
+    this.#disk = parts.disk
+    this.#dir = parts.dir
+    this.#generation = parts.generation
+    this.#file = parts.file
+    this.#snapshotPath = parts.snapshotPath
+  }
+
+  /** Recovers `dir` (or starts it with `bootstrap`) into a fresh generation. */
+  static open(
+    disk: Disk,
+    dir: string,
+    bootstrap: Membership,
+  ): { store: LogStore; recovered: RecoveredLog } {
+    disk.mkdirp(dir)
+    const names = disk.listSync(dir)
+    const found = findSnapshot(disk, dir, names)
+    const generations = numbered(names, generationPattern)
+    const replayed = replayNewestSealed(disk, dir, generations)
+    assert(replayed !== null || generations.length === 0, `no sealed Raft log in ${dir}`)
+    const recovered = reconcile(
+      replayed ?? { ...freshLog, membership: bootstrap },
+      found?.snapshot ?? null,
+    )
+    const generation = newestGeneration(names) + 1
+    const file = writeGeneration(disk, generationPath(dir, generation), recovered)
+    const snapshotPath = found === null ? null : `${dir}/${found.name}`
+    const store = new LogStore({ disk, dir, generation, file, snapshotPath })
+    store.#remove(
+      names
+        .map((name) => `${dir}/${name}`)
+        .filter((path) => path !== snapshotPath && path !== file.path)
+        .filter(
+          (path) => generationPattern.test(basename(path)) || snapshotPattern.test(basename(path)),
+        ),
+    )
+    return { store, recovered }
+  }
+
+  /** Appends the hard state and entries (entries may replace a suffix); durable after sync(). */
+  append(hardState: HardState | null, entries: readonly Entry[]): void {
+    const records = entries.map((entry) => encodeRecord({ type: 'entry', entry }))
+    if (hardState !== null) records.push(encodeRecord({ type: 'hard', hardState }))
+    // One write for the whole Ready: a group commit of many entries costs one syscall.
+    if (records.length === 1) this.#file.appendSync(records[0] as Uint8Array)
+    else if (records.length > 1) this.#file.appendSync(Buffer.concat(records))
+  }
+
+  sync(): void {
+    this.#file.syncSync()
+  }
+
+  /**
+   * Makes `snapshot` durable and starts a generation whose log begins after (baseIndex,
+   * baseTerm) with `entries`; then deletes the previous generation and snapshot.
+   */
+  saveSnapshot(
+    snapshot: Snapshot,
+    log: { baseIndex: number; baseTerm: number; hardState: HardState; entries: readonly Entry[] },
+  ): void {
+    assert(log.baseIndex <= snapshot.index, 'the log base is covered by the snapshot')
+    const generation = this.#generation + 1
+    const snapshotPath = `${this.#dir}/raft-snap-${pad(snapshot.index, 16)}-${pad(generation, 12)}.bin`
+    const snapshotFile = this.#disk.openSync(snapshotPath, 'append')
+    assert(snapshotFile.size() === 0, 'a snapshot file is new')
+    snapshotFile.appendSync(encodeSnapshotFile(snapshot))
+    snapshotFile.syncSync()
+    snapshotFile.closeSync()
+    const previous = this.#file
+    this.#file = writeGeneration(this.#disk, generationPath(this.#dir, generation), {
+      ...log,
+      snapshot,
+      membership: snapshot.membership,
+    })
+    this.#generation = generation
+    previous.closeSync()
+    const obsolete = [previous.path]
+    if (this.#snapshotPath !== null) obsolete.push(this.#snapshotPath)
+    this.#snapshotPath = snapshotPath
+    this.#remove(obsolete)
+  }
+
+  close(): void {
+    this.#file.closeSync()
+  }
+
+  #remove(paths: readonly string[]): void {
+    // Best effort: a file left behind is obsolete by its number and removed at the next open.
+    for (const path of paths) void this.#disk.remove(path).catch(() => undefined)
+  }
+}
+
+function generationPath(dir: string, generation: number): string {
+  return `${dir}/raft-log-${pad(generation, 12)}.bin`
+}
+
+function basename(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1)
+}
+
+/** Writes a whole generation (base, hard state, entries) and seals and syncs it. */
+function writeGeneration(disk: Disk, path: string, log: RecoveredLog): BlockFile {
+  const file = disk.openSync(path, 'append')
+  assert(file.size() === 0, 'a log generation file is new')
+  const base: LogRecord = {
+    type: 'base',
+    index: log.baseIndex,
+    term: log.baseTerm,
+    membership: log.membership,
+  }
+  file.appendSync(encodeRecord(base))
+  file.appendSync(encodeRecord({ type: 'hard', hardState: log.hardState }))
+  for (const entry of log.entries) file.appendSync(encodeRecord({ type: 'entry', entry }))
+  file.appendSync(encodeRecord({ type: 'sealed' }))
+  file.syncSync()
+  return file
+}
+
+const freshLog = {
+  hardState: emptyHardState,
+  snapshot: null,
+  baseIndex: 0,
+  baseTerm: 0,
+  entries: [],
+} as const
+
+/** Names matching `pattern`, by their first number, newest first. */
+function numbered(names: readonly string[], pattern: RegExp): { name: string; number: number }[] {
+  const matches: { name: string; number: number }[] = []
+  for (const name of names) {
+    const match = pattern.exec(name)
+    if (match?.[1] !== undefined) matches.push({ name, number: Number(match[1]) })
+  }
+  return matches.sort((a, b) => b.number - a.number || (a.name < b.name ? 1 : -1))
+}
+
+/** The highest generation any file names (a snapshot names the generation it was made for). */
+function newestGeneration(names: readonly string[]): number {
+  let newest = 0
+  for (const name of names) {
+    const number = generationPattern.exec(name)?.[1] ?? snapshotPattern.exec(name)?.[2]
+    if (number !== undefined) newest = Math.max(newest, Number(number))
+  }
+  return newest
+}
+
+function findSnapshot(
+  disk: Disk,
+  dir: string,
+  names: readonly string[],
+): { name: string; snapshot: Snapshot } | null {
+  for (const { name } of numbered(names, snapshotPattern)) {
+    const snapshot = decodeSnapshotFile(disk.readFileSync(`${dir}/${name}`))
+    if (snapshot !== null) return { name, snapshot }
+  }
+  return null
+}
+
+/** Replays the newest generation that was sealed (older or unsealed ones are leftovers). */
+function replayNewestSealed(
+  disk: Disk,
+  dir: string,
+  generations: readonly { name: string }[],
+): RecoveredLog | null {
+  for (const { name } of generations) {
+    const { records } = scanRecords(disk.readFileSync(`${dir}/${name}`))
+    const first = records[0]
+    if (first?.type !== 'base' || !records.some((r) => r.type === 'sealed')) continue
+    return replay(first, records)
+  }
+  return null
+}
+
+function replay(base: LogRecord & { type: 'base' }, records: readonly LogRecord[]): RecoveredLog {
+  let hardState = emptyHardState
+  const entries: Entry[] = []
+  for (const record of records) {
+    if (record.type === 'hard') hardState = record.hardState
+    if (record.type !== 'entry') continue
+    const position = record.entry.index - base.index - 1
+    assert(position >= 0 && position <= entries.length, 'log records leave no gap')
+    entries.length = position
+    entries.push(record.entry)
+  }
+  return {
+    hardState,
+    snapshot: null,
+    baseIndex: base.index,
+    baseTerm: base.term,
+    membership: base.membership,
+    entries,
+  }
+}
+
+/**
+ * Fits the log to the snapshot: a log that does not reach the snapshot or disagrees at its index
+ * is replaced by it (a crash during an install); commit covers the snapshot; the term is at
+ * least the snapshot's, so a new leader's entries never carry an older term than the log's.
+ */
+function reconcile(log: RecoveredLog, snapshot: Snapshot | null): RecoveredLog {
+  if (snapshot === null) return log
+  assert(log.baseIndex <= snapshot.index, 'the log starts within the snapshot')
+  const lastIndex = log.baseIndex + log.entries.length
+  const termAt = (index: number): number | undefined =>
+    index === log.baseIndex ? log.baseTerm : log.entries[index - log.baseIndex - 1]?.term
+  const matches = snapshot.index <= lastIndex && termAt(snapshot.index) === snapshot.term
+  const base = matches
+    ? log
+    : { ...log, baseIndex: snapshot.index, baseTerm: snapshot.term, entries: [] }
+  const last = base.baseIndex + base.entries.length
+  const { term, vote, commit } = log.hardState
+  const hardState: HardState = {
+    term: Math.max(term, snapshot.term),
+    vote: term >= snapshot.term ? vote : 0,
+    commit: Math.min(Math.max(commit, snapshot.index), last),
+  }
+  return { ...base, hardState, snapshot, membership: snapshot.membership }
+}

@@ -1,0 +1,50 @@
+/* Encodings of snapshots: the state bytes Raft ships to followers (the session table and the
+ * state machine's own snapshot, which together are the replicated state) and the snapshot file
+ * (index, term, membership, state bytes) in one CRC frame, so a torn file is never mistaken for
+ * a snapshot. */
+import { assert } from '../core/assert.js'
+import { decodeMembership, encodeMembership, type Snapshot } from '../raft/index.js'
+import { ByteReader, ByteWriter } from './bytes.js'
+import { frame, unframe } from './log-codec.js'
+import type { SessionTable } from './sessions.js'
+
+const stateFormatVersion = 1
+
+export function encodeState(sessions: SessionTable, machine: Uint8Array): Uint8Array {
+  const writer = new ByteWriter().u8(stateFormatVersion)
+  sessions.encode(writer)
+  return writer.bytes(machine).finish()
+}
+
+/** Restores `sessions` in place; returns the state machine's snapshot bytes (a view). */
+export function decodeState(data: Uint8Array, sessions: SessionTable): Uint8Array {
+  const reader = new ByteReader(data)
+  assert(reader.u8() === stateFormatVersion, 'snapshot state format version')
+  sessions.decode(reader)
+  const machine = reader.bytes()
+  assert(reader.done, 'snapshot state has trailing bytes')
+  return machine
+}
+
+export function encodeSnapshotFile(snapshot: Snapshot): Uint8Array {
+  const payload = new ByteWriter()
+    .num(snapshot.index)
+    .num(snapshot.term)
+    .bytes(encodeMembership(snapshot.membership))
+    .bytes(snapshot.data)
+    .finish()
+  return frame(payload)
+}
+
+/** The snapshot in a file's bytes, or null if the file is torn or corrupt. */
+export function decodeSnapshotFile(bytes: Uint8Array): Snapshot | null {
+  const framed = unframe(bytes, 0)
+  if (framed === null || framed.next !== bytes.byteLength) return null
+  const reader = new ByteReader(framed.payload)
+  const index = reader.num()
+  const term = reader.num()
+  const membership = decodeMembership(reader.bytes())
+  const data = reader.bytes().slice()
+  assert(reader.done, 'snapshot file has trailing bytes')
+  return { index, term, membership, data }
+}
