@@ -5,13 +5,16 @@
  * TTL was extended moves itself to the new time, so refreshing a TTL adds no entry). Lookups
  * count keyspace_hits/misses exactly where Redis's lookupKeyRead does, and nowhere else. */
 import { assert } from '../core/assert.js'
-import { CaskadeError, ErrorCode } from '../core/errors.js'
+import { CaskadeError, ErrorCode, wrongTypeError } from '../core/errors.js'
 import { globMatch } from '../core/glob.js'
 import type { Clock, Rng, Timers } from '../core/ports.js'
 import { createRng } from '../core/rng.js'
+import { RecordKind, isCollectionKind } from '../storage/record-codec.js'
 import type { StorageEngine } from '../storage/types.js'
 import { TimingWheel } from './timing-wheel.js'
 import type {
+  CollectionType,
+  FieldScanPage,
   KeyMoveResult,
   Keyspace,
   KeyspaceScanOptions,
@@ -93,6 +96,7 @@ export class EngineKeyspace implements Keyspace {
 
   peek(key: Buffer): Buffer | null {
     if (this.#liveExpiry(key) === null) return null
+    this.#assertString(key)
     return this.engine.get(key)
   }
 
@@ -125,11 +129,14 @@ export class EngineKeyspace implements Keyspace {
   }
 
   typeOf(key: Buffer): string {
-    return this.exists(key) ? 'string' : 'none'
+    if (!this.exists(key)) return 'none'
+    return typeNameOf(this.engine.kindOf(key) ?? RecordKind.string)
   }
 
   valueLength(key: Buffer): number | null {
-    const length = this.#liveExpiry(key) === null ? null : this.engine.valueLength(key)
+    const live = this.#liveExpiry(key) !== null
+    if (live) this.#assertString(key)
+    const length = live ? this.engine.valueLength(key) : null
     if (length === null) this.#misses++
     else this.#hits++
     return length
@@ -171,9 +178,7 @@ export class EngineKeyspace implements Keyspace {
     if (from.equals(to)) return options.onlyIfAbsent ? 'target-exists' : 'done'
     const target = this.#liveExpiry(to)
     if (target !== null && options.onlyIfAbsent) return 'target-exists'
-    const value = this.engine.get(from)
-    assert(value !== null, 'a live key has a value')
-    this.engine.put(to, value, expiresAtMs)
+    this.#copyValue(from, to, expiresAtMs)
     this.engine.delete(from)
     if (expiresAtMs !== 0) this.#schedule(to, expiresAtMs, target)
     return 'done'
@@ -181,12 +186,11 @@ export class EngineKeyspace implements Keyspace {
 
   copy(from: Buffer, to: Buffer, options: { replace: boolean }): KeyMoveResult {
     assert(!from.equals(to), 'COPY checks for the same key first')
-    const value = this.get(from)
-    if (value === null) return 'no-source'
+    if (!this.exists(from)) return 'no-source'
     const expiresAtMs = this.engine.expiresAtMs(from) ?? 0
     const target = this.#liveExpiry(to)
     if (target !== null && !options.replace) return 'target-exists'
-    this.engine.put(to, value, expiresAtMs)
+    this.#copyValue(from, to, expiresAtMs)
     if (expiresAtMs !== 0) this.#schedule(to, expiresAtMs, target)
     return 'done'
   }
@@ -276,6 +280,85 @@ export class EngineKeyspace implements Keyspace {
     return this.#wheel.size()
   }
 
+  collectionSize(key: Buffer, type: CollectionType, lookup: 'read' | 'write'): number {
+    const live = this.#liveExpiry(key) !== null
+    if (lookup === 'read') {
+      if (live) this.#hits++
+      else this.#misses++
+    }
+    if (!live) return 0
+    if (this.engine.kindOf(key) !== kindOfType[type]) throw wrongTypeError()
+    const size = this.engine.elementCount(key)
+    assert(size > 0, 'a live collection is not empty')
+    return size
+  }
+
+  getField(key: Buffer, field: Buffer): Buffer | null {
+    return this.engine.getElement(key, field)
+  }
+
+  hasField(key: Buffer, field: Buffer): boolean {
+    return this.engine.hasElement(key, field)
+  }
+
+  setField(key: Buffer, type: CollectionType, field: Buffer, value: Buffer): boolean {
+    if (this.engine.kindOf(key) !== kindOfType[type]) {
+      // Absent (collectionSize already expired it lazily): a new collection, no expiry.
+      assert(!this.engine.has(key), 'setField creates only absent keys')
+      this.engine.createCollection(key, kindOfType[type], 0)
+    }
+    return this.engine.putElement(key, field, value)
+  }
+
+  deleteFields(key: Buffer, fields: readonly Buffer[]): number {
+    const present = new Set<string>()
+    for (const field of fields) {
+      if (this.engine.hasElement(key, field)) present.add(field.toString('latin1'))
+    }
+    // The last fields go with the key: one metadata tombstone instead of one record per field.
+    if (present.size === this.engine.elementCount(key)) {
+      if (present.size > 0) this.engine.delete(key)
+      return present.size
+    }
+    for (const name of present) this.engine.deleteElement(key, Buffer.from(name, 'latin1'))
+    return present.size
+  }
+
+  fieldNames(key: Buffer): Buffer[] {
+    return this.engine.elementFields(key)
+  }
+
+  scanFields(key: Buffer, cursor: number, count: number): FieldScanPage {
+    const page = this.engine.scanElements(key, cursor, count)
+    return { cursor: page.cursor, fields: page.keys }
+  }
+
+  randomField(key: Buffer): Buffer {
+    const field = this.engine.randomElement(key, this.#pick)
+    assert(field !== null, 'a live collection has a random field')
+    return field
+  }
+
+  /** Writes `from`'s value (a string, or a collection field by field) to `to`. */
+  #copyValue(from: Buffer, to: Buffer, expiresAtMs: number): void {
+    const kind = this.engine.kindOf(from)
+    assert(kind !== null, 'copy from a live key')
+    if (!isCollectionKind(kind)) {
+      const value = this.engine.get(from)
+      assert(value !== null, 'a live key has a value')
+      this.engine.put(to, value, expiresAtMs)
+      return
+    }
+    const fields = this.engine.elementFields(from)
+    const values = fields.map((field) => this.engine.getElement(from, field) as Buffer)
+    this.engine.createCollection(to, kind, expiresAtMs)
+    fields.forEach((field, index) => this.engine.putElement(to, field, values[index] as Buffer))
+  }
+
+  #assertString(key: Buffer): void {
+    if (this.engine.kindOf(key) !== RecordKind.string) throw wrongTypeError()
+  }
+
   /** The key's expiry (0 = none) when it is live; null when absent or expired (then deleted). */
   #liveExpiry(key: Buffer): number | null {
     const expiresAtMs = this.engine.expiresAtMs(key)
@@ -349,4 +432,13 @@ export class EngineKeyspace implements Keyspace {
     if (entries <= live * keyspaceDefaults.wheelEntriesPerExpiringKeyMax) return
     this.#wheel = this.#filledWheel()
   }
+}
+
+const kindOfType: Record<CollectionType, number> = { hash: RecordKind.hash, set: RecordKind.set }
+
+/** TYPE's reply for a record kind. */
+function typeNameOf(kind: number): string {
+  if (kind === RecordKind.hash) return 'hash'
+  if (kind === RecordKind.set) return 'set'
+  return 'string'
 }
