@@ -3,6 +3,7 @@
  * key positions fit the arity, so dispatch and COMMAND INFO can trust every entry they read. */
 import { assert } from '../core/assert.js'
 import { connectionCommands } from './connection.js'
+import { hashCommands } from './hashes.js'
 import { keyCommands } from './keys.js'
 import { serverCommands } from './server.js'
 import { stringCommands } from './strings.js'
@@ -76,4 +77,5 @@ export const commandTable: ReadonlyMap<string, CommandSpec> = buildCommandTable(
   keyCommands,
   connectionCommands,
   serverCommands,
+  hashCommands,
 ])

@@ -88,10 +88,13 @@ export class EngineKeyspace implements Keyspace {
   }
 
   get(key: Buffer): Buffer | null {
-    const value = this.peek(key)
-    if (value === null) this.#misses++
-    else this.#hits++
-    return value
+    if (this.#liveExpiry(key) === null) {
+      this.#misses++
+      return null
+    }
+    this.#hits++ // Redis counts the lookup as a hit before its type check
+    this.#assertString(key)
+    return this.engine.get(key)
   }
 
   peek(key: Buffer): Buffer | null {
@@ -134,12 +137,13 @@ export class EngineKeyspace implements Keyspace {
   }
 
   valueLength(key: Buffer): number | null {
-    const live = this.#liveExpiry(key) !== null
-    if (live) this.#assertString(key)
-    const length = live ? this.engine.valueLength(key) : null
-    if (length === null) this.#misses++
-    else this.#hits++
-    return length
+    if (this.#liveExpiry(key) === null) {
+      this.#misses++
+      return null
+    }
+    this.#hits++
+    this.#assertString(key)
+    return this.engine.valueLength(key)
   }
 
   expireAt(key: Buffer, expiresAtMs: number): boolean {
