@@ -3,6 +3,7 @@
  * must keyspace_hits/misses afterwards. Skipped when redis-server is not installed. */
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
+import fc from 'fast-check'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import net from 'node:net'
 import { CaskadeError, RedisErrors } from '../core/errors.js'
@@ -645,6 +646,39 @@ function respShape(buf: Buffer, offset = 0): [string, number] {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
+/** Random command sequences over a few keys and fields: hashes, strings and key commands. */
+function commandArbitrary(): fc.Arbitrary<string[]> {
+  const key = fc.constantFrom('k1', 'k2', 'k3')
+  const field = fc.constantFrom('a', 'b', 'c', 'd')
+  const value = fc.oneof(fc.constantFrom('1', '-7', '2.5', 'x', ''), fc.integer().map(String))
+  const increment = fc.oneof(fc.integer({ min: -1000, max: 1000 }).map(String), fc.constant('z'))
+  const pairs = fc
+    .array(fc.tuple(field, value), { minLength: 1, maxLength: 3 })
+    .map((list) => list.flat())
+  const fields = fc.array(field, { minLength: 1, maxLength: 3 })
+  return fc.oneof(
+    fc.tuple(key, pairs).map(([k, p]) => ['hset', k, ...p]),
+    fc.tuple(key, pairs).map(([k, p]) => ['hmset', k, ...p]),
+    fc.tuple(key, field, value).map(([k, f, v]) => ['hsetnx', k, f, v]),
+    fc.tuple(key, fields).map(([k, f]) => ['hdel', k, ...f]),
+    fc.tuple(key, field, increment).map(([k, f, i]) => ['hincrby', k, f, i]),
+    fc.tuple(key, field, increment).map(([k, f, i]) => ['hincrbyfloat', k, f, i]),
+    fc.tuple(key, field).map(([k, f]) => ['hget', k, f]),
+    fc.tuple(key, fields).map(([k, f]) => ['hmget', k, ...f]),
+    fc.tuple(key, field).map(([k, f]) => ['hexists', k, f]),
+    fc.tuple(key, field).map(([k, f]) => ['hstrlen', k, f]),
+    fc.tuple(fc.constantFrom('hgetall', 'hkeys', 'hvals', 'hlen', 'type', 'exists', 'get'), key),
+    key.map((k) => ['hrandfield', k, '10', 'withvalues']),
+    key.map((k) => ['hscan', k, '0']),
+    fc.tuple(key, value).map(([k, v]) => ['set', k, v]),
+    key.map((k) => ['del', k]),
+    fc.tuple(key, fc.constantFrom('1000', '0', '-1')).map(([k, s]) => ['expire', k, s]),
+    key.map((k) => ['persist', k]),
+    fc.tuple(key, key).map(([a, b]) => ['rename', a, b]),
+    fc.tuple(key, key).map(([a, b]) => ['copy', a, b, 'replace']),
+  )
+}
+
 describe(
   'differential: our string and key commands against redis-server',
   { skip: !hasRedis },
@@ -706,6 +740,35 @@ describe(
       } finally {
         client.close()
       }
+    })
+
+    test('fast-check: random hash/key command sequences give the same bytes', async () => {
+      const client = new RawClient(port)
+      const seed = Number(process.env.SEED ?? 20261205)
+      let compared = 0
+      try {
+        for (const protocol of [2, 3] as const) {
+          await client.call([Buffer.from('hello'), Buffer.from(String(protocol))])
+          const property = fc.asyncProperty(
+            fc.array(commandArbitrary(), { minLength: 5, maxLength: 60 }),
+            async (commands) => {
+              await client.call([Buffer.from('flushall')])
+              const local = new LocalServer()
+              for (const command of commands) {
+                const args = command.map((arg) => Buffer.from(arg))
+                const expected = (await client.call(args)).toString('latin1')
+                const actual = local.call(args, protocol).toString('latin1')
+                compared++
+                assert.equal(actual, expected, `RESP${protocol}: ${command.join(' ')}`)
+              }
+            },
+          )
+          await fc.assert(property, { numRuns: 150, seed: seed + protocol })
+        }
+      } finally {
+        client.close()
+      }
+      console.log(`fast-check differential: ${compared} commands compared (seed ${seed})`)
     })
 
     for (const protocol of [2, 3] as const) {
