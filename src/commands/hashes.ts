@@ -191,7 +191,7 @@ function hincrbyfloatHandler(ctx: CommandContext, args: readonly Buffer[]): void
 const longDoubleZero = parseLongDouble('0') as LongDouble
 
 /** The count argument of HRANDFIELD: a long in [-LONG_MAX, LONG_MAX], as getRangeLong says. */
-function parseRandomCount(arg: Buffer): number | bigint {
+export function parseRandomCount(arg: Buffer): number | bigint {
   const value = parseInt64OrThrow(arg)
   if (value === int64Min) {
     throw new CaskadeError(
@@ -248,7 +248,7 @@ function randomFieldsWithCount(
 }
 
 /** `count` distinct fields in random order (a partial Fisher-Yates shuffle). */
-function pickDistinct(ctx: CommandContext, fields: Buffer[], count: number): Buffer[] {
+export function pickDistinct(ctx: CommandContext, fields: Buffer[], count: number): Buffer[] {
   for (let i = 0; i < count; i++) {
     const j = i + ctx.rng.int(fields.length - i)
     const chosen = fields[j] as Buffer
@@ -275,13 +275,13 @@ function replyFieldList(
   }
 }
 
-interface ScanOptions {
+export interface ScanOptions {
   count: number
   match: Buffer | null
 }
 
 /** scanGenericCommand's options for a collection: COUNT and MATCH (TYPE is for SCAN only). */
-function parseScanOptions(args: readonly Buffer[], start: number): ScanOptions {
+export function parseScanOptions(args: readonly Buffer[], start: number): ScanOptions {
   const options: ScanOptions = { count: scanCountDefault, match: null }
   for (let i = start; i < args.length; i += 2) {
     const value = args[i + 1]

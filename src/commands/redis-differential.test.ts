@@ -16,6 +16,7 @@ import { createReplyWriter } from '../protocol/reply-writer.js'
 import type { ProtocolVersion } from '../protocol/types.js'
 import { hashCommands } from './hashes.js'
 import { keyCommands } from './keys.js'
+import { setCommands } from './sets.js'
 import { stringCommands } from './strings.js'
 import type { ClientSession, CommandContext, CommandSpec, ServerHost } from './types.js'
 
@@ -126,7 +127,10 @@ function freePort(): Promise<number> {
 }
 
 const table = new Map<string, CommandSpec>(
-  [...stringCommands, ...keyCommands, ...hashCommands].map((spec) => [spec.name, spec]),
+  [...stringCommands, ...keyCommands, ...hashCommands, ...setCommands].map((spec) => [
+    spec.name,
+    spec,
+  ]),
 )
 
 const noTimers: Timers = {
@@ -357,6 +361,136 @@ const hashScript: Step[] = [
   ['scan', '0', 'type', 'set'],
   ['del', 'onestring'],
   ['randomkey'],
+]
+
+/**
+ * Sets: integer sets (Redis's intsets reply in numeric order, so byte comparisons hold), the
+ * operations and their STORE forms, errors, WRONGTYPE, and shape-only random replies ('~').
+ */
+const setScript: Step[] = [
+  ['flushall-both'],
+  ['sadd', 'i', '5', '3', '10', '-1', '3'],
+  ['sadd', 'i', '7'],
+  ['sadd', 'j', '3', '7', '100'],
+  ['sadd', 'k', '1000'],
+  ['smembers', 'i'],
+  ['smembers', 'nokey'],
+  ['scard', 'i'],
+  ['scard', 'nokey'],
+  ['sismember', 'i', '3'],
+  ['sismember', 'i', '4'],
+  ['sismember', 'nokey', '4'],
+  ['smismember', 'i', '3', '4', '10'],
+  ['smismember', 'nokey', '3'],
+  ['srem', 'i', '3', '3', '99'],
+  ['srem', 'nokey', '1'],
+  ['smembers', 'i'],
+  ['sinter', 'i', 'j'],
+  ['sinter', 'i', 'nokey'],
+  ['sinter', 'nokey'],
+  ['sunion', 'i', 'j', 'nokey'],
+  ['sdiff', 'i', 'j'],
+  ['sdiff', 'nokey', 'i'],
+  ['sdiff', 'i', 'i'],
+  ['sinterstore', 'dst', 'i', 'j'],
+  ['smembers', 'dst'],
+  ['sunionstore', 'dst', 'i', 'j', 'k'],
+  ['smembers', 'dst'],
+  ['sdiffstore', 'dst', 'i', 'j'],
+  ['smembers', 'dst'],
+  ['sinterstore', 'dst', 'i', 'k'],
+  ['exists', 'dst'],
+  ['set', 'str', 'v'],
+  ['sunionstore', 'str', 'i'],
+  ['type', 'str'],
+  ['set', 'str', 'v'],
+  ['sadd', 'str', '1'],
+  ['srem', 'str', '1'],
+  ['smembers', 'str'],
+  ['sismember', 'str', '1'],
+  ['smismember', 'str', '1'],
+  ['scard', 'str'],
+  ['sinter', 'i', 'str'],
+  ['sinter', 'nokey', 'str'],
+  ['sunion', 'str', 'i'],
+  ['sdiff', 'i', 'str'],
+  ['sinterstore', 'dst', 'i', 'str'],
+  ['sintercard', '2', 'i', 'str'],
+  ['spop', 'str'],
+  ['srandmember', 'str'],
+  ['sscan', 'str', '0'],
+  ['smove', 'str', 'i', '1'],
+  ['smove', 'i', 'str', '5'],
+  ['smove', 'nokey', 'str', '5'],
+  ['get', 'i'],
+  ['hget', 'i', 'f'],
+  ['hset', 'i', 'f', 'v'],
+  ['sadd', 'h', 'x'],
+  ['hset', 'hh', 'f', 'v'],
+  ['sadd', 'hh', 'x'],
+  ['type', 'i'],
+  ['smove', 'i', 'j', '5'],
+  ['smove', 'i', 'j', '5'],
+  ['smove', 'i', 'i', '7'],
+  ['smove', 'i', 'i', '8'],
+  ['smove', 'i', 'newset', '10'],
+  ['smembers', 'newset'],
+  ['smembers', 'i'],
+  ['smembers', 'j'],
+  ['sintercard', '2', 'i', 'j'],
+  ['sintercard', '2', 'i', 'j', 'limit', '1'],
+  ['sintercard', '2', 'i', 'j', 'LIMIT', '0'],
+  ['sintercard', '1', 'nokey'],
+  ['sintercard', '0', 'i'],
+  ['sintercard', 'x', 'i'],
+  ['sintercard', '3', 'i', 'j'],
+  ['sintercard', '2', 'i', 'j', 'limit'],
+  ['sintercard', '2', 'i', 'j', 'limit', '-1'],
+  ['sintercard', '2', 'i', 'j', 'limit', 'x'],
+  ['sintercard', '2', 'i', 'j', 'foo', '1'],
+  ['sscan', 'j', '0'],
+  ['sscan', 'j', '0', 'match', '1*'],
+  ['sscan', 'j', '0', 'count', '0'],
+  ['sscan', 'j', 'x'],
+  ['sscan', 'nokey', '0'],
+  ['srandmember', 'j', '10'],
+  ['srandmember', 'j', '0'],
+  ['srandmember', 'j', '1', 'x'],
+  ['srandmember', 'j', 'x'],
+  ['srandmember', 'j', '-9223372036854775808'],
+  ['srandmember', 'nokey'],
+  ['srandmember', 'nokey', '3'],
+  ['~srandmember', 'j'],
+  ['~srandmember', 'j', '2'],
+  ['~srandmember', 'j', '-5'],
+  ['spop', 'nokey'],
+  ['spop', 'nokey', '2'],
+  ['spop', 'j', '0'],
+  ['spop', 'j', '-1'],
+  ['spop', 'j', 'x'],
+  ['spop', 'j', '1', '2'],
+  ['~spop', 'j'],
+  ['~spop', 'j', '2'],
+  ['scard', 'j'],
+  ['sadd', 'p', '1', '2', '3'],
+  ['spop', 'p', '10'],
+  ['exists', 'p'],
+  ['sadd', 'p', '1'],
+  ['~spop', 'p'],
+  ['exists', 'p'],
+  ['sadd', 'words', 'x'],
+  ['smembers', 'words'],
+  ['sadd', 'e', '1'],
+  ['expire', 'e', '100'],
+  ['rename', 'e', 'e2'],
+  ['ttl', 'e2'],
+  ['copy', 'e2', 'e3'],
+  ['smembers', 'e3'],
+  ['sunionstore', 'e2', 'e2'],
+  ['ttl', 'e2'],
+  ['type', 'e3'],
+  ['del', 'e2'],
+  ['scan', '0', 'type', 'set', 'match', 'e*', 'count', '1000'],
 ]
 
 /** Every command and edge case; '!sleep ms' waits on both sides. */
@@ -623,6 +757,7 @@ const script: Step[] = [
   ['keys', '*'],
   ['scan', '0'],
   ...hashScript,
+  ...setScript,
 ]
 
 /** A reply's types and lengths, with every string's bytes left out (for randomized replies). */
@@ -712,7 +847,7 @@ describe(
     test('every spec has the arity, flags, key positions and docs of COMMAND INFO/DOCS', async () => {
       const client = new RawClient(port)
       try {
-        for (const spec of [...stringCommands, ...keyCommands, ...hashCommands]) {
+        for (const spec of [...stringCommands, ...keyCommands, ...hashCommands, ...setCommands]) {
           const infoReply = await client.call([
             Buffer.from('command'),
             Buffer.from('info'),

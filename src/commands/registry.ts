@@ -6,6 +6,7 @@ import { connectionCommands } from './connection.js'
 import { hashCommands } from './hashes.js'
 import { keyCommands } from './keys.js'
 import { serverCommands } from './server.js'
+import { setCommands } from './sets.js'
 import { stringCommands } from './strings.js'
 import type { CommandSpec } from './types.js'
 
@@ -78,4 +79,5 @@ export const commandTable: ReadonlyMap<string, CommandSpec> = buildCommandTable(
   connectionCommands,
   serverCommands,
   hashCommands,
+  setCommands,
 ])
