@@ -52,6 +52,8 @@ import type {
   StorageEvent,
 } from './types.js'
 
+/** Element keydir entries of dropped collection versions removed per event-loop turn. */
+const graveyardStepSlots = 16 * 1024
 /** Reads up to this size reuse one scratch buffer; larger records get their own. */
 const readScratchBytesMax = 1024 * 1024
 const readScratchBytesInitial = 16 * 1024
@@ -116,6 +118,13 @@ class BitcaskEngine implements StorageEngine {
   readonly #elements: Keydir
   /** Live collections by user key (latin1). */
   readonly #collections = new Map<string, Collection>()
+  /**
+   * Element slots of dropped collection versions, still in #elements (so still counted live)
+   * until a deferred step removes them: dropping a collection of any size is O(1) in the command.
+   * Their records are dead by version meanwhile: recovery drops them and so does a later merge.
+   */
+  #graveyard: Array<Iterator<number>> = []
+  #graveyardScheduled = false
   readonly #segments: SegmentTable
   #active!: Segment
   #commit!: GroupCommit
@@ -301,6 +310,7 @@ class BitcaskEngine implements StorageEngine {
     this.#keydir.clear()
     this.#elements.clear()
     this.#collections.clear()
+    this.#graveyard = []
     this.#activeMarkers.push({ key: '', seq, offset, size, flags })
     this.#maybeMerge()
   }
@@ -427,10 +437,32 @@ class BitcaskEngine implements StorageEngine {
     const collection = this.#collections.get(name)
     if (collection === undefined) return
     this.#collections.delete(name)
+    this.#graveyard.push(collection.fields.valueIterator())
+    if (this.#graveyardScheduled) return
+    this.#graveyardScheduled = true
+    this.#options.timers.defer(this.#buryStep)
+  }
+
+  /** Removes a bounded number of dropped elements from the keydir; reschedules itself. */
+  readonly #buryStep = (): void => {
+    this.#graveyardScheduled = false
+    if (this.#closed) return
     const elements = this.#elements
-    for (const slot of collection.fields.values()) {
+    let budget = graveyardStepSlots
+    while (budget > 0 && this.#graveyard.length > 0) {
+      const next = (this.#graveyard[0] as Iterator<number>).next()
+      if (next.done === true) {
+        this.#graveyard.shift()
+        continue
+      }
+      const slot = next.value
       this.#segments.removeLive(elements.segmentIdAt(slot), elements.sizeAt(slot))
       elements.removeAt(slot)
+      budget--
+    }
+    if (this.#graveyard.length > 0) {
+      this.#graveyardScheduled = true
+      this.#options.timers.defer(this.#buryStep)
     }
   }
 

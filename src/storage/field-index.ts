@@ -59,8 +59,9 @@ export class FieldIndex<T> {
     return this.#byField.keys()
   }
 
-  values(): T[] {
-    return [...this.#byField.values()].map((entry) => entry.value)
+  /** The values, lazily (the index must not change while this is consumed). */
+  *valueIterator(): Generator<T, void, undefined> {
+    for (const entry of this.#byField.values()) yield entry.value
   }
 
   /** Visits fields from slot `cursor`; returns the next cursor, 0 once the slots are done. */
