@@ -8,7 +8,9 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { createRng } from '../core/rng.js'
 import { engineOptions, tempDirs } from '../../test/helpers/engine-fixtures.js'
+import { nodeDisk } from '../io/disk.js'
 import { openEngine } from './engine.js'
+import { inspectDataDir } from './inspect.js'
 import { RecordKind, recordBytes } from './record-codec.js'
 import type { EngineOptions, StorageEngine, StorageEvent } from './types.js'
 
@@ -186,6 +188,26 @@ describe('collections on Bitcask', () => {
     const cleared = await openEngine(options(dir))
     assert.equal(cleared.keyCount(), 0)
     await cleared.close()
+  })
+
+  test('inspect counts user keys only and live bytes as the engine does', async () => {
+    const dir = tempDir()
+    const engine = await openEngine(options(dir, { segmentBytesMax: 4096 }))
+    fillHash(engine, 'h', 100)
+    for (let i = 0; i < 50; i++) engine.deleteElement(b('h'), b(`f${i}`))
+    fillHash(engine, 'dropped', 40)
+    engine.delete(b('dropped'))
+    fillHash(engine, 'replaced', 30)
+    fillHash(engine, 'replaced', 5, 'again')
+    engine.put(b('s'), b('string'), 0)
+    await turns(5)
+    await engine.flushAndSync()
+    const liveBytes = engine.stats().liveBytes
+    await engine.close()
+    const report = await inspectDataDir(nodeDisk, dir)
+    assert.deepEqual(report.problems, [])
+    assert.equal(report.keys, 3)
+    assert.equal(report.liveBytes, liveBytes)
   })
 
   test('a seeded random workload with restarts and merges matches a model', async () => {

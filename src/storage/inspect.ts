@@ -10,7 +10,8 @@ import {
   type HintEntryView,
   type HintHeader,
 } from './hint-codec.js'
-import { RecordFlag } from './record-codec.js'
+import { decodeElementKey, decodeMetaValue } from './collection-key.js'
+import { RecordFlag, RecordKind, isCollectionKind } from './record-codec.js'
 import { ScanStatus, SegmentScanner } from './segment-scanner.js'
 import { classifyDir, hintFileName, joinPath, segmentFileName } from './segments.js'
 import type {
@@ -26,7 +27,13 @@ interface Newest {
   size: number
   tombstone: boolean
   expiring: boolean
+  kind: number
+  /** A collection's version (its metadata record's value), else -1. */
+  version: number
 }
+
+/** Element records live in their own namespace: no latin1 key starts with this char. */
+const elementPrefix = '\u0100'
 
 /** Per segment: each record's offset and seq, in file order (for checking hints). */
 interface RecordIndex {
@@ -129,7 +136,9 @@ function noteRecord(
   }
   const tombstone = (view.flags & RecordFlag.tombstone) !== 0
   if (tombstone) report.tombstones++
-  const key = scanner.buffer.toString('latin1', view.keyStart, view.keyEnd)
+  const isElement = view.kind === RecordKind.element
+  const key =
+    (isElement ? elementPrefix : '') + scanner.buffer.toString('latin1', view.keyStart, view.keyEnd)
   const previous = state.newest.get(key)
   if (previous !== undefined && previous.seq >= view.seq) return
   state.newest.set(key, {
@@ -138,15 +147,32 @@ function noteRecord(
     size: view.size,
     tombstone,
     expiring: view.expiresAtMs !== 0,
+    kind: view.kind,
+    version: isCollectionKind(view.kind)
+      ? decodeMetaValue(scanner.buffer.subarray(view.keyEnd, view.valueEnd))
+      : -1,
   })
+}
+
+/** An element record is live while its key holds a live collection of the same version. */
+function isLiveElement(state: InspectState, elementKey: string): boolean {
+  const parts = decodeElementKey(Buffer.from(elementKey.slice(elementPrefix.length), 'latin1'))
+  if (parts === null) return false
+  const owner = state.newest.get(parts.userKey.toString('latin1'))
+  if (owner === undefined || owner.tombstone || owner.seq < state.clearSeqMax) return false
+  return isCollectionKind(owner.kind) && owner.version === parts.version
 }
 
 function tallyLiveness(state: InspectState, report: InspectReport): void {
   const byId = new Map(report.segments.map((segment) => [segment.segmentId, segment]))
-  for (const newest of state.newest.values()) {
+  for (const [key, newest] of state.newest) {
     if (newest.tombstone || newest.seq < state.clearSeqMax) continue
     const segment = byId.get(newest.segmentId)
     if (segment === undefined) continue
+    if (newest.kind === RecordKind.element) {
+      if (isLiveElement(state, key)) segment.liveBytes += newest.size
+      continue
+    }
     segment.keys++
     segment.liveBytes += newest.size
     report.keys++
