@@ -14,7 +14,9 @@ import {
 } from '../protocol/format-double.js'
 import type { ReplyWriter } from '../protocol/types.js'
 import { argIs } from './args.js'
+import { atomically } from './atomic.js'
 import { parseScanCursor } from './keys.js'
+import { NotifyClass, notifyKeyspaceEvent, notifyNewKey } from './notify.js'
 import { parseInt64, parseInt64OrThrow } from './strings.js'
 import type { CommandContext, CommandFlag, CommandSpec } from './types.js'
 
@@ -39,26 +41,41 @@ function hmsetHandler(ctx: CommandContext, args: readonly Buffer[]): void {
   ctx.reply.simple('OK')
 }
 
-/** HSET/HMSET: arity first, then the type; returns how many fields were new. */
+/**
+ * A hash write's events, as Redis's: 'new' (dbAdd) when the key was absent, then the command's
+ * own event (class Hash). `wasAbsent` is from the command's own lookup: no extra one here.
+ */
+function notifyHashWrite(ctx: CommandContext, event: string, key: Buffer, wasAbsent: boolean) {
+  notifyNewKey(ctx, key, wasAbsent)
+  notifyKeyspaceEvent(ctx, NotifyClass.Hash, event, key)
+}
+
+/** HSET/HMSET: arity first, then the type; returns how many fields were new. One atomic group. */
 function setPairs(ctx: CommandContext, args: readonly Buffer[], name: string): number {
   if (args.length % 2 === 1) throw new CaskadeError(ErrorCode.Err, RedisErrors.wrongArity(name))
   const key = args[1] as Buffer
-  hashSize(ctx, key, 'write')
-  let created = 0
-  for (let i = 2; i < args.length; i += 2) {
-    if (ctx.keyspace.setField(key, 'hash', args[i] as Buffer, args[i + 1] as Buffer)) created++
-  }
+  const wasAbsent = hashSize(ctx, key, 'write') === 0
+  const created = atomically(ctx, () => {
+    let added = 0
+    for (let i = 2; i < args.length; i += 2) {
+      if (ctx.keyspace.setField(key, 'hash', args[i] as Buffer, args[i + 1] as Buffer)) added++
+    }
+    return added
+  })
+  notifyHashWrite(ctx, 'hset', key, wasAbsent) // HMSET sends 'hset' too, as Redis does
   return created
 }
 
 function hsetnxHandler(ctx: CommandContext, args: readonly Buffer[]): void {
   const key = args[1] as Buffer
   const field = args[2] as Buffer
-  if (hashSize(ctx, key, 'write') > 0 && ctx.keyspace.hasField(key, field)) {
+  const wasAbsent = hashSize(ctx, key, 'write') === 0
+  if (!wasAbsent && ctx.keyspace.hasField(key, field)) {
     ctx.reply.integer(0)
     return
   }
   ctx.keyspace.setField(key, 'hash', field, args[3] as Buffer)
+  notifyHashWrite(ctx, 'hset', key, wasAbsent)
   ctx.reply.integer(1)
 }
 
@@ -83,11 +100,14 @@ function hmgetHandler(ctx: CommandContext, args: readonly Buffer[]): void {
 
 function hdelHandler(ctx: CommandContext, args: readonly Buffer[]): void {
   const key = args[1] as Buffer
-  if (hashSize(ctx, key, 'write') === 0) {
-    ctx.reply.integer(0)
-    return
+  const size = hashSize(ctx, key, 'write')
+  const removed = size === 0 ? 0 : ctx.keyspace.deleteFields(key, args.slice(2))
+  if (removed > 0) {
+    notifyKeyspaceEvent(ctx, NotifyClass.Hash, 'hdel', key)
+    // The last fields took the key with them (Redis's hdelCommand sends a generic 'del').
+    if (removed === size) notifyKeyspaceEvent(ctx, NotifyClass.Generic, 'del', key)
   }
-  ctx.reply.integer(ctx.keyspace.deleteFields(key, args.slice(2)))
+  ctx.reply.integer(removed)
 }
 
 function hlenHandler(ctx: CommandContext, args: readonly Buffer[]): void {
@@ -143,7 +163,8 @@ function hincrbyHandler(ctx: CommandContext, args: readonly Buffer[]): void {
   const key = args[1] as Buffer
   const field = args[2] as Buffer
   const increment = parseInt64OrThrow(args[3] as Buffer)
-  const stored = hashSize(ctx, key, 'write') > 0 ? ctx.keyspace.getField(key, field) : null
+  const wasAbsent = hashSize(ctx, key, 'write') === 0
+  const stored = wasAbsent ? null : ctx.keyspace.getField(key, field)
   let current: number | bigint = 0
   if (stored !== null) {
     const parsed = parseInt64(stored)
@@ -155,6 +176,7 @@ function hincrbyHandler(ctx: CommandContext, args: readonly Buffer[]): void {
     throw new CaskadeError(ErrorCode.Err, RedisErrors.overflow)
   }
   ctx.keyspace.setField(key, 'hash', field, Buffer.from(sum.toString(), 'latin1'))
+  notifyHashWrite(ctx, 'hincrby', key, wasAbsent)
   ctx.reply.integer(Number.isSafeInteger(Number(sum)) ? Number(sum) : sum)
 }
 
@@ -172,7 +194,8 @@ function hincrbyfloatHandler(ctx: CommandContext, args: readonly Buffer[]): void
   if (!isFiniteLongDouble(increment)) {
     throw new CaskadeError(ErrorCode.Err, 'value is NaN or Infinity')
   }
-  const stored = hashSize(ctx, key, 'write') > 0 ? ctx.keyspace.getField(key, field) : null
+  const wasAbsent = hashSize(ctx, key, 'write') === 0
+  const stored = wasAbsent ? null : ctx.keyspace.getField(key, field)
   let current = longDoubleZero
   if (stored !== null) {
     const parsed = parseFloatValue(stored)
@@ -185,6 +208,7 @@ function hincrbyfloatHandler(ctx: CommandContext, args: readonly Buffer[]): void
   }
   const text = Buffer.from(formatLongDouble(sum), 'latin1')
   ctx.keyspace.setField(key, 'hash', field, text)
+  notifyHashWrite(ctx, 'hincrbyfloat', key, wasAbsent)
   ctx.reply.bulk(text)
 }
 

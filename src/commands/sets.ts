@@ -5,8 +5,10 @@
 import { CaskadeError, ErrorCode, syntaxError } from '../core/errors.js'
 import { globMatch } from '../core/glob.js'
 import type { Keyspace } from '../keyspace/types.js'
+import { atomically } from './atomic.js'
 import { parseRandomCount, parseScanOptions, pickDistinct } from './hashes.js'
 import { parseScanCursor } from './keys.js'
+import { NotifyClass, notifyKeyspaceEvent, notifyNewKey } from './notify.js'
 import { parseInt64 } from './strings.js'
 import type { CommandContext, CommandFlag, CommandSpec } from './types.js'
 
@@ -40,20 +42,47 @@ function replySet(ctx: CommandContext, members: readonly Buffer[]): void {
   for (const member of members) ctx.reply.bulk(member)
 }
 
+/** Adds members (one atomic group); sends 'new' when `wasAbsent` then 'sadd' if any was new. */
+function addMembers(
+  ctx: CommandContext,
+  key: Buffer,
+  members: readonly Buffer[],
+  wasAbsent: boolean,
+): number {
+  const added = atomically(ctx, () => {
+    let count = 0
+    for (const member of members) if (ctx.keyspace.setField(key, 'set', member, noValue)) count++
+    return count
+  })
+  if (added === 0) return 0
+  notifyNewKey(ctx, key, wasAbsent)
+  notifyKeyspaceEvent(ctx, NotifyClass.Set, 'sadd', key)
+  return added
+}
+
+/** Removes members; sends `event` (class Set), then a generic 'del' when the set is gone. */
+function removeMembers(
+  ctx: CommandContext,
+  key: Buffer,
+  members: readonly Buffer[],
+  event: string,
+): number {
+  const size = setSize(ctx, key, 'write')
+  const removed = size === 0 ? 0 : ctx.keyspace.deleteFields(key, members)
+  if (removed === 0) return 0
+  notifyKeyspaceEvent(ctx, NotifyClass.Set, event, key)
+  if (removed === size) notifyKeyspaceEvent(ctx, NotifyClass.Generic, 'del', key)
+  return removed
+}
+
 function saddHandler(ctx: CommandContext, args: readonly Buffer[]): void {
   const key = args[1] as Buffer
-  setSize(ctx, key, 'write')
-  let added = 0
-  for (let i = 2; i < args.length; i++) {
-    if (ctx.keyspace.setField(key, 'set', args[i] as Buffer, noValue)) added++
-  }
-  ctx.reply.integer(added)
+  const wasAbsent = setSize(ctx, key, 'write') === 0
+  ctx.reply.integer(addMembers(ctx, key, args.slice(2), wasAbsent))
 }
 
 function sremHandler(ctx: CommandContext, args: readonly Buffer[]): void {
-  const key = args[1] as Buffer
-  const removed = setSize(ctx, key, 'write') > 0 ? ctx.keyspace.deleteFields(key, args.slice(2)) : 0
-  ctx.reply.integer(removed)
+  ctx.reply.integer(removeMembers(ctx, args[1] as Buffer, args.slice(2), 'srem'))
 }
 
 function smembersHandler(ctx: CommandContext, args: readonly Buffer[]): void {
@@ -99,7 +128,7 @@ function spopHandler(ctx: CommandContext, args: readonly Buffer[]): void {
     if (count >= size) setSize(ctx, key, 'read')
     const members = membersOf(ctx, key)
     const popped = count >= size ? members : pickDistinct(ctx, members, Number(count))
-    ctx.keyspace.deleteFields(key, popped)
+    removeMembers(ctx, key, popped, 'spop')
     replySet(ctx, popped)
     return
   }
@@ -108,7 +137,7 @@ function spopHandler(ctx: CommandContext, args: readonly Buffer[]): void {
     return
   }
   const member = ctx.keyspace.randomField(key)
-  ctx.keyspace.deleteFields(key, [member])
+  removeMembers(ctx, key, [member], 'spop')
   ctx.reply.bulk(member)
 }
 
@@ -145,17 +174,18 @@ function smoveHandler(ctx: CommandContext, args: readonly Buffer[]): void {
     return
   }
   setSize(ctx, source, 'write')
-  setSize(ctx, target, 'write')
+  const targetAbsent = setSize(ctx, target, 'write') === 0
   if (source.equals(target)) {
     ctx.reply.integer(keyspace.hasField(source, member) ? 1 : 0)
     return
   }
-  if (keyspace.deleteFields(source, [member]) === 0) {
-    ctx.reply.integer(0)
-    return
-  }
-  keyspace.setField(target, 'set', member, noValue)
-  ctx.reply.integer(1)
+  // Removal from the source and addition to the destination: one atomic group on disk.
+  const moved = atomically(ctx, () => {
+    if (removeMembers(ctx, source, [member], 'srem') === 0) return false
+    addMembers(ctx, target, [member], targetAbsent)
+    return true
+  })
+  ctx.reply.integer(moved ? 1 : 0)
 }
 
 /** The live sets named by `keys` (null for a missing one); WRONGTYPE on any other type. */
@@ -200,8 +230,18 @@ function storeOperation(ctx: CommandContext, args: readonly Buffer[], op: SetOpe
   const keys = args.slice(2)
   const live = lookupSets(ctx, keys, false) // Redis 7.0 reads the sources with lookupKeyRead
   const members = combine(ctx.keyspace, keys, live, op)
-  ctx.keyspace.delete(target)
-  for (const member of members) ctx.keyspace.setField(target, 'set', member, noValue)
+  const targetExisted = ctx.keyspace.has(target)
+  // The old destination leaves and the result arrives in one atomic group.
+  atomically(ctx, () => {
+    if (targetExisted) ctx.keyspace.delete(target)
+    for (const member of members) ctx.keyspace.setField(target, 'set', member, noValue)
+  })
+  if (members.length > 0) {
+    notifyNewKey(ctx, target, !targetExisted)
+    notifyKeyspaceEvent(ctx, NotifyClass.Set, `s${op}store`, target)
+  } else if (targetExisted) {
+    notifyKeyspaceEvent(ctx, NotifyClass.Generic, 'del', target)
+  }
   ctx.reply.integer(members.length)
 }
 

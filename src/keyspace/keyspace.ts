@@ -348,7 +348,7 @@ export class EngineKeyspace implements Keyspace {
     const live = this.#liveExpiry(key) !== null
     if (lookup === 'read') {
       if (live) this.#hits++
-      else this.#misses++
+      else this.#missed(key)
     }
     if (!live) return 0
     if (this.engine.kindOf(key) !== kindOfType[type]) throw wrongTypeError()
@@ -366,12 +366,23 @@ export class EngineKeyspace implements Keyspace {
   }
 
   setField(key: Buffer, type: CollectionType, field: Buffer, value: Buffer): boolean {
-    if (this.engine.kindOf(key) !== kindOfType[type]) {
-      // Absent (collectionSize already expired it lazily): a new collection, no expiry.
-      assert(!this.engine.has(key), 'setField creates only absent keys')
-      this.engine.createCollection(key, kindOfType[type], 0)
+    if (this.engine.kindOf(key) === kindOfType[type]) {
+      const added = this.engine.putElement(key, field, value)
+      this.#touch(key)
+      return added
     }
-    return this.engine.putElement(key, field, value)
+    // Absent (collectionSize already expired it lazily): a new collection, no expiry. Its
+    // metadata and first element form one atomic group: a crash never leaves an empty one.
+    assert(!this.engine.has(key), 'setField creates only absent keys')
+    this.engine.beginGroup()
+    try {
+      this.engine.createCollection(key, kindOfType[type], 0)
+      this.engine.putElement(key, field, value)
+    } finally {
+      this.engine.endGroup()
+    }
+    this.#touch(key)
+    return true
   }
 
   deleteFields(key: Buffer, fields: readonly Buffer[]): number {
@@ -379,12 +390,20 @@ export class EngineKeyspace implements Keyspace {
     for (const field of fields) {
       if (this.engine.hasElement(key, field)) present.add(field.toString('latin1'))
     }
+    if (present.size === 0) return 0
     // The last fields go with the key: one metadata tombstone instead of one record per field.
     if (present.size === this.engine.elementCount(key)) {
-      if (present.size > 0) this.engine.delete(key)
-      return present.size
+      this.engine.delete(key)
+    } else {
+      // One record per field, one atomic group: a crash never removes only some of them.
+      this.engine.beginGroup()
+      try {
+        for (const name of present) this.engine.deleteElement(key, Buffer.from(name, 'latin1'))
+      } finally {
+        this.engine.endGroup()
+      }
     }
-    for (const name of present) this.engine.deleteElement(key, Buffer.from(name, 'latin1'))
+    this.#touch(key)
     return present.size
   }
 
@@ -415,8 +434,14 @@ export class EngineKeyspace implements Keyspace {
     }
     const fields = this.engine.elementFields(from)
     const values = fields.map((field) => this.engine.getElement(from, field) as Buffer)
-    this.engine.createCollection(to, kind, expiresAtMs)
-    fields.forEach((field, index) => this.engine.putElement(to, field, values[index] as Buffer))
+    // The copy appears whole or not at all after a crash (RENAME's outer group nests this one).
+    this.engine.beginGroup()
+    try {
+      this.engine.createCollection(to, kind, expiresAtMs)
+      fields.forEach((field, index) => this.engine.putElement(to, field, values[index] as Buffer))
+    } finally {
+      this.engine.endGroup()
+    }
   }
 
   #assertString(key: Buffer): void {
