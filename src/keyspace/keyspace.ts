@@ -367,6 +367,9 @@ export class EngineKeyspace implements Keyspace {
 
   setField(key: Buffer, type: CollectionType, field: Buffer, value: Buffer): boolean {
     if (this.engine.kindOf(key) === kindOfType[type]) {
+      // A set member already there changes nothing: no record, and WATCH is not touched (Redis's
+      // SADD signals only when it added). A hash field is rewritten, as HSET always modifies.
+      if (type === 'set' && this.engine.hasElement(key, field)) return false
       const added = this.engine.putElement(key, field, value)
       this.#touch(key)
       return added
