@@ -3,9 +3,11 @@
  * key positions fit the arity, so dispatch and COMMAND INFO can trust every entry they read. */
 import { assert } from '../core/assert.js'
 import { connectionCommands } from './connection.js'
+import { hashCommands } from './hashes.js'
 import { keyCommands } from './keys.js'
 import { pubsubCommands } from './pubsub.js'
 import { serverCommands } from './server.js'
+import { setCommands } from './sets.js'
 import { stringCommands } from './strings.js'
 import { transactionCommands } from './transactions.js'
 import type { CommandSpec } from './types.js'
@@ -82,4 +84,6 @@ export const commandTable: ReadonlyMap<string, CommandSpec> = buildCommandTable(
   serverCommands,
   transactionCommands,
   pubsubCommands,
+  hashCommands,
+  setCommands,
 ])

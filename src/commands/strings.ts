@@ -259,7 +259,7 @@ function mgetHandler(ctx: CommandContext, args: readonly Buffer[]): void {
   const keyspace = ctx.keyspace
   reply.arrayHeader(args.length - 1)
   for (let i = 1; i < args.length; i++) {
-    const value = keyspace.get(args[i] as Buffer)
+    const value = mgetValue(keyspace, args[i] as Buffer)
     if (value === null) reply.nullBulk()
     else reply.bulk(value)
   }
@@ -281,6 +281,16 @@ function setAllAtomically(ctx: CommandContext, args: readonly Buffer[], allNew: 
     }
   } finally {
     keyspace.engine.endGroup()
+  }
+}
+
+/** MGET answers nil for a key of another type instead of WRONGTYPE, as Redis does. */
+function mgetValue(keyspace: Keyspace, key: Buffer): Buffer | null {
+  try {
+    return keyspace.get(key)
+  } catch (error) {
+    if (error instanceof CaskadeError && error.code === ErrorCode.WrongType) return null
+    throw error
   }
 }
 

@@ -35,6 +35,21 @@ function world(options: { groups?: string[] } = {}) {
       log.push(`put ${key.toString()}`)
       put(key, value, expiresAtMs)
     }
+    const create = engine.createCollection.bind(engine)
+    engine.createCollection = (key, kind, expiresAtMs) => {
+      log.push(`create ${key.toString()}`)
+      create(key, kind, expiresAtMs)
+    }
+    const putElement = engine.putElement.bind(engine)
+    engine.putElement = (key, field, value) => {
+      log.push(`put ${key.toString()}.${field.toString()}`)
+      return putElement(key, field, value)
+    }
+    const deleteElement = engine.deleteElement.bind(engine)
+    engine.deleteElement = (key, field) => {
+      log.push(`delete ${key.toString()}.${field.toString()}`)
+      return deleteElement(key, field)
+    }
   }
   const keyspace: EngineKeyspace = createKeyspace({ engine, clock, timers: inertTimers })
   const dispatcher = createDispatcher(commandTable)
@@ -307,5 +322,74 @@ describe('WATCH', () => {
     assert.equal(keyspace.watchedKeyCount(), 2)
     releaseTransaction(keyspace, a.session)
     assert.equal(keyspace.watchedKeyCount(), 0)
+  })
+})
+
+describe('hashes and sets in transactions', () => {
+  test('WATCH sees every hash and set write, an emptied collection and its expiry', () => {
+    const { client, clock } = world()
+    const a = client()
+    const b = client()
+    const cases: Array<[setup: string[], write: string, aborts: boolean]> = [
+      [['HSET h f 1'], 'HSET h f 2', true],
+      [['HSET h f 1'], 'HSETNX h f 2', false],
+      [['HSET h f 1'], 'HINCRBY h n 1', true],
+      [['HSET h f 1'], 'HDEL h missing', false],
+      [['HSET h f 1'], 'HDEL h f', true],
+      [['DEL h'], 'HSET h f 1', true],
+      [['SADD h 1'], 'SADD h 1', false],
+      [['SADD h 1'], 'SADD h 2', true],
+      [['SADD h 1'], 'SREM h 2', false],
+      [['SADD h 1 2'], 'SPOP h', true],
+      [['SADD other 1', 'DEL h'], 'SMOVE other h 1', true],
+      [['SADD h 1', 'SADD other 2'], 'SMOVE h other 1', true],
+      [['SADD h 1', 'SADD other 2'], 'SUNIONSTORE h other', true],
+      [['SADD h 1'], 'SINTERSTORE h missing', true],
+      [['SADD h 1'], 'SINTERSTORE other missing', false],
+    ]
+    for (const [setup, write, aborts] of cases) {
+      b.run('DEL h other')
+      for (const line of setup) b.run(line)
+      a.run('WATCH h')
+      b.run(write)
+      a.run('MULTI')
+      a.run('PING')
+      const expected = aborts ? nilArray : '*1\r\n+PONG\r\n'
+      assert.equal(a.run('EXEC'), expected, `${setup.join(', ')}; ${write}`)
+    }
+    b.run('HSET h f 1')
+    b.run('PEXPIRE h 100')
+    a.run('WATCH h')
+    clock.nowMs += 200
+    assert.equal(b.run('HGET h f'), '$-1\r\n', 'the hash expired lazily')
+    a.run('MULTI')
+    a.run('PING')
+    assert.equal(a.run('EXEC'), nilArray, "a collection's expiry touches")
+  })
+
+  test("HSET and SADD queued in MULTI write in EXEC's group; alone, each is a group", () => {
+    const groups: string[] = []
+    const { client } = world({ groups })
+    const a = client()
+    a.run('MULTI')
+    a.run('HSET h a 1 b 2')
+    a.run('SADD s x')
+    assert.deepEqual(groups, [], 'nothing written while queued')
+    assert.equal(a.run('EXEC'), '*2\r\n:2\r\n:1\r\n')
+    assert.deepEqual(groups, [
+      'begin',
+      ...['begin', 'begin', 'create h', 'put h.a', 'end', 'put h.b', 'end'],
+      ...['begin', 'begin', 'create s', 'put s.x', 'end', 'end'],
+      'end',
+    ])
+    groups.length = 0
+    a.run('HDEL h a b')
+    a.run('SADD s y z')
+    a.run('SREM s x y')
+    // HDEL of the last fields writes one tombstone for the key (delete), outside any group.
+    assert.deepEqual(groups, [
+      ...['begin', 'put s.y', 'put s.z', 'end'],
+      ...['begin', 'delete s.x', 'delete s.y', 'end'],
+    ])
   })
 })

@@ -9,6 +9,7 @@ import path from 'node:path'
 import { CaskadeError } from '../core/errors.js'
 import type { Timers } from '../core/ports.js'
 import { createRng } from '../core/rng.js'
+import { hashCommands } from '../commands/hashes.js'
 import { keyCommands } from '../commands/keys.js'
 import { stringCommands } from '../commands/strings.js'
 import type { ClientSession, CommandContext, ServerHost } from '../commands/types.js'
@@ -80,7 +81,9 @@ async function shutdown(engine: StorageEngine, keyspace: EngineKeyspace): Promis
   await engine.close()
 }
 
-const specs = new Map([...stringCommands, ...keyCommands].map((spec) => [spec.name, spec]))
+const specs = new Map(
+  [...stringCommands, ...keyCommands, ...hashCommands].map((spec) => [spec.name, spec]),
+)
 
 function run(keyspace: EngineKeyspace, time: ManualTime, ...args: string[]): string {
   const reply = createReplyWriter(2)
@@ -176,6 +179,60 @@ describe('keyspace over the Bitcask engine', () => {
       for (let i = 4; i + 1 < lines.length; i += 2) seen.push(lines[i + 1] as string)
     } while (cursor !== '0')
     assert.deepEqual(seen.sort(), ['f', 'm', 'n', 't'])
+    await shutdown(engine, keyspace)
+  })
+
+  test('hashes persist across restarts, with TYPE, RENAME, COPY and WRONGTYPE', async () => {
+    const dir = tempDir()
+    const time = new ManualTime()
+    let { engine, keyspace } = await withKeyspace(dir, time)
+    const r = (...args: string[]): string => run(keyspace, time, ...args)
+    assert.equal(r('hset', 'h', 'a', '1', 'b', '2', 'c', '3'), ':3\r\n')
+    assert.equal(r('hdel', 'h', 'b'), ':1\r\n')
+    assert.equal(r('hincrby', 'h', 'a', '41'), ':42\r\n')
+    assert.equal(r('hincrbyfloat', 'h', 'f', '0.5'), '$3\r\n0.5\r\n')
+    assert.equal(r('copy', 'h', 'h2'), ':1\r\n')
+    assert.equal(r('hset', 'gone', 'x', 'y'), ':1\r\n')
+    assert.equal(r('rename', 'gone', 'moved'), '+OK\r\n')
+    assert.equal(r('set', 's', 'v'), '+OK\r\n')
+    await shutdown(engine, keyspace)
+    ;({ engine, keyspace } = await withKeyspace(dir, time))
+    const again = (...args: string[]): string => run(keyspace, time, ...args)
+    // Field order after a restart follows the element index, not the original insertion.
+    const pairs = (reply: string): string[] => {
+      const lines = reply.split('\r\n').filter((_, index) => index % 2 === 0)
+      const out: string[] = []
+      for (let k = 1; k + 1 < lines.length; k += 2) out.push(`${lines[k]}=${lines[k + 1]}`)
+      return out.sort()
+    }
+    assert.deepEqual(pairs(again('hgetall', 'h')), ['a=42', 'c=3', 'f=0.5'])
+    assert.deepEqual(pairs(again('hgetall', 'h2')), ['a=42', 'c=3', 'f=0.5'])
+    assert.equal(again('type', 'h'), '+hash\r\n')
+    assert.equal(again('type', 'moved'), '+hash\r\n')
+    assert.equal(again('exists', 'gone'), ':0\r\n')
+    assert.equal(again('get', 'h').slice(0, 10), '-WRONGTYPE')
+    assert.equal(again('hget', 's', 'f').slice(0, 10), '-WRONGTYPE')
+    assert.equal(again('exists', 'h', 'h2', 'moved', 's'), ':4\r\n')
+    await shutdown(engine, keyspace)
+  })
+
+  test('active expiry deletes a whole hash with one tombstone, and it stays deleted', async () => {
+    const dir = tempDir()
+    const time = new ManualTime()
+    let { engine, keyspace } = await withKeyspace(dir, time)
+    for (let i = 0; i < 1000; i++) run(keyspace, time, 'hset', 'h', `f${i}`, `v${i}`)
+    run(keyspace, time, 'pexpire', 'h', '5000')
+    await engine.flushAndSync()
+    const liveBefore = engine.stats().liveBytes
+    time.tick(6000)
+    assert.equal(keyspace.stats().expiredKeys, 1)
+    assert.equal(keyspace.size(), 0)
+    for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve))
+    assert.ok(engine.stats().liveBytes < liveBefore / 100, 'every element is dead')
+    await shutdown(engine, keyspace)
+    ;({ engine, keyspace } = await withKeyspace(dir, time))
+    assert.equal(run(keyspace, time, 'hlen', 'h'), ':0\r\n')
+    assert.equal(engine.stats().liveBytes, 0)
     await shutdown(engine, keyspace)
   })
 })

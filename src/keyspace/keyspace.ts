@@ -7,14 +7,17 @@
  * modification of a key (expiry included) touches its watchers (WATCH), as Redis's
  * signalModifiedKey does: a new mutation must call #touch(key). */
 import { assert } from '../core/assert.js'
-import { CaskadeError, ErrorCode } from '../core/errors.js'
+import { CaskadeError, ErrorCode, wrongTypeError } from '../core/errors.js'
 import { globMatch } from '../core/glob.js'
 import type { Clock, Rng, Timers } from '../core/ports.js'
 import { createRng } from '../core/rng.js'
+import { RecordKind, isCollectionKind } from '../storage/record-codec.js'
 import type { StorageEngine } from '../storage/types.js'
 import { TimingWheel } from './timing-wheel.js'
 import { WatchRegistry, type Watcher } from './watch.js'
 import type {
+  CollectionType,
+  FieldScanPage,
   KeyMoveResult,
   Keyspace,
   KeyspaceScanOptions,
@@ -101,14 +104,18 @@ export class EngineKeyspace implements Keyspace {
   }
 
   get(key: Buffer): Buffer | null {
-    const value = this.peek(key)
-    if (value === null) this.#missed(key)
-    else this.#hits++
-    return value
+    if (this.#liveExpiry(key) === null) {
+      this.#missed(key)
+      return null
+    }
+    this.#hits++ // Redis counts the lookup as a hit before its type check
+    this.#assertString(key)
+    return this.engine.get(key)
   }
 
   peek(key: Buffer): Buffer | null {
     if (this.#liveExpiry(key) === null) return null
+    this.#assertString(key)
     return this.engine.get(key)
   }
 
@@ -146,14 +153,18 @@ export class EngineKeyspace implements Keyspace {
   }
 
   typeOf(key: Buffer): string {
-    return this.exists(key) ? 'string' : 'none'
+    if (!this.exists(key)) return 'none'
+    return typeNameOf(this.engine.kindOf(key) ?? RecordKind.string)
   }
 
   valueLength(key: Buffer): number | null {
-    const length = this.#liveExpiry(key) === null ? null : this.engine.valueLength(key)
-    if (length === null) this.#missed(key)
-    else this.#hits++
-    return length
+    if (this.#liveExpiry(key) === null) {
+      this.#missed(key)
+      return null
+    }
+    this.#hits++
+    this.#assertString(key)
+    return this.engine.valueLength(key)
   }
 
   expireAt(key: Buffer, expiresAtMs: number): boolean {
@@ -195,12 +206,11 @@ export class EngineKeyspace implements Keyspace {
     if (from.equals(to)) return options.onlyIfAbsent ? 'target-exists' : 'done'
     const target = this.#liveExpiry(to)
     if (target !== null && options.onlyIfAbsent) return 'target-exists'
-    const value = this.engine.get(from)
-    assert(value !== null, 'a live key has a value')
-    // Two records, one atomic group: a crash never leaves both keys (or neither).
+    // Several records (a collection copies every element), one atomic group: a crash never
+    // leaves both keys (or neither).
     this.engine.beginGroup()
     try {
-      this.engine.put(to, value, expiresAtMs)
+      this.#copyValue(from, to, expiresAtMs)
       this.engine.delete(from)
     } finally {
       this.engine.endGroup()
@@ -213,12 +223,11 @@ export class EngineKeyspace implements Keyspace {
 
   copy(from: Buffer, to: Buffer, options: { replace: boolean }): KeyMoveResult {
     assert(!from.equals(to), 'COPY checks for the same key first')
-    const value = this.get(from)
-    if (value === null) return 'no-source'
+    if (!this.exists(from)) return 'no-source'
     const expiresAtMs = this.engine.expiresAtMs(from) ?? 0
     const target = this.#liveExpiry(to)
     if (target !== null && !options.replace) return 'target-exists'
-    this.engine.put(to, value, expiresAtMs)
+    this.#copyValue(from, to, expiresAtMs)
     if (expiresAtMs !== 0) this.#schedule(to, expiresAtMs, target)
     this.#touch(to)
     return 'done'
@@ -335,6 +344,113 @@ export class EngineKeyspace implements Keyspace {
     return this.#wheel.size()
   }
 
+  collectionSize(key: Buffer, type: CollectionType, lookup: 'read' | 'write'): number {
+    const live = this.#liveExpiry(key) !== null
+    if (lookup === 'read') {
+      if (live) this.#hits++
+      else this.#missed(key)
+    }
+    if (!live) return 0
+    if (this.engine.kindOf(key) !== kindOfType[type]) throw wrongTypeError()
+    const size = this.engine.elementCount(key)
+    assert(size > 0, 'a live collection is not empty')
+    return size
+  }
+
+  getField(key: Buffer, field: Buffer): Buffer | null {
+    return this.engine.getElement(key, field)
+  }
+
+  hasField(key: Buffer, field: Buffer): boolean {
+    return this.engine.hasElement(key, field)
+  }
+
+  setField(key: Buffer, type: CollectionType, field: Buffer, value: Buffer): boolean {
+    if (this.engine.kindOf(key) === kindOfType[type]) {
+      // A set member already there changes nothing: no record, and WATCH is not touched (Redis's
+      // SADD signals only when it added). A hash field is rewritten, as HSET always modifies.
+      if (type === 'set' && this.engine.hasElement(key, field)) return false
+      const added = this.engine.putElement(key, field, value)
+      this.#touch(key)
+      return added
+    }
+    // Absent (collectionSize already expired it lazily): a new collection, no expiry. Its
+    // metadata and first element form one atomic group: a crash never leaves an empty one.
+    assert(!this.engine.has(key), 'setField creates only absent keys')
+    this.engine.beginGroup()
+    try {
+      this.engine.createCollection(key, kindOfType[type], 0)
+      this.engine.putElement(key, field, value)
+    } finally {
+      this.engine.endGroup()
+    }
+    this.#touch(key)
+    return true
+  }
+
+  deleteFields(key: Buffer, fields: readonly Buffer[]): number {
+    const present = new Set<string>()
+    for (const field of fields) {
+      if (this.engine.hasElement(key, field)) present.add(field.toString('latin1'))
+    }
+    if (present.size === 0) return 0
+    // The last fields go with the key: one metadata tombstone instead of one record per field.
+    if (present.size === this.engine.elementCount(key)) {
+      this.engine.delete(key)
+    } else {
+      // One record per field, one atomic group: a crash never removes only some of them.
+      this.engine.beginGroup()
+      try {
+        for (const name of present) this.engine.deleteElement(key, Buffer.from(name, 'latin1'))
+      } finally {
+        this.engine.endGroup()
+      }
+    }
+    this.#touch(key)
+    return present.size
+  }
+
+  fieldNames(key: Buffer): Buffer[] {
+    return this.engine.elementFields(key)
+  }
+
+  scanFields(key: Buffer, cursor: number, count: number): FieldScanPage {
+    const page = this.engine.scanElements(key, cursor, count)
+    return { cursor: page.cursor, fields: page.keys }
+  }
+
+  randomField(key: Buffer): Buffer {
+    const field = this.engine.randomElement(key, this.#pick)
+    assert(field !== null, 'a live collection has a random field')
+    return field
+  }
+
+  /** Writes `from`'s value (a string, or a collection field by field) to `to`. */
+  #copyValue(from: Buffer, to: Buffer, expiresAtMs: number): void {
+    const kind = this.engine.kindOf(from)
+    assert(kind !== null, 'copy from a live key')
+    if (!isCollectionKind(kind)) {
+      const value = this.engine.get(from)
+      assert(value !== null, 'a live key has a value')
+      this.engine.put(to, value, expiresAtMs)
+      return
+    }
+    const fields = this.engine.elementFields(from)
+    const values = fields.map((field) => this.engine.getElement(from, field) as Buffer)
+    // The copy appears whole or not at all after a crash (RENAME's outer group nests this one).
+    this.engine.beginGroup()
+    try {
+      this.engine.createCollection(to, kind, expiresAtMs)
+      fields.forEach((field, index) => this.engine.putElement(to, field, values[index] as Buffer))
+    } finally {
+      this.engine.endGroup()
+    }
+  }
+
+  #assertString(key: Buffer): void {
+    if (this.engine.kindOf(key) !== RecordKind.string) throw wrongTypeError()
+  }
+
   /** The key's expiry (0 = none) when it is live; null when absent or expired (then deleted). */
   #liveExpiry(key: Buffer): number | null {
     const expiresAtMs = this.engine.expiresAtMs(key)
@@ -431,4 +547,13 @@ export class EngineKeyspace implements Keyspace {
     if (entries <= live * keyspaceDefaults.wheelEntriesPerExpiringKeyMax) return
     this.#wheel = this.#filledWheel()
   }
+}
+
+const kindOfType: Record<CollectionType, number> = { hash: RecordKind.hash, set: RecordKind.set }
+
+/** TYPE's reply for a record kind. */
+function typeNameOf(kind: number): string {
+  if (kind === RecordKind.hash) return 'hash'
+  if (kind === RecordKind.set) return 'set'
+  return 'string'
 }

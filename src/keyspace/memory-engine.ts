@@ -2,6 +2,8 @@
  * embedded use without a disk. Invariant: a live key keeps its slot until it is deleted, so the
  * slot-index SCAN cursor returns every key present for a whole scan at least once (as Bitcask). */
 import { assert } from '../core/assert.js'
+import { FieldIndex } from '../storage/field-index.js'
+import { RecordKind, isCollectionKind } from '../storage/record-codec.js'
 import type { EngineStats, FsyncPolicy, ScanPage, StorageEngine } from '../storage/types.js'
 
 /** Redis's dictScan visits at most COUNT*10 buckets per call while looking for COUNT keys. */
@@ -15,6 +17,9 @@ export class MemoryEngine implements StorageEngine {
   #keys: (string | undefined)[] = []
   #values: (Buffer | undefined)[] = []
   #expiresAtMs: number[] = []
+  /** RecordKind per slot; collections keep their fields in #collections. */
+  #kinds: number[] = []
+  #collections = new Map<string, FieldIndex<Buffer>>()
   #freeSlots: number[] = []
   #keysWithExpiry = 0
   #closed = false
@@ -41,6 +46,10 @@ export class MemoryEngine implements StorageEngine {
   }
 
   put(key: Buffer, value: Buffer, expiresAtMs: number): void {
+    this.#putKind(key, value, expiresAtMs, RecordKind.string)
+  }
+
+  #putKind(key: Buffer, value: Buffer, expiresAtMs: number, kind: number): void {
     assert(!this.#closed, 'put on a closed engine')
     assert(Number.isFinite(expiresAtMs), 'expiresAtMs is finite')
     const name = key.toString('latin1')
@@ -51,6 +60,9 @@ export class MemoryEngine implements StorageEngine {
       this.#keysWithExpiry--
     }
     this.#values[slot] = Buffer.from(value)
+    this.#kinds[slot] = kind
+    this.#collections.delete(name)
+    if (isCollectionKind(kind)) this.#collections.set(name, new FieldIndex<Buffer>())
     this.#expiresAtMs[slot] = expiresAtMs
     if (expiresAtMs !== 0) this.#keysWithExpiry++
   }
@@ -62,6 +74,7 @@ export class MemoryEngine implements StorageEngine {
     if (slot === undefined) return false
     if (this.#expiresAtMs[slot] !== 0) this.#keysWithExpiry--
     this.#slotByKey.delete(name)
+    this.#collections.delete(name)
     this.#keys[slot] = undefined
     this.#values[slot] = undefined
     this.#expiresAtMs[slot] = 0
@@ -81,6 +94,8 @@ export class MemoryEngine implements StorageEngine {
 
   clear(): void {
     this.#slotByKey.clear()
+    this.#collections.clear()
+    this.#kinds = []
     this.#keys = []
     this.#values = []
     this.#expiresAtMs = []
@@ -96,6 +111,62 @@ export class MemoryEngine implements StorageEngine {
   endGroup(): void {
     assert(this.#groupDepth > 0, 'endGroup matches a beginGroup')
     this.#groupDepth--
+  }
+
+  kindOf(key: Buffer): number | null {
+    const slot = this.#slotByKey.get(key.toString('latin1'))
+    return slot === undefined ? null : (this.#kinds[slot] as number)
+  }
+
+  createCollection(key: Buffer, kind: number, expiresAtMs: number): void {
+    assert(isCollectionKind(kind), 'a collection kind')
+    this.#putKind(key, Buffer.alloc(0), expiresAtMs, kind)
+  }
+
+  elementCount(key: Buffer): number {
+    return this.#collections.get(key.toString('latin1'))?.size ?? 0
+  }
+
+  getElement(key: Buffer, field: Buffer): Buffer | null {
+    const value = this.#collectionOf(key).get(field.toString('latin1'))
+    return value === undefined ? null : Buffer.from(value)
+  }
+
+  hasElement(key: Buffer, field: Buffer): boolean {
+    return this.#collectionOf(key).has(field.toString('latin1'))
+  }
+
+  putElement(key: Buffer, field: Buffer, value: Buffer): boolean {
+    return this.#collectionOf(key).set(field.toString('latin1'), Buffer.from(value))
+  }
+
+  deleteElement(key: Buffer, field: Buffer): boolean {
+    return this.#collectionOf(key).delete(field.toString('latin1')) !== undefined
+  }
+
+  elementFields(key: Buffer): Buffer[] {
+    const fields = this.#collections.get(key.toString('latin1'))?.fields() ?? []
+    return Array.from(fields, (field) => Buffer.from(field, 'latin1'))
+  }
+
+  scanElements(key: Buffer, cursor: number, count: number): ScanPage {
+    const keys: Buffer[] = []
+    if (!Number.isSafeInteger(cursor) || cursor < 0) return { cursor: 0, keys }
+    const next = this.#collectionOf(key).scan(cursor, count, (field) => {
+      keys.push(Buffer.from(field, 'latin1'))
+    })
+    return { cursor: next, keys }
+  }
+
+  randomElement(key: Buffer, pick: (bound: number) => number): Buffer | null {
+    const field = this.#collectionOf(key).random(pick)
+    return field === null ? null : Buffer.from(field, 'latin1')
+  }
+
+  #collectionOf(key: Buffer): FieldIndex<Buffer> {
+    const collection = this.#collections.get(key.toString('latin1'))
+    assert(collection !== undefined, 'element access on a key holding a collection')
+    return collection
   }
 
   keyCount(): number {

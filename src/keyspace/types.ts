@@ -26,7 +26,7 @@ export interface KeyspaceScanOptions {
   type: string | null
 }
 
-export interface Keyspace {
+export interface Keyspace extends CollectionKeyspace {
   readonly engine: StorageEngine
   /** String value, or null when absent or expired. Throws WRONGTYPE for other types. */
   get(key: Buffer): Buffer | null
@@ -80,3 +80,34 @@ export interface Keyspace {
 }
 
 export type KeyMoveResult = 'done' | 'no-source' | 'target-exists'
+
+// Additive (collections engineer): hashes and sets, one storage record per field or member.
+export type CollectionType = 'hash' | 'set'
+
+/** A page of a collection scan: field names, and the cursor to continue from (0 = done). */
+export interface FieldScanPage {
+  cursor: number
+  fields: Buffer[]
+}
+
+/**
+ * Collections through the keyspace. A command first calls collectionSize, which expires the key
+ * lazily and throws WRONGTYPE when the key holds another type; the field methods then act on a
+ * live collection (size > 0). A collection never stays empty: the last field removed deletes the
+ * key. Strings meet the same check: get/peek/valueLength throw WRONGTYPE on a collection.
+ */
+export interface CollectionKeyspace {
+  /** Element count (0 = absent). `lookup` 'read' counts a keyspace hit or miss as Redis does. */
+  collectionSize(key: Buffer, type: CollectionType, lookup: 'read' | 'write'): number
+  getField(key: Buffer, field: Buffer): Buffer | null
+  hasField(key: Buffer, field: Buffer): boolean
+  /** Sets one field (a set member's value is empty), creating the key when absent; true if new. */
+  setField(key: Buffer, type: CollectionType, field: Buffer, value: Buffer): boolean
+  /** Removes the given fields (duplicates count once); returns how many were present. */
+  deleteFields(key: Buffer, fields: readonly Buffer[]): number
+  /** Field names in insertion order (Redis's order while a hash is small). */
+  fieldNames(key: Buffer): Buffer[]
+  scanFields(key: Buffer, cursor: number, count: number): FieldScanPage
+  /** A uniformly-ish random field of a live collection (the keyspace's Rng). */
+  randomField(key: Buffer): Buffer
+}

@@ -10,7 +10,15 @@ import { assert } from '../core/assert.js'
 import { CaskadeError, ErrorCode } from '../core/errors.js'
 import { limits } from '../core/limits.js'
 import type { BlockFile } from '../core/ports.js'
+import {
+  decodeElementKey,
+  decodeMetaValue,
+  elementKeyOverheadBytes,
+  encodeElementKey,
+  encodeMetaValue,
+} from './collection-key.js'
 import { asError } from './disk-failure.js'
+import { FieldIndex } from './field-index.js'
 import { GroupCommit, type DurableCallback } from './group-commit.js'
 import type { Keydir } from './keydir.js'
 import { MergeJob, planMerge } from './merge.js'
@@ -21,6 +29,7 @@ import {
   RecordView,
   decodeRecord,
   encodeRecord,
+  isCollectionKind,
   recordBytes,
   recordHeaderBytes,
   clearRecordFlag,
@@ -46,6 +55,8 @@ import type {
   StorageEvent,
 } from './types.js'
 
+/** Element keydir entries of dropped collection versions removed per event-loop turn. */
+const graveyardStepSlots = 16 * 1024
 /** Reads up to this size reuse one scratch buffer; larger records get their own. */
 const readScratchBytesMax = 1024 * 1024
 const readScratchBytesInitial = 16 * 1024
@@ -96,9 +107,27 @@ function validateOptions(options: EngineOptions): void {
   }
 }
 
+/** A live collection: its metadata (kind, version) and field -> slot in the element keydir. */
+interface Collection {
+  kind: number
+  version: number
+  fields: FieldIndex<number>
+}
+
 class BitcaskEngine implements StorageEngine {
   readonly #options: EngineOptions
   readonly #keydir: Keydir
+  /** Element records of live collection versions only (see #dropCollection). */
+  readonly #elements: Keydir
+  /** Live collections by user key (latin1). */
+  readonly #collections = new Map<string, Collection>()
+  /**
+   * Element slots of dropped collection versions, still in #elements (so still counted live)
+   * until a deferred step removes them: dropping a collection of any size is O(1) in the command.
+   * Their records are dead by version meanwhile: recovery drops them and so does a later merge.
+   */
+  #graveyard: Array<Iterator<number>> = []
+  #graveyardScheduled = false
   readonly #segments: SegmentTable
   #active!: Segment
   #commit!: GroupCommit
@@ -130,6 +159,7 @@ class BitcaskEngine implements StorageEngine {
   constructor(options: EngineOptions, state: RecoveredState, lock: { release(): void }) {
     this.#options = options
     this.#keydir = state.keydir
+    this.#elements = state.elements
     this.#segments = state.segments
     this.#activeMarkers = state.activeMarkers
     this.#seqNext = state.seqNext
@@ -139,9 +169,10 @@ class BitcaskEngine implements StorageEngine {
 
   /** Writes the hints recovery found missing, then picks or creates the active segment. */
   async start(state: RecoveredState): Promise<void> {
+    const empties = this.#rebuildCollections()
     for (const [id, markers] of state.hintsToWrite) {
       const segment = this.#segments.get(id)
-      const hint = buildSegmentHint(this.#keydir, segment, markers)
+      const hint = buildSegmentHint(this.#keydirs(), segment, markers)
       // Its bytes (and a torn tail's truncation) may be only in the page cache of a process that
       // crashed: a hint durable before them would name a size the file loses in a power loss.
       await segment.file.sync()
@@ -161,6 +192,8 @@ class BitcaskEngine implements StorageEngine {
       onIoError: (operation, error) =>
         this.#emit({ kind: 'io-error', operation, message: error.message }),
     })
+    // A crash between a collection's metadata record and its first element leaves it empty.
+    for (const name of empties) this.delete(Buffer.from(name, 'latin1'))
     this.#maybeMerge()
   }
 
@@ -168,9 +201,14 @@ class BitcaskEngine implements StorageEngine {
     this.#assertOpen()
     const slot = this.#slotOf(key)
     if (slot < 0) return null
-    const inline = this.#keydir.inlineValueAt(slot) // small values: no pread
+    return this.#valueAt(this.#keydir, slot, key)
+  }
+
+  /** The value of the record `slot` of `keydir` points at (`key` is checked against it). */
+  #valueAt(keydir: Keydir, slot: number, key: Buffer): Buffer {
+    const inline = keydir.inlineValueAt(slot) // small values: no pread
     if (inline !== null) return inline
-    const buffer = this.#readRecord(slot, key)
+    const buffer = this.#readRecord(keydir, slot, key)
     const view = this.#view
     if (buffer !== this.#scratch && buffer !== this.#commit.batch) {
       return buffer.subarray(view.keyEnd, view.valueEnd)
@@ -198,6 +236,10 @@ class BitcaskEngine implements StorageEngine {
   }
 
   put(key: Buffer, value: Buffer, expiresAtMs: number): void {
+    this.#putRecord(key, value, expiresAtMs, RecordKind.string)
+  }
+
+  #putRecord(key: Buffer, value: Buffer, expiresAtMs: number, kind: number): void {
     this.#assertWritable()
     assert(Number.isSafeInteger(expiresAtMs) && expiresAtMs >= 0, 'expiresAtMs is a Unix ms or 0')
     if (key.length > limits.keyBytesMax) {
@@ -212,13 +254,17 @@ class BitcaskEngine implements StorageEngine {
     const seq = this.#seqNext++
     const size = recordBytes(key.length, value.length)
     const timestampMs = this.#options.clock.wallMs()
-    const kind = RecordKind.string
     const offset = this.#append(size, { seq, timestampMs, expiresAtMs, flags: 0, kind, key, value })
     const keydir = this.#keydir
-    const entry = { segmentId: this.#active.id, offset, size, expiresAtMs, seq }
+    const entry = { segmentId: this.#active.id, offset, size, expiresAtMs, seq, kind }
     const slot = this.#slotOf(key)
     if (slot >= 0) {
       this.#segments.removeLive(keydir.segmentIdAt(slot), keydir.sizeAt(slot))
+      // A new record of the same collection (an expiry change) keeps it; anything else replaces.
+      const oldKind = keydir.kindAt(slot)
+      if (isCollectionKind(oldKind) && kind !== oldKind) {
+        this.#dropCollection(key.toString('latin1'))
+      }
       keydir.setAt(slot, entry, false, value)
     } else {
       keydir.setBytes(key, entry, false, value)
@@ -241,6 +287,7 @@ class BitcaskEngine implements StorageEngine {
     const offset = this.#append(size, { seq, timestampMs, expiresAtMs: 0, flags, kind, key, value })
     // The slot survives #append: only this method removes keys, and it has not yet.
     this.#segments.removeLive(keydir.segmentIdAt(slot), keydir.sizeAt(slot))
+    if (isCollectionKind(keydir.kindAt(slot))) this.#dropCollection(keyString)
     keydir.removeAt(slot)
     this.#activeMarkers.push({ key: keyString, seq, offset, size, flags })
     return true
@@ -254,7 +301,7 @@ class BitcaskEngine implements StorageEngine {
     // The same value is rewritten: put() refreshes its inline copy along with the record.
     const value = this.get(key)
     assert(value !== null, 'a key in the keydir has a value')
-    this.put(key, value, expiresAtMs)
+    this.#putRecord(key, value, expiresAtMs, this.#keydir.kindAt(slot))
     return true
   }
 
@@ -273,6 +320,9 @@ class BitcaskEngine implements StorageEngine {
     const offset = this.#append(size, fields)
     for (const segment of this.#segments.all()) segment.liveBytes = 0
     this.#keydir.clear()
+    this.#elements.clear()
+    this.#collections.clear()
+    this.#graveyard = []
     this.#activeMarkers.push({ key: '', seq, offset, size, flags })
     this.#maybeMerge()
   }
@@ -303,6 +353,207 @@ class BitcaskEngine implements StorageEngine {
     assert(at >= 0, "a group's last record is still in the batch when the group closes")
     const end = at + this.#groupLastSize
     clearRecordFlag(this.#commit.batch, at, end, RecordFlag.groupContinues)
+  }
+
+  kindOf(key: Buffer): number | null {
+    this.#assertOpen()
+    const slot = this.#slotOf(key)
+    return slot < 0 ? null : this.#keydir.kindAt(slot)
+  }
+
+  createCollection(key: Buffer, kind: number, expiresAtMs: number): void {
+    assert(isCollectionKind(kind), 'a collection kind')
+    // The version is the seq the metadata record is about to get: unique for this key forever.
+    const version = this.#seqNext
+    this.#putRecord(key, encodeMetaValue(version), expiresAtMs, kind)
+    const name = key.toString('latin1')
+    this.#dropCollection(name) // the previous version of a same-kind collection, if any
+    this.#collections.set(name, { kind, version, fields: new FieldIndex<number>() })
+  }
+
+  elementCount(key: Buffer): number {
+    return this.#collections.get(key.toString('latin1'))?.fields.size ?? 0
+  }
+
+  getElement(key: Buffer, field: Buffer): Buffer | null {
+    this.#assertOpen()
+    const collection = this.#collectionOf(key)
+    const slot = collection.fields.get(field.toString('latin1'))
+    if (slot === undefined) return null
+    const elementKey = encodeElementKey(key, collection.version, field)
+    return this.#valueAt(this.#elements, slot, elementKey)
+  }
+
+  hasElement(key: Buffer, field: Buffer): boolean {
+    return this.#collectionOf(key).fields.has(field.toString('latin1'))
+  }
+
+  putElement(key: Buffer, field: Buffer, value: Buffer): boolean {
+    this.#assertWritable()
+    const collection = this.#collectionOf(key)
+    const elementKeyBytes = elementKeyOverheadBytes + key.length + field.length
+    if (elementKeyBytes > limits.keyBytesMax) {
+      throw new CaskadeError(ErrorCode.Err, `field exceeds maximum allowed size`)
+    }
+    if (value.length > limits.bulkBytesMax)
+      throw new CaskadeError(ErrorCode.Err, valueTooLargeMessage)
+    const elementKey = encodeElementKey(key, collection.version, field)
+    const seq = this.#seqNext++
+    const size = recordBytes(elementKey.length, value.length)
+    const timestampMs = this.#options.clock.wallMs()
+    const kind = RecordKind.element
+    const fields = { seq, timestampMs, expiresAtMs: 0, flags: 0, kind, key: elementKey, value }
+    const offset = this.#append(size, fields)
+    const entry = { segmentId: this.#active.id, offset, size, expiresAtMs: 0, seq, kind }
+    const elements = this.#elements
+    const name = field.toString('latin1')
+    const slot = collection.fields.get(name)
+    this.#active.liveBytes += size
+    if (slot !== undefined) {
+      this.#segments.removeLive(elements.segmentIdAt(slot), elements.sizeAt(slot))
+      elements.setAt(slot, entry, false, value)
+      return false
+    }
+    collection.fields.set(name, elements.setBytes(elementKey, entry, false, value))
+    return true
+  }
+
+  deleteElement(key: Buffer, field: Buffer): boolean {
+    this.#assertWritable()
+    const collection = this.#collectionOf(key)
+    const name = field.toString('latin1')
+    const slot = collection.fields.get(name)
+    if (slot === undefined) return false
+    const elementKey = encodeElementKey(key, collection.version, field)
+    const seq = this.#seqNext++
+    const size = recordBytes(elementKey.length, 0)
+    const flags = RecordFlag.tombstone
+    const timestampMs = this.#options.clock.wallMs()
+    const kind = RecordKind.element
+    const value = emptyBuffer
+    const fields = { seq, timestampMs, expiresAtMs: 0, flags, kind, key: elementKey, value }
+    const offset = this.#append(size, fields)
+    const elements = this.#elements
+    this.#segments.removeLive(elements.segmentIdAt(slot), elements.sizeAt(slot))
+    elements.removeAt(slot)
+    collection.fields.delete(name)
+    const markerKey = elementKey.toString('latin1')
+    this.#activeMarkers.push({ key: markerKey, seq, offset, size, flags, kind })
+    return true
+  }
+
+  elementFields(key: Buffer): Buffer[] {
+    const collection = this.#collections.get(key.toString('latin1'))
+    if (collection === undefined) return []
+    return Array.from(collection.fields.fields(), (field) => Buffer.from(field, 'latin1'))
+  }
+
+  scanElements(key: Buffer, cursor: number, count: number): ScanPage {
+    const collection = this.#collectionOf(key)
+    const keys: Buffer[] = []
+    if (!Number.isSafeInteger(cursor) || cursor < 0) return { cursor: 0, keys }
+    const next = collection.fields.scan(cursor, count, (field) => {
+      keys.push(Buffer.from(field, 'latin1'))
+    })
+    return { cursor: next, keys }
+  }
+
+  randomElement(key: Buffer, pick: (bound: number) => number): Buffer | null {
+    const field = this.#collectionOf(key).fields.random(pick)
+    return field === null ? null : Buffer.from(field, 'latin1')
+  }
+
+  #collectionOf(key: Buffer): Collection {
+    const collection = this.#collections.get(key.toString('latin1'))
+    assert(collection !== undefined, 'element access on a key holding a collection')
+    return collection
+  }
+
+  /**
+   * Forgets a collection version in memory: its element records become dead bytes (no record is
+   * written: the metadata record that replaced or deleted it already decides), merge drops them.
+   */
+  #dropCollection(name: string): void {
+    const collection = this.#collections.get(name)
+    if (collection === undefined) return
+    this.#collections.delete(name)
+    this.#graveyard.push(collection.fields.valueIterator())
+    if (this.#graveyardScheduled) return
+    this.#graveyardScheduled = true
+    this.#options.timers.defer(this.#buryStep)
+  }
+
+  /** Removes a bounded number of dropped elements from the keydir; reschedules itself. */
+  readonly #buryStep = (): void => {
+    this.#graveyardScheduled = false
+    if (this.#closed) return
+    const elements = this.#elements
+    let budget = graveyardStepSlots
+    while (budget > 0 && this.#graveyard.length > 0) {
+      const next = (this.#graveyard[0] as Iterator<number>).next()
+      if (next.done === true) {
+        this.#graveyard.shift()
+        continue
+      }
+      const slot = next.value
+      this.#segments.removeLive(elements.segmentIdAt(slot), elements.sizeAt(slot))
+      elements.removeAt(slot)
+      budget--
+    }
+    if (this.#graveyard.length > 0) {
+      this.#graveyardScheduled = true
+      this.#options.timers.defer(this.#buryStep)
+    }
+  }
+
+  /**
+   * At open: a collection per live metadata record, its fields from the element keydir; element
+   * records of any other version are dead. Returns the collections left without elements.
+   */
+  #rebuildCollections(): string[] {
+    const keydir = this.#keydir
+    keydir.forEachSlot((slot) => {
+      const kind = keydir.kindAt(slot)
+      if (!isCollectionKind(kind)) return
+      const name = keydir.keyAt(slot) as string
+      const version = decodeMetaValue(this.#readRecovered(keydir, slot))
+      if (version < 0) this.#failRead(null, keydir.offsetAt(slot), 'bad collection metadata')
+      this.#collections.set(name, { kind, version, fields: new FieldIndex<number>() })
+    })
+    const elements = this.#elements
+    elements.forEachSlot((slot) => {
+      const parts = decodeElementKey(Buffer.from(elements.keyAt(slot) as string, 'latin1'))
+      const owner =
+        parts === null ? undefined : this.#collections.get(parts.userKey.toString('latin1'))
+      if (parts === null || owner === undefined || owner.version !== parts.version) {
+        this.#segments.removeLive(elements.segmentIdAt(slot), elements.sizeAt(slot))
+        elements.removeAt(slot)
+        return
+      }
+      owner.fields.set(parts.field.toString('latin1'), slot)
+    })
+    const empties: string[] = []
+    for (const [name, collection] of this.#collections) {
+      if (collection.fields.size === 0) empties.push(name)
+    }
+    return empties
+  }
+
+  /** A recovered record's value, read from its segment file (before the write path starts). */
+  #readRecovered(keydir: Keydir, slot: number): Buffer {
+    const file = this.#segments.get(keydir.segmentIdAt(slot)).file
+    const offset = keydir.offsetAt(slot)
+    const size = keydir.sizeAt(slot)
+    const buffer = Buffer.allocUnsafe(size)
+    const read = file.readSync(offset, size, buffer)
+    if (read !== size) this.#failRead(file, offset, `short read (${read} of ${size} bytes)`)
+    const status = decodeRecord(this.#view, buffer, 0, size)
+    if (status !== DecodeStatus.ok) this.#failRead(file, offset, this.#view.problem)
+    return buffer.subarray(this.#view.keyEnd, this.#view.valueEnd)
+  }
+
+  #keydirs(): Keydir[] {
+    return [this.#keydir, this.#elements]
   }
 
   keyCount(): number {
@@ -408,7 +659,7 @@ class BitcaskEngine implements StorageEngine {
       this.#throwIfRefused()
       const active = this.#active
       if (active.totalBytes > 0) {
-        const hint = buildSegmentHint(this.#keydir, active, this.#activeMarkers)
+        const hint = buildSegmentHint(this.#keydirs(), active, this.#activeMarkers)
         await this.#options.disk.writeFileAtomic(this.#path(hintFileName(active.id)), hint)
       } else {
         active.file.closeSync()
@@ -454,7 +705,7 @@ class BitcaskEngine implements StorageEngine {
   #rotate(): void {
     if (!this.#commit.writeBatchNow()) return // the write failed: the caller's reserve() refuses
     const sealed = this.#active
-    const hint = buildSegmentHint(this.#keydir, sealed, this.#activeMarkers)
+    const hint = buildSegmentHint(this.#keydirs(), sealed, this.#activeMarkers)
     this.#activeMarkers = []
     this.#active = this.#createActiveSegment()
     assert(this.#commit.switchTo(this.#active.file), 'switching after a written batch succeeds')
@@ -497,8 +748,7 @@ class BitcaskEngine implements StorageEngine {
    * Reads and verifies the record `slot` points at; returns the buffer holding it, with
    * `#view` describing it. Throws CORRUPT (and emits 'corruption') when it does not verify.
    */
-  #readRecord(slot: number, key: Buffer): Buffer {
-    const keydir = this.#keydir
+  #readRecord(keydir: Keydir, slot: number, key: Buffer): Buffer {
     const segmentId = keydir.segmentIdAt(slot)
     const offset = keydir.offsetAt(slot)
     const size = keydir.sizeAt(slot)
@@ -559,6 +809,7 @@ class BitcaskEngine implements StorageEngine {
       clock: this.#options.clock,
       timers: this.#options.timers,
       keydir: this.#keydir,
+      elements: this.#elements,
       segments: this.#segments,
       segmentBytesMax: this.#options.segmentBytesMax,
       allocateSegmentId: () => this.#segmentIdNext++,

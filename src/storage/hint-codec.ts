@@ -7,9 +7,11 @@ import { crc32 } from '../core/crc32.js'
 import { limits } from '../core/limits.js'
 
 const hintMagic = 0x484b5343 // 'CSKH' little endian
-const hintVersion = 1
+/** Version 2 added each entry's record kind (collections); a version-1 hint is not trusted, so
+ * its segment is scanned once and re-hinted. */
+const hintVersion = 2
 const headerBytes = 40
-const entryFixedBytes = 29
+const entryFixedBytes = 30
 const crcBytes = 4
 const twoPow32 = 0x1_0000_0000
 const bufferBytesInitial = 64 * 1024
@@ -21,6 +23,8 @@ export interface HintEntry {
   expiresAtMs: number
   /** Record flags (tombstone, clear) as in record-codec. */
   flags: number
+  /** RecordKind (string when absent). */
+  kind?: number
 }
 
 /** A decoded entry; `keyStart..keyEnd` index the hint buffer. Reused across entries. */
@@ -30,6 +34,7 @@ export class HintEntryView implements HintEntry {
   size = 0
   expiresAtMs = 0
   flags = 0
+  kind = 0
   keyStart = 0
   keyEnd = 0
 }
@@ -76,7 +81,8 @@ export class HintWriter {
     b.writeUInt32LE(entry.size, at + 12)
     writeU64(b, at + 16, entry.expiresAtMs)
     b[at + 24] = entry.flags
-    b.writeUInt32LE(key.length, at + 25)
+    b[at + 25] = entry.kind ?? 0
+    b.writeUInt32LE(key.length, at + 26)
     at += entryFixedBytes
     at += b.write(key, at, 'latin1')
     this.#length = at
@@ -158,7 +164,8 @@ export function forEachHintEntry(
     view.size = hint.readUInt32LE(at + 12)
     view.expiresAtMs = readU64(hint, at + 16)
     view.flags = hint[at + 24]!
-    const keyBytes = hint.readUInt32LE(at + 25)
+    view.kind = hint[at + 25]!
+    const keyBytes = hint.readUInt32LE(at + 26)
     view.keyStart = at + entryFixedBytes
     view.keyEnd = view.keyStart + keyBytes
     if (view.keyEnd > bodyEnd) return `hint entry ${index} key overruns at offset ${at}`

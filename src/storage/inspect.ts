@@ -12,7 +12,8 @@ import {
   type HintEntryView,
   type HintHeader,
 } from './hint-codec.js'
-import { RecordFlag } from './record-codec.js'
+import { decodeElementKey, decodeMetaValue } from './collection-key.js'
+import { RecordFlag, RecordKind, isCollectionKind } from './record-codec.js'
 import { ScanStatus, SegmentScanner } from './segment-scanner.js'
 import { classifyDir, hintFileName, joinPath, segmentFileName } from './segments.js'
 import type {
@@ -28,7 +29,13 @@ interface Newest {
   size: number
   tombstone: boolean
   expiring: boolean
+  kind: number
+  /** A collection's version (its metadata record's value), else -1. */
+  version: number
 }
+
+/** Element records live in their own namespace: no latin1 key starts with this char. */
+const elementPrefix = '\u0100'
 
 /** Per segment: each record's offset and seq, in file order (for checking hints). */
 interface RecordIndex {
@@ -38,11 +45,15 @@ interface RecordIndex {
 
 /** What noteRecord needs of one decoded record (kept while its atomic group is open). */
 interface ScannedRecord {
+  /** Element records' keys carry elementPrefix: their own namespace. */
   key: string
   seq: number
   size: number
   flags: number
   expiresAtMs: number
+  kind: number
+  /** A collection's version (from its metadata record), or -1. */
+  version: number
 }
 
 interface InspectState {
@@ -127,13 +138,7 @@ function scanSegmentFile(state: InspectState, id: number): InspectSegmentReport 
       index.offsets.push(scanner.recordOffset)
       index.seqs.push(view.seq)
       if (group.length === 0) groupStart = scanner.recordOffset
-      group.push({
-        key: scanner.buffer.toString('latin1', view.keyStart, view.keyEnd),
-        seq: view.seq,
-        size: view.size,
-        flags: view.flags,
-        expiresAtMs: view.expiresAtMs,
-      })
+      group.push(scannedRecord(scanner))
       if ((view.flags & RecordFlag.groupContinues) !== 0) continue
       for (const record of group) noteRecord(state, report, record)
       group.length = 0
@@ -142,6 +147,18 @@ function scanSegmentFile(state: InspectState, id: number): InspectSegmentReport 
     file.closeSync()
   }
   return report
+}
+
+function scannedRecord(scanner: SegmentScanner): ScannedRecord {
+  const view = scanner.view
+  const isElement = view.kind === RecordKind.element
+  const key =
+    (isElement ? elementPrefix : '') + scanner.buffer.toString('latin1', view.keyStart, view.keyEnd)
+  const version = isCollectionKind(view.kind)
+    ? decodeMetaValue(scanner.buffer.subarray(view.keyEnd, view.valueEnd))
+    : -1
+  const { seq, size, flags, expiresAtMs, kind } = view
+  return { key, seq, size, flags, expiresAtMs, kind, version }
 }
 
 function noteTornGroup(state: InspectState, path: string, groupStart: number, bytes: number) {
@@ -172,15 +189,30 @@ function noteRecord(
     size: record.size,
     tombstone,
     expiring: record.expiresAtMs !== 0,
+    kind: record.kind,
+    version: record.version,
   })
+}
+
+/** An element record is live while its key holds a live collection of the same version. */
+function isLiveElement(state: InspectState, elementKey: string): boolean {
+  const parts = decodeElementKey(Buffer.from(elementKey.slice(elementPrefix.length), 'latin1'))
+  if (parts === null) return false
+  const owner = state.newest.get(parts.userKey.toString('latin1'))
+  if (owner === undefined || owner.tombstone || owner.seq < state.clearSeqMax) return false
+  return isCollectionKind(owner.kind) && owner.version === parts.version
 }
 
 function tallyLiveness(state: InspectState, report: InspectReport): void {
   const byId = new Map(report.segments.map((segment) => [segment.segmentId, segment]))
-  for (const newest of state.newest.values()) {
+  for (const [key, newest] of state.newest) {
     if (newest.tombstone || newest.seq < state.clearSeqMax) continue
     const segment = byId.get(newest.segmentId)
     if (segment === undefined) continue
+    if (newest.kind === RecordKind.element) {
+      if (isLiveElement(state, key)) segment.liveBytes += newest.size
+      continue
+    }
     segment.keys++
     segment.liveBytes += newest.size
     report.keys++

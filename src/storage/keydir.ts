@@ -22,6 +22,8 @@ export interface KeydirEntry {
   /** 0 = no expiry, else Unix ms. */
   expiresAtMs: number
   seq: number
+  /** RecordKind of the record (string when absent). */
+  kind?: number
 }
 
 const slotCapacityInitial = 1024
@@ -64,6 +66,7 @@ export class Keydir {
   #expiresAtMs = new Float64Array(slotCapacityInitial)
   #seqs = new Float64Array(slotCapacityInitial)
   #flags = new Uint8Array(slotCapacityInitial)
+  #kinds = new Uint8Array(slotCapacityInitial)
   /** Length of the value cached after the key in the arena, or inlineNone. */
   #inlineLengths = new Int8Array(slotCapacityInitial).fill(inlineNone)
   #freeSlots: number[] = []
@@ -146,6 +149,10 @@ export class Keydir {
   }
 
   /** Tombstones live in the keydir only while recovery merges segments in any order. */
+  kindAt(slot: number): number {
+    return this.#kinds[slot]!
+  }
+
   isTombstoneAt(slot: number): boolean {
     return (this.#flags[slot]! & flagTombstone) !== 0
   }
@@ -215,6 +222,7 @@ export class Keydir {
     this.#expiresAtMs[slot] = entry.expiresAtMs
     this.#seqs[slot] = entry.seq
     this.#flags[slot] = tombstone ? flagOccupied | flagTombstone : flagOccupied
+    this.#kinds[slot] = entry.kind ?? 0
     if (!tombstone && value !== null && value.length <= inlineValueBytesMax) {
       this.#storeInline(slot, value)
     } else {
@@ -285,6 +293,7 @@ export class Keydir {
     this.#expiresAtMs = new Float64Array(slotCapacityInitial)
     this.#seqs = new Float64Array(slotCapacityInitial)
     this.#flags = new Uint8Array(slotCapacityInitial)
+    this.#kinds = new Uint8Array(slotCapacityInitial)
     this.#inlineLengths = new Int8Array(slotCapacityInitial).fill(inlineNone)
     this.#freeSlots = []
     this.#highWater = 0
@@ -503,6 +512,7 @@ export class Keydir {
     this.#expiresAtMs = growArray(this.#expiresAtMs, new Float64Array(capacity))
     this.#seqs = growArray(this.#seqs, new Float64Array(capacity))
     this.#flags = growArray(this.#flags, new Uint8Array(capacity))
+    this.#kinds = growArray(this.#kinds, new Uint8Array(capacity))
     const inline = new Int8Array(capacity).fill(inlineNone)
     this.#inlineLengths = growArray(this.#inlineLengths, inline)
   }

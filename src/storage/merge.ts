@@ -8,7 +8,7 @@ import { AssertionError, assert } from '../core/assert.js'
 import type { BlockFile, Clock, Disk, Timers } from '../core/ports.js'
 import { HintOrigin, HintWriter, hintSeqNone } from './hint-codec.js'
 import type { Keydir } from './keydir.js'
-import { RecordFlag, clearRecordFlag } from './record-codec.js'
+import { RecordFlag, RecordKind, clearRecordFlag } from './record-codec.js'
 import { ScanStatus, SegmentScanner } from './segment-scanner.js'
 import {
   createSegment,
@@ -29,7 +29,10 @@ export const mergeStepBytes = 1024 * 1024
 /** Wall time one merge step may take before yielding. */
 export const mergeStepMs = 4
 const outputBufferBytesInitial = 64 * 1024
-const relocationFields = 5
+const relocationFields = 6
+/** The relocation's keydir: the user-key one or the element one. */
+const keydirUser = 0
+const keydirElements = 1
 
 export interface MergePlan {
   inputIds: number[]
@@ -74,6 +77,9 @@ export interface MergeContext {
   clock: Clock
   timers: Timers
   keydir: Keydir
+  /** Element records: live only while this keydir points at them (the engine removes the
+   * elements of a deleted or replaced collection version). */
+  elements: Keydir
   segments: SegmentTable
   segmentBytesMax: number
   allocateSegmentId: () => number
@@ -95,7 +101,7 @@ class MergeOutput {
   seqMax = -1
   #pending = Buffer.allocUnsafe(outputBufferBytesInitial)
   #pendingLength = 0
-  /** Per copied live record: slot, old segment, old offset, new offset, size. */
+  /** Per copied live record: slot, old segment, old offset, new offset, size, keydir. */
   relocations = new Uint32Array(relocationFields * 1024)
   relocationCount = 0
 
@@ -125,7 +131,14 @@ class MergeOutput {
   }
 
   addRelocation(
-    fields: [slot: number, oldId: number, oldOffset: number, newOffset: number, size: number],
+    fields: [
+      slot: number,
+      oldId: number,
+      oldOffset: number,
+      newOffset: number,
+      size: number,
+      keydir: number,
+    ],
   ) {
     const at = this.relocationCount * relocationFields
     if (at + relocationFields > this.relocations.length) {
@@ -254,7 +267,6 @@ export class MergeJob {
 
   /** Copies the scanned record when it is live, or a marker that must outlive this merge. */
   #copyIfNeeded(scanner: SegmentScanner, inputId: number): void {
-    const { keydir } = this.#context
     const view = scanner.view
     const buffer = scanner.buffer
     const droppable = view.seq < this.#plan.seqMinOutside
@@ -266,6 +278,8 @@ export class MergeJob {
       if (!droppable) this.#copyMarker(scanner, '')
       return
     }
+    const isElement = view.kind === RecordKind.element
+    const keydir = isElement ? this.#context.elements : this.#context.keydir
     const key = buffer.toString('latin1', view.keyStart, view.keyEnd)
     const slot = keydir.slotOf(key)
     if ((view.flags & RecordFlag.tombstone) !== 0) {
@@ -279,9 +293,10 @@ export class MergeJob {
     }
     const output = this.#openOutput()
     const newOffset = output.append(buffer, view.start, view.valueEnd, view.seq)
-    const entry = { seq: view.seq, offset: newOffset, size: view.size, flags: 0 }
+    const entry = { seq: view.seq, offset: newOffset, size: view.size, flags: 0, kind: view.kind }
     output.hint.add(key, { ...entry, expiresAtMs: view.expiresAtMs })
-    output.addRelocation([slot, inputId, oldOffset, newOffset, view.size])
+    const which = isElement ? keydirElements : keydirUser
+    output.addRelocation([slot, inputId, oldOffset, newOffset, view.size, which])
   }
 
   #copyMarker(scanner: SegmentScanner, key: string): void {
@@ -294,6 +309,7 @@ export class MergeJob {
       size: view.size,
       expiresAtMs: 0,
       flags: view.flags,
+      kind: view.kind,
     })
   }
 
@@ -335,10 +351,11 @@ export class MergeJob {
   }
 
   #relocate(output: MergeOutput): void {
-    const { keydir, segments } = this.#context
+    const { segments } = this.#context
     const r = output.relocations
     for (let index = 0; index < output.relocationCount; index++) {
       const at = index * relocationFields
+      const keydir = r[at + 5] === keydirElements ? this.#context.elements : this.#context.keydir
       const slot = r[at]!
       const oldId = r[at + 1]!
       const oldOffset = r[at + 2]!

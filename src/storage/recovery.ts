@@ -16,7 +16,7 @@ import {
 } from './hint-codec.js'
 import type { HashSeed } from './half-siphash.js'
 import { Keydir } from './keydir.js'
-import { RecordFlag } from './record-codec.js'
+import { RecordFlag, RecordKind } from './record-codec.js'
 import type { SegmentMarker } from './segment-hint.js'
 import { ScanStatus, SegmentScanner } from './segment-scanner.js'
 import {
@@ -44,6 +44,9 @@ export interface RecoveryOptions {
 
 export interface RecoveredState {
   keydir: Keydir
+  /** Element records (collections' fields and members), by element key. The engine drops
+   * those of collection versions that are no longer live. */
+  elements: Keydir
   segments: SegmentTable
   /** The segment that was being appended to (newest without a hint): keep appending to it. */
   activeSegmentId: number | null
@@ -59,6 +62,7 @@ export interface RecoveredState {
 interface RecoveryContext {
   options: RecoveryOptions
   keydir: Keydir
+  elements: Keydir
   clearSeqMax: number
 }
 
@@ -79,6 +83,7 @@ export async function recover(options: RecoveryOptions): Promise<RecoveredState>
   const segments = new SegmentTable()
   const state: RecoveredState = {
     keydir: new Keydir(options.hashSeed),
+    elements: new Keydir(options.hashSeed),
     segments,
     activeSegmentId: activeId,
     activeMarkers: [],
@@ -87,7 +92,12 @@ export async function recover(options: RecoveryOptions): Promise<RecoveredState>
     segmentIdNext: listing.idMax + 1,
     fromHints: 0,
   }
-  const context: RecoveryContext = { options, keydir: state.keydir, clearSeqMax: -1 }
+  const context: RecoveryContext = {
+    options,
+    keydir: state.keydir,
+    elements: state.elements,
+    clearSeqMax: -1,
+  }
   try {
     for (const id of listing.dataIds) {
       const path = joinPath(dir, segmentFileName(id))
@@ -171,7 +181,7 @@ function applyHint(context: RecoveryContext, segment: Segment, hint: LoadedHint)
   segment.sealed = true
   const problem = forEachHintEntry(hint.bytes, hint.header, (entry, bytes) => {
     const key = bytes.toString('latin1', entry.keyStart, entry.keyEnd)
-    applyRecord(context, segment, key, entry, entry.flags, null)
+    applyRecord(context, segment, key, entry, null)
   })
   if (problem !== null) {
     const path = joinPath(context.options.dir, hintFileName(segment.id))
@@ -184,6 +194,8 @@ interface RecordLocation {
   offset: number
   size: number
   expiresAtMs: number
+  flags: number
+  kind: number
 }
 
 function applyRecord(
@@ -191,11 +203,10 @@ function applyRecord(
   segment: Segment,
   key: string,
   record: RecordLocation,
-  flags: number,
   markers: SegmentMarker[] | null,
 ): void {
-  const { keydir } = context
-  const { seq, offset, size } = record
+  const { seq, offset, size, flags, kind } = record
+  const keydir = kind === RecordKind.element ? context.elements : context.keydir
   if ((flags & RecordFlag.clear) !== 0) {
     if (seq > context.clearSeqMax) context.clearSeqMax = seq
     markers?.push({ key: '', seq, offset, size, flags })
@@ -203,8 +214,9 @@ function applyRecord(
   }
   if (seq < context.clearSeqMax) return
   const tombstone = (flags & RecordFlag.tombstone) !== 0
-  if (tombstone) markers?.push({ key, seq, offset, size, flags })
-  const entry = { segmentId: segment.id, offset, size, expiresAtMs: record.expiresAtMs, seq }
+  if (tombstone) markers?.push({ key, seq, offset, size, flags, kind })
+  const { expiresAtMs } = record
+  const entry = { segmentId: segment.id, offset, size, expiresAtMs, seq, kind }
   keydir.setIfNewer(key, entry, tombstone)
 }
 
@@ -218,7 +230,6 @@ interface ScanMode {
 interface PendingRecord {
   key: string
   location: RecordLocation
-  flags: number
 }
 
 async function scanSegment(context: RecoveryContext, segment: Segment, mode: ScanMode) {
@@ -235,19 +246,23 @@ async function scanSegment(context: RecoveryContext, segment: Segment, mode: Sca
         offset: scanner.recordOffset,
         size: view.size,
         expiresAtMs: view.expiresAtMs,
+        flags: view.flags,
+        kind: view.kind,
       }
-      const flags = view.flags & ~RecordFlag.groupContinues
-      if ((view.flags & RecordFlag.groupContinues) === 0 && group.length === 0) {
+      const inGroup = (view.flags & RecordFlag.groupContinues) !== 0
+      location.flags &= ~RecordFlag.groupContinues
+      if (!inGroup && group.length === 0) {
         noteRecordSeq(segment, view.seq)
-        applyRecord(context, segment, key, location, flags, mode.markers)
+        applyRecord(context, segment, key, location, mode.markers)
         continue
       }
       if (group.length === 0) groupStart = scanner.recordOffset
-      group.push({ key, location, flags })
-      if ((view.flags & RecordFlag.groupContinues) !== 0) continue
+      group.push({ key, location })
+      if (inGroup) continue
+      // The group's last record: element records are held back and applied like any other.
       for (const record of group) {
         noteRecordSeq(segment, record.location.seq)
-        applyRecord(context, segment, record.key, record.location, record.flags, mode.markers)
+        applyRecord(context, segment, record.key, record.location, mode.markers)
       }
       group.length = 0
       continue
@@ -286,9 +301,11 @@ function failCorrupt(context: RecoveryContext, file: BlockFile, offset: number, 
 
 /** Drops tombstones and cleared entries, and counts live bytes per segment. */
 function sweep(context: RecoveryContext, segments: SegmentTable): void {
-  const { keydir, clearSeqMax } = context
-  keydir.forEachSlot((slot) => {
-    if (keydir.isTombstoneAt(slot) || keydir.seqAt(slot) < clearSeqMax) keydir.removeAt(slot)
-    else segments.addLive(keydir.segmentIdAt(slot), keydir.sizeAt(slot))
-  })
+  const { clearSeqMax } = context
+  for (const keydir of [context.keydir, context.elements]) {
+    keydir.forEachSlot((slot) => {
+      if (keydir.isTombstoneAt(slot) || keydir.seqAt(slot) < clearSeqMax) keydir.removeAt(slot)
+      else segments.addLive(keydir.segmentIdAt(slot), keydir.sizeAt(slot))
+    })
+  }
 }

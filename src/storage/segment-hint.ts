@@ -13,25 +13,31 @@ export interface SegmentMarker {
   offset: number
   size: number
   flags: number
+  /** RecordKind: element tombstones are routed to the element keydir at recovery. */
+  kind?: number
 }
 
+/** `keydirs`: the user-key keydir and the element keydir (collections' fields and members). */
 export function buildSegmentHint(
-  keydir: Keydir,
+  keydirs: readonly Keydir[],
   segment: Segment,
   markers: readonly SegmentMarker[],
 ): Buffer {
   const writer = new HintWriter(segment.id, HintOrigin.writer)
   const segmentId = segment.id
-  keydir.forEachSlot((slot) => {
-    if (keydir.segmentIdAt(slot) !== segmentId || keydir.isTombstoneAt(slot)) return
-    writer.add(keydir.keyAt(slot) as string, {
-      seq: keydir.seqAt(slot),
-      offset: keydir.offsetAt(slot),
-      size: keydir.sizeAt(slot),
-      expiresAtMs: keydir.expiresAtMsAt(slot),
-      flags: 0,
+  for (const keydir of keydirs) {
+    keydir.forEachSlot((slot) => {
+      if (keydir.segmentIdAt(slot) !== segmentId || keydir.isTombstoneAt(slot)) return
+      writer.add(keydir.keyAt(slot) as string, {
+        seq: keydir.seqAt(slot),
+        offset: keydir.offsetAt(slot),
+        size: keydir.sizeAt(slot),
+        expiresAtMs: keydir.expiresAtMsAt(slot),
+        flags: 0,
+        kind: keydir.kindAt(slot),
+      })
     })
-  })
+  }
   for (const marker of markers) {
     writer.add(marker.key, { ...marker, expiresAtMs: 0 })
   }

@@ -124,6 +124,30 @@ export interface StorageEngine {
   startMerge(): boolean
   stats(): EngineStats
   close(): Promise<void>
+
+  // Additive (collections engineer): hashes and sets stored one record per field/member under a
+  // versioned metadata record (src/storage/collection-key.ts). The metadata record is the key's
+  // record above (get/has/expiresAtMs/setExpiry/delete/scan see it; `get` returns its encoded
+  // version), so deleting, expiring or overwriting a collection is one record, whatever its size.
+  // Element methods expect `key` to hold a live collection (the keyspace checks the type).
+  /** The RecordKind of the key's record, or null when absent. */
+  kindOf(key: Buffer): number | null
+  /** Replaces whatever `key` holds by an empty collection of `kind` (hash, set): one record. */
+  createCollection(key: Buffer, kind: number, expiresAtMs: number): void
+  /** The collection's field/member count, 0 when `key` holds no collection. */
+  elementCount(key: Buffer): number
+  getElement(key: Buffer, field: Buffer): Buffer | null
+  hasElement(key: Buffer, field: Buffer): boolean
+  /** One element record; returns whether the field is new. */
+  putElement(key: Buffer, field: Buffer, value: Buffer): boolean
+  /** One element tombstone if the field exists; returns whether it existed. */
+  deleteElement(key: Buffer, field: Buffer): boolean
+  /** The fields in insertion order. */
+  elementFields(key: Buffer): Buffer[]
+  /** SCAN over the collection's fields (a field present for the whole scan is returned). */
+  scanElements(key: Buffer, cursor: number, count: number): ScanPage
+  /** A random field, or null when empty; `pick` draws integers in [0, bound). */
+  randomElement(key: Buffer, pick: (bound: number) => number): Buffer | null
 }
 
 // Additive (storage engineer): the report of inspectDataDir (src/storage/inspect.ts), a read-only
