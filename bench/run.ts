@@ -1,6 +1,7 @@
-/* `npm run bench [-- --quick] [-- --only set,get]`: caskade against redis-server (AOF, everysec)
- * with redis-benchmark in alternation, then memory and restart time on a loaded dataset; prints
- * markdown and writes bench/results/latest.md. Every child and temp dir dies with the run. */
+/* `npm run bench [-- --quick] [-- --only set,hset]`: caskade against redis-server (AOF, everysec)
+ * with redis-benchmark in alternation over the phases of phases.ts (a phase a server lacks is
+ * skipped with its reason), then memory and restart time on a loaded dataset; prints markdown and
+ * writes bench/results/latest.md. Every child and temp dir dies with the run. */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { Command, InvalidArgumentError } from 'commander'
