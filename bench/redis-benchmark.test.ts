@@ -2,7 +2,8 @@
  * CSV output. */
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { benchmarkCommandLine, isBenchmarkTest, parseBenchmarkCsv } from './redis-benchmark.js'
+import { phaseNamed } from './phases.js'
+import { benchmarkCommandLine, parseBenchmarkCsv } from './redis-benchmark.js'
 
 const redis7Csv = [
   '"test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms",' +
@@ -42,8 +43,10 @@ test('output without the CSV header, or noise lines, yields no rows', () => {
 })
 
 test('the command line is the one the task specifies, one test per run', () => {
+  const incr = phaseNamed('incr')
+  assert.ok(incr !== undefined)
   const line = benchmarkCommandLine('PORT', {
-    test: 'incr',
+    phase: incr,
     pipeline: 16,
     requests: 500_000,
     clients: 50,
@@ -53,6 +56,21 @@ test('the command line is the one the task specifies, one test per run', () => {
     line,
     'redis-benchmark -h 127.0.0.1 -p PORT -c 50 -n 500000 -r 1000000 -t incr -P 16 --csv',
   )
-  assert.ok(isBenchmarkTest('mset'))
-  assert.ok(!isBenchmarkTest('lpush'))
+})
+
+test('a custom-command phase has no -t and ends the line with its command', () => {
+  const zrange = phaseNamed('zrange')
+  assert.ok(zrange !== undefined)
+  const line = benchmarkCommandLine('PORT', {
+    phase: zrange,
+    pipeline: 1,
+    requests: 1000,
+    clients: 50,
+    keyspace: 1_000_000,
+  })
+  assert.equal(
+    line,
+    'redis-benchmark -h 127.0.0.1 -p PORT -c 50 -n 1000 -r 1000000 -P 1 --csv ' +
+      'ZRANGE bench:zset 5000 5099 WITHSCORES',
+  )
 })

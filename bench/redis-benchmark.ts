@@ -2,20 +2,8 @@
  * avg/min/p50/p95/p99/max latency in ms). Invariant: a run that exits non-zero (Redis 7's client
  * exits on any error reply), times out or has no row for its test fails, never yields a number. */
 import { setTimeout as sleep } from 'node:timers/promises'
+import type { Phase } from './phases.js'
 import { shellQuote, spawnTracked } from './procs.js'
-
-/** The redis-benchmark tests this harness knows, by `-t` name, and their CSV row label. */
-export const benchmarkTests = {
-  set: 'SET',
-  get: 'GET',
-  incr: 'INCR',
-  mset: 'MSET (10 keys)',
-} as const
-export type BenchmarkTest = keyof typeof benchmarkTests
-
-export function isBenchmarkTest(name: string): name is BenchmarkTest {
-  return Object.hasOwn(benchmarkTests, name)
-}
 
 export interface BenchmarkRow {
   test: string
@@ -70,7 +58,7 @@ export function parseBenchmarkCsv(text: string): BenchmarkRow[] {
 }
 
 export interface BenchmarkRun {
-  test: BenchmarkTest
+  phase: Phase
   pipeline: number
   requests: number
   clients: number
@@ -89,11 +77,12 @@ export function benchmarkArgs(port: number | string, run: BenchmarkRun): string[
     String(run.requests),
     '-r',
     String(run.keyspace),
-    '-t',
-    run.test,
+    ...(run.phase.benchmarkTest === null ? [] : ['-t', run.phase.benchmarkTest]),
     '-P',
     String(run.pipeline),
     '--csv',
+    // A custom command goes last: redis-benchmark reads its remaining arguments as the command.
+    ...run.phase.customCommand,
   ]
 }
 
@@ -125,15 +114,15 @@ export async function runBenchmark(
     await tracked.exited
     const reason =
       outcome === 'server exited' ? 'the server exited' : `no result in ${limits.timeoutMs} ms`
-    throw new Error(`redis-benchmark -t ${run.test} -P ${run.pipeline}: ${reason}`)
+    throw new Error(`redis-benchmark ${run.phase.name} -P ${run.pipeline}: ${reason}`)
   }
   const { code, signal } = outcome
-  const label = benchmarkTests[run.test]
+  const label = run.phase.rowLabel
   const row = parseBenchmarkCsv(stdout).find((candidate) => candidate.test === label)
   if (code !== 0 || row === undefined) {
     const detail = (stderr + stdout).trim().split('\n').slice(-5).join('\n')
     throw new Error(
-      `redis-benchmark -t ${run.test} failed (code ${code}, signal ${signal}): ${detail}`,
+      `redis-benchmark ${run.phase.name} failed (code ${code}, signal ${signal}): ${detail}`,
     )
   }
   return row

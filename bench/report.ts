@@ -31,6 +31,23 @@ export interface ThroughputRow {
   redis: CellSamples | null
 }
 
+/** A phase left out because a server lacks one of its commands. */
+export interface SkippedPhase {
+  command: string
+  reason: string
+}
+
+/** The report's lines for skipped phases: none when every phase ran. */
+export function skippedLines(skipped: readonly SkippedPhase[]): string[] {
+  if (skipped.length === 0) return []
+  return [
+    '',
+    'Skipped, because a server does not know a command the phase sends:',
+    '',
+    ...skipped.map((entry) => `- ${entry.command}: ${entry.reason}`),
+  ]
+}
+
 const integerFormat = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 })
 
 export function formatOps(cell: CellSamples | null): string {

@@ -29,6 +29,18 @@ describe('parseReply', () => {
     ])
   })
 
+  test('integer replies may be negative, as in COMMAND INFO arities', () => {
+    const parsed = parseReply(Buffer.from('*2\r\n$3\r\nset\r\n:-3\r\n'), 0)
+    assert.deepEqual(parsed?.reply, {
+      kind: 'array',
+      items: [
+        { kind: 'bulk', value: Buffer.from('set') },
+        { kind: 'integer', value: -3 },
+      ],
+    })
+    assert.throws(() => parseReply(Buffer.from(':1x\r\n'), 0), /bad RESP integer/)
+  })
+
   test('answers null for every incomplete prefix instead of throwing', () => {
     const whole = Buffer.from('*2\r\n$5\r\nhello\r\n:7\r\n')
     for (let end = 0; end < whole.length; end += 1) {

@@ -31,7 +31,7 @@ export function parseReply(buffer: Buffer, offset: number): Parsed | null {
     case '-':
       return { reply: { kind: 'error', text: line }, next: afterLine }
     case ':':
-      return { reply: { kind: 'integer', value: parseLength(line) }, next: afterLine }
+      return { reply: { kind: 'integer', value: parseInteger(line) }, next: afterLine }
     case '$': {
       const length = parseLength(line)
       if (length === -1) return { reply: { kind: 'bulk', value: null }, next: afterLine }
@@ -44,6 +44,15 @@ export function parseReply(buffer: Buffer, offset: number): Parsed | null {
     default:
       throw new Error(`bad RESP reply type byte ${JSON.stringify(type)}`)
   }
+}
+
+/** An integer reply may be negative (COMMAND INFO's arity of -3, TTL's -2). */
+function parseInteger(text: string): number {
+  const value = Number(text)
+  if (!/^-?\d+$/.test(text) || !Number.isSafeInteger(value)) {
+    throw new Error(`bad RESP integer ${text}`)
+  }
+  return value
 }
 
 function parseLength(text: string): number {

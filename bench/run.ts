@@ -1,20 +1,21 @@
-/* `npm run bench [-- --quick] [-- --only set,get]`: caskade against redis-server (AOF, everysec)
- * with redis-benchmark in alternation, then memory and restart time on a loaded dataset; prints
- * markdown and writes bench/results/latest.md. Every child and temp dir dies with the run. */
+/* `npm run bench [-- --quick] [-- --only set,hset]`: caskade against redis-server (AOF, everysec)
+ * with redis-benchmark in alternation over the phases of phases.ts (a phase a server lacks is
+ * skipped with its reason), then memory and restart time on a loaded dataset; prints markdown and
+ * writes bench/results/latest.md. Every child and temp dir dies with the run. */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { Command, InvalidArgumentError } from 'commander'
 import { runDataset } from './dataset.js'
 import { installCleanupHandlers, makeTempDir, removeTempDir, shellQuote } from './procs.js'
 import { Progress } from './progress.js'
-import { benchmarkTests, isBenchmarkTest, type BenchmarkTest } from './redis-benchmark.js'
+import { phaseNamed, phaseNames, phases, type Phase } from './phases.js'
 import {
   datasetTable,
   describeMachine,
   machineLines,
+  skippedLines,
   throughputTable,
   type DatasetResult,
-  type ThroughputRow,
 } from './report.js'
 import {
   caskadeKind,
@@ -25,14 +26,14 @@ import {
   repoRoot,
   type ServerKind,
 } from './servers.js'
-import { describeLoad, pipelines, runThroughput } from './throughput.js'
+import { describeLoad, runThroughput, stepsPerRound, type ThroughputResult } from './throughput.js'
 
 const resultsPath = join(repoRoot, 'bench', 'results', 'latest.md')
 const valueBytes = 100
 
 export interface BenchOptions {
   quick: boolean
-  tests: BenchmarkTest[]
+  phases: Phase[]
   requests: number
   rounds: number
   keys: number
@@ -49,18 +50,18 @@ function positiveInteger(text: string): number {
   return value
 }
 
-function testList(text: string): BenchmarkTest[] {
+function phaseList(text: string): Phase[] {
   const names = text
     .split(',')
     .map((name) => name.trim().toLowerCase())
     .filter((name) => name.length > 0)
-  for (const name of names) {
-    if (!isBenchmarkTest(name)) {
-      const known = Object.keys(benchmarkTests).join(',')
-      throw new InvalidArgumentError(`unknown test ${name} (known: ${known})`)
+  return names.map((name) => {
+    const phase = phaseNamed(name)
+    if (phase === undefined) {
+      throw new InvalidArgumentError(`unknown phase ${name} (known: ${phaseNames.join(',')})`)
     }
-  }
-  return names.filter(isBenchmarkTest)
+    return phase
+  })
 }
 
 function parseOptions(argv: readonly string[]): BenchOptions {
@@ -68,7 +69,7 @@ function parseOptions(argv: readonly string[]): BenchOptions {
     .name('bench')
     .description('caskade vs redis-server: throughput, latency, memory, restart time')
     .option('--quick', 'few requests and 100k keys: checks the harness in well under a minute')
-    .option('--only <tests>', 'comma-separated redis-benchmark tests (set,get,incr,mset)', testList)
+    .option('--only <phases>', `comma-separated phases (${phaseNames.join(',')})`, phaseList)
     .option('--requests <n>', 'requests per run at -P 1 (x5 at -P 16)', positiveInteger)
     .option('--rounds <n>', 'alternating rounds per test; the median is reported', positiveInteger)
     .option('--keys <n>', 'dataset size for the memory and restart figures', positiveInteger)
@@ -78,7 +79,7 @@ function parseOptions(argv: readonly string[]): BenchOptions {
     .parse(argv, { from: 'user' })
   const raw = program.opts<{
     quick?: boolean
-    only?: BenchmarkTest[]
+    only?: Phase[]
     requests?: number
     rounds?: number
     keys?: number
@@ -89,7 +90,7 @@ function parseOptions(argv: readonly string[]): BenchOptions {
   const quick = raw.quick === true
   return {
     quick,
-    tests: raw.only ?? ['set', 'get', 'incr', 'mset'],
+    phases: raw.only ?? [...phases],
     requests: raw.requests ?? (quick ? 10_000 : 100_000),
     rounds: raw.rounds ?? (quick ? 1 : 3),
     keys: raw.keys ?? (quick ? 100_000 : 1_000_000),
@@ -104,7 +105,7 @@ interface ReportInput {
   argv: readonly string[]
   kinds: { caskade: ServerKind; redis: ServerKind | null }
   versions: { redisServer: string; redisBenchmark: string }
-  throughput: ThroughputRow[]
+  throughput: ThroughputResult
   datasets: DatasetResult[]
   startedAt: Date
   elapsedMs: number
@@ -128,7 +129,10 @@ function commandLines(input: ReportInput): string[] {
 function renderReport(input: ReportInput): string {
   const { options } = input
   const errors = [
-    ...input.throughput.flatMap((row) => [...row.caskade.errors, ...(row.redis?.errors ?? [])]),
+    ...input.throughput.rows.flatMap((row) => [
+      ...row.caskade.errors,
+      ...(row.redis?.errors ?? []),
+    ]),
     ...input.datasets.flatMap((result) => (result.error === null ? [] : [result.error])),
   ]
   const lastKey = String(options.keys - 1).padStart(7, '0')
@@ -141,7 +145,8 @@ function renderReport(input: ReportInput): string {
     '',
     '## Throughput and latency (redis-benchmark, 50 clients, -r 1000000)',
     '',
-    throughputTable(input.throughput),
+    throughputTable(input.throughput.rows),
+    ...skippedLines(input.throughput.skipped),
     '',
     `## Dataset: ${options.keys.toLocaleString('en-US')} keys ` +
       `(key:0000000..key:${lastKey}), ${valueBytes}-byte values`,
@@ -177,7 +182,7 @@ async function main(): Promise<number> {
     redis: options.redis && redisServer !== null ? redisKind('redis') : null,
   }
   const sides = kinds.redis === null ? 1 : 2
-  const throughputSteps = options.tests.length * pipelines.length * options.rounds * sides
+  const throughputSteps = stepsPerRound(options.phases) * options.rounds * sides
   const progress = new Progress(throughputSteps + sides * (1 + options.restarts))
   installCleanupHandlers(() => progress.stop())
   const startedAt = new Date()
