@@ -9,7 +9,12 @@ import assert from 'node:assert/strict'
 import { Redis, ReplyError } from 'ioredis'
 import { createRng } from '../../src/core/rng.js'
 import type { Rng } from '../../src/core/ports.js'
-import { makeTempDir, removeDir, startServerProcess } from '../helpers/server-process.js'
+import {
+  makeTempDir,
+  removeDir,
+  startServerProcess,
+  type ServerProcess,
+} from '../helpers/server-process.js'
 
 const writers = 4
 const rounds = 4
@@ -32,6 +37,9 @@ interface Writer {
   nextOp: number
   acked: number
   checked: number
+  /** In-flight operations found whole after a restart, and found absent. */
+  inFlightApplied: number
+  inFlightLost: number
 }
 
 interface Op {
@@ -241,6 +249,8 @@ async function verifyWriter(redis: Redis, w: Writer, zsets: boolean): Promise<vo
   // An element the operation did not change says nothing; the others must agree.
   const telling = applied.filter((_, i) => w.pending[i]?.before !== w.pending[i]?.after)
   assert.ok(new Set(telling).size <= 1, `writer ${w.index}: in-flight operation partly visible`)
+  if (telling[0] === true) w.inFlightApplied++
+  if (telling[0] === false) w.inFlightLost++
   for (const c of w.pending) w.model.set(c.id, seen.get(c.id) ?? null)
   w.checked += w.model.size
   w.pending = []
@@ -280,39 +290,43 @@ describe('collection crash safety', () => {
       nextOp: 1,
       acked: 0,
       checked: 0,
+      inFlightApplied: 0,
+      inFlightLost: 0,
     }))
+    let server: ServerProcess | undefined
     try {
       let zsets = false
       for (let round = 0; round < rounds; round++) {
-        const server = await startServerProcess({ dir, fsync: 'always' })
+        server = await startServerProcess({ dir, fsync: 'always' })
         if (round === 0) zsets = await hasCommand(server.port, 'ZADD')
         else await verify(server.port, ws, zsets)
         const before = ws.reduce((sum, w) => sum + w.acked, 0)
         const killAfterMs = 300 + rng.int(1500)
-        const running = ws.map((w) => runWriter(server.port, w, rng, zsets))
+        const port = server.port
+        const running = ws.map((w) => runWriter(port, w, rng, zsets))
         await new Promise((resolve) => setTimeout(resolve, killAfterMs))
         await server.crash()
         await Promise.all(running)
         const acked = ws.reduce((sum, w) => sum + w.acked, 0) - before
         console.log(`round ${round}: killed after ${killAfterMs} ms, ${acked} acknowledged ops`)
       }
-      const server = await startServerProcess({ dir, fsync: 'always' })
-      try {
-        await verify(server.port, ws, zsets)
-      } finally {
-        await server.stop()
-      }
+      server = await startServerProcess({ dir, fsync: 'always' })
+      await verify(server.port, ws, zsets)
+      await server.stop()
       const acked = ws.reduce((sum, w) => sum + w.acked, 0)
-      const checked = ws.reduce((sum, w) => sum + w.checked, 0)
+      const sum = (of: (w: Writer) => number): number => ws.reduce((n, w) => n + of(w), 0)
       console.log(
         `sorted sets ${zsets ? 'on' : 'skipped (no ZADD in COMMAND INFO)'}: ${rounds} rounds, ` +
-          `${acked} acknowledged ops, ${checked} element checks after restarts`,
+          `${acked} acknowledged ops, ${sum((w) => w.checked)} element checks after restarts, ` +
+          `in-flight ops whole ${sum((w) => w.inFlightApplied)}, absent ${sum((w) => w.inFlightLost)}`,
       )
       assert.ok(acked > 0, 'the writers got acknowledgements before the kills')
     } catch (error) {
       console.log(`collections crash test FAILED with seed=${seed}`)
       throw error
     } finally {
+      // A failed check leaves the server running; it would keep the test process alive.
+      await server?.crash()
       removeDir(dir)
     }
   })
