@@ -9,6 +9,7 @@ import { serverCommands } from './server.js'
 import { setCommands } from './sets.js'
 import { stringCommands } from './strings.js'
 import type { CommandSpec } from './types.js'
+import { zsetCommands } from './zsets.js'
 
 /** Checks the key positions of one spec against its arity (Redis's COMMAND INFO rules). */
 function checkKeyPositions(spec: CommandSpec): void {
@@ -80,4 +81,5 @@ export const commandTable: ReadonlyMap<string, CommandSpec> = buildCommandTable(
   serverCommands,
   hashCommands,
   setCommands,
+  zsetCommands,
 ])
