@@ -1036,6 +1036,7 @@ function commandArbitrary(): fc.Arbitrary<string[]> {
   )
   return fc.oneof(
     { arbitrary: setCommands, weight: 10 },
+    { arbitrary: zsetCommandArbitrary(key, members), weight: 12 },
     fc.tuple(key, pairs).map(([k, p]) => ['hset', k, ...p]),
     fc.tuple(key, pairs).map(([k, p]) => ['hmset', k, ...p]),
     fc.tuple(key, field, value).map(([k, f, v]) => ['hsetnx', k, f, v]),
@@ -1055,6 +1056,70 @@ function commandArbitrary(): fc.Arbitrary<string[]> {
     key.map((k) => ['persist', k]),
     fc.tuple(key, key).map(([a, b]) => ['rename', a, b]),
     fc.tuple(key, key).map(([a, b]) => ['copy', a, b, 'replace']),
+  )
+}
+
+/** Sorted-set commands over the same keys: small integer and half scores, the same members as
+ * the sets (so ZUNION/ZINTER meet set sources and WRONGTYPE meets both ways). */
+function zsetCommandArbitrary(
+  key: fc.Arbitrary<string>,
+  members: fc.Arbitrary<string[]>,
+): fc.Arbitrary<string[]> {
+  const score = fc.oneof(
+    fc.integer({ min: -5, max: 5 }).map(String),
+    fc.constantFrom('1.5', '-0.5', '+inf', '-inf', 'x'),
+  )
+  const flags = fc.subarray(['nx', 'xx', 'gt', 'lt', 'ch'], { maxLength: 2 })
+  const pairs = fc
+    .array(fc.tuple(score, fc.integer({ min: -3, max: 6 }).map(String)), {
+      minLength: 1,
+      maxLength: 3,
+    })
+    .map((list) => list.flat())
+  const bound = fc.constantFrom('-inf', '+inf', '0', '(1', '2', '(-2', '5')
+  const rank = fc.integer({ min: -4, max: 4 }).map(String)
+  const lex = fc.constantFrom('-', '+', '[1', '(2', '[5')
+  const keys = fc.array(key, { minLength: 1, maxLength: 3 })
+  const options = fc.subarray(['withscores', 'aggregate', 'weights'], { maxLength: 2 })
+  const algebra = (name: string, ks: string[], opts: string[]): string[] => {
+    const out = [name, String(ks.length), ...ks]
+    if (opts.includes('weights')) out.push('weights', ...ks.map((_, i) => String(i - 1)))
+    if (opts.includes('aggregate')) out.push('aggregate', 'max')
+    if (opts.includes('withscores') && !name.endsWith('store')) out.push('withscores')
+    return out
+  }
+  return fc.oneof(
+    fc.tuple(key, flags, pairs).map(([k, f, p]) => ['zadd', k, ...f, ...p]),
+    fc.tuple(key, score, members).map(([k, s, m]) => ['zincrby', k, s, m[0] as string]),
+    fc.tuple(key, members).map(([k, m]) => ['zrem', k, ...m]),
+    fc.tuple(key, members).map(([k, m]) => ['zmscore', k, ...m]),
+    fc.tuple(key, members).map(([k, m]) => ['zscore', k, m[0] as string]),
+    fc
+      .tuple(fc.constantFrom('zrank', 'zrevrank'), key, members)
+      .map(([c, k, m]) => [c, k, m[0] as string]),
+    fc.tuple(fc.constantFrom('zcard', 'zpopmin', 'zpopmax'), key),
+    fc.tuple(fc.constantFrom('zpopmin', 'zpopmax'), key, fc.constantFrom('0', '2', '9')),
+    fc
+      .tuple(key, rank, rank, fc.boolean())
+      .map(([k, a, z, w]) => ['zrange', k, a, z, ...(w ? ['withscores'] : [])]),
+    fc.tuple(key, rank, rank).map(([k, a, z]) => ['zrevrange', k, a, z, 'withscores']),
+    fc.tuple(key, bound, bound).map(([k, a, z]) => ['zrangebyscore', k, a, z, 'withscores']),
+    fc
+      .tuple(key, bound, bound)
+      .map(([k, a, z]) => ['zrevrangebyscore', k, a, z, 'limit', '1', '2']),
+    fc.tuple(key, bound, bound).map(([k, a, z]) => ['zcount', k, a, z]),
+    fc.tuple(key, lex, lex).map(([k, a, z]) => ['zrangebylex', k, a, z]),
+    fc.tuple(key, lex, lex).map(([k, a, z]) => ['zlexcount', k, a, z]),
+    fc.tuple(key, key, bound, bound).map(([d, k, a, z]) => ['zrangestore', d, k, a, z, 'byscore']),
+    fc.tuple(key, rank, rank).map(([k, a, z]) => ['zremrangebyrank', k, a, z]),
+    fc.tuple(key, bound, bound).map(([k, a, z]) => ['zremrangebyscore', k, a, z]),
+    fc
+      .tuple(fc.constantFrom('zunion', 'zinter', 'zdiff'), keys, options)
+      .map(([c, k, o]) => algebra(c, k, c === 'zdiff' ? o.filter((x) => x === 'withscores') : o)),
+    fc
+      .tuple(fc.constantFrom('zunionstore', 'zinterstore', 'zdiffstore'), key, keys, options)
+      .map(([c, d, k, o]) => [c, d, ...algebra(c, k, c === 'zdiffstore' ? [] : o).slice(1)]),
+    key.map((k) => ['zscan', k, '0']),
   )
 }
 
@@ -1131,6 +1196,7 @@ describe(
       const client = new RawClient(port)
       const seed = Number(process.env.SEED ?? 20261205)
       let compared = 0
+      let comparedZset = 0
       try {
         for (const protocol of [2, 3] as const) {
           await client.call([Buffer.from('hello'), Buffer.from(String(protocol))])
@@ -1144,6 +1210,7 @@ describe(
                 const expected = (await client.call(args)).toString('latin1')
                 const actual = local.call(args, protocol).toString('latin1')
                 compared++
+                if (command[0]?.startsWith('z') === true) comparedZset++
                 assert.equal(actual, expected, `RESP${protocol}: ${command.join(' ')}`)
               }
             },
@@ -1153,7 +1220,10 @@ describe(
       } finally {
         client.close()
       }
-      console.log(`fast-check differential: ${compared} commands compared (seed ${seed})`)
+      console.log(
+        `fast-check differential: ${compared} commands compared, ${comparedZset} of them ` +
+          `sorted-set commands (seed ${seed})`,
+      )
     })
 
     for (const protocol of [2, 3] as const) {
