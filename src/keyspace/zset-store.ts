@@ -75,6 +75,11 @@ export class ZsetStore {
     for (const { member, score } of entries) this.add(key, member, score)
   }
 
+  /** Indexes held in memory, stale ones included (for tests). */
+  cachedIndexCount(): number {
+    return this.#cache.size
+  }
+
   #entry(key: Buffer): CachedIndex {
     const name = key.toString('latin1')
     const version = this.#keyspace.engine.collectionVersion(key)
