@@ -268,7 +268,9 @@ function zscanHandler(ctx: CommandContext, args: readonly Buffer[]): void {
   const index = storeOf(ctx).index(key)
   let members: Buffer[] = []
   let next = 0
-  for (const at = index.cursorAt(0); at.valid; at.next()) members.push(at.member())
+  if (size <= listpackEntriesMax) {
+    for (const at = index.cursorAt(0); at.valid; at.next()) members.push(at.member())
+  }
   const listpack =
     size <= listpackEntriesMax && members.every((m) => m.length <= listpackValueBytesMax)
   if (!listpack) {
