@@ -549,11 +549,16 @@ export class EngineKeyspace implements Keyspace {
   }
 }
 
-const kindOfType: Record<CollectionType, number> = { hash: RecordKind.hash, set: RecordKind.set }
+const kindOfType: Record<CollectionType, number> = {
+  hash: RecordKind.hash,
+  set: RecordKind.set,
+  zset: RecordKind.zset,
+}
 
 /** TYPE's reply for a record kind. */
 function typeNameOf(kind: number): string {
   if (kind === RecordKind.hash) return 'hash'
   if (kind === RecordKind.set) return 'set'
+  if (kind === RecordKind.zset) return 'zset'
   return 'string'
 }

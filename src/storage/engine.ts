@@ -371,6 +371,10 @@ class BitcaskEngine implements StorageEngine {
     this.#collections.set(name, { kind, version, fields: new FieldIndex<number>() })
   }
 
+  collectionVersion(key: Buffer): number {
+    return this.#collections.get(key.toString('latin1'))?.version ?? -1
+  }
+
   elementCount(key: Buffer): number {
     return this.#collections.get(key.toString('latin1'))?.fields.size ?? 0
   }
