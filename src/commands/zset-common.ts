@@ -1,6 +1,7 @@
-/* Shared pieces of the sorted-set commands: the type-checked lookup, Redis's score and lex range
- * parsing (zslParseRange, zslParseLexRange) with their exact error texts, and the reply shape of
- * a member list with scores (flat in RESP2, [member, score] pairs in RESP3, scores as doubles). */
+/* Shared pieces of the sorted-set commands: the type-checked lookup, the writes that remove or
+ * store several members (one atomic group each, with t_zset.c's keyspace events), Redis's score
+ * and lex range parsing (zslParseRange, zslParseLexRange) with their exact error texts, and the
+ * reply shape of a member list with scores (flat in RESP2, [member, score] pairs in RESP3). */
 import { CaskadeError, ErrorCode } from '../core/errors.js'
 import type { LexRange, ScoreRange } from '../keyspace/structures/sorted-set-index.js'
 import { parseLexBound } from '../keyspace/structures/sorted-set-index.js'
@@ -8,12 +9,50 @@ import type { SortedSetEntry } from '../keyspace/structures/sorted-set-index.js'
 import { zsetStoreOf, type ZsetStore } from '../keyspace/zset-store.js'
 import type { ReplyWriter } from '../protocol/types.js'
 import { parseFloatArg } from './args.js'
+import { atomically } from './atomic.js'
+import { NotifyClass, notifyKeyspaceEvent, notifyNewKey } from './notify.js'
 import type { CommandContext } from './types.js'
 
 export const zsetSize = (ctx: CommandContext, key: Buffer, lookup: 'read' | 'write'): number =>
   ctx.keyspace.collectionSize(key, 'zset', lookup)
 
 export const storeOf = (ctx: CommandContext): ZsetStore => zsetStoreOf(ctx.keyspace)
+
+/** Removes members in one atomic group; sends `event` (class Zset), then a generic 'del' when
+ * the last member took the key with it, as zremCommand and its kin do. */
+export function removeMembers(
+  ctx: CommandContext,
+  key: Buffer,
+  members: readonly Buffer[],
+  event: string,
+): number {
+  const removed = atomically(ctx, () => storeOf(ctx).remove(key, members))
+  if (removed === 0) return 0
+  notifyKeyspaceEvent(ctx, NotifyClass.Zset, event, key)
+  if (ctx.keyspace.engine.collectionVersion(key) === -1) {
+    notifyKeyspaceEvent(ctx, NotifyClass.Generic, 'del', key)
+  }
+  return removed
+}
+
+/** The end of the STORE forms (Redis's setKey, or dbDelete for an empty result): the old
+ * destination leaves and the result arrives in one atomic group; replies the result's size. */
+export function storeResult(
+  ctx: CommandContext,
+  target: Buffer,
+  entries: readonly SortedSetEntry[],
+  event: string,
+): void {
+  const targetExisted = ctx.keyspace.has(target)
+  atomically(ctx, () => storeOf(ctx).replace(target, entries))
+  if (entries.length > 0) {
+    notifyNewKey(ctx, target, !targetExisted)
+    notifyKeyspaceEvent(ctx, NotifyClass.Zset, event, target)
+  } else if (targetExisted) {
+    notifyKeyspaceEvent(ctx, NotifyClass.Generic, 'del', target)
+  }
+  ctx.reply.integer(entries.length)
+}
 
 const notFloatRange = (): CaskadeError =>
   new CaskadeError(ErrorCode.Err, 'min or max is not a float')

@@ -8,7 +8,7 @@ import { SortedSetIndex } from '../keyspace/structures/sorted-set-index.js'
 import { RecordKind } from '../storage/record-codec.js'
 import { argIs, parseFloatOrThrow, parseIntegerOrThrow } from './args.js'
 import type { CommandContext, CommandSpec } from './types.js'
-import { replyEntries, storeOf } from './zset-common.js'
+import { replyEntries, storeOf, storeResult } from './zset-common.js'
 
 type Operation = 'union' | 'inter' | 'diff'
 type Aggregate = 'sum' | 'min' | 'max'
@@ -158,8 +158,7 @@ function zsetOperation(
   const options = parseOpOptions(args, first + keys.length, sources, { op, store })
   const entries = ordered(compute(sources, op, options.aggregate))
   if (store) {
-    storeOf(ctx).replace(args[1] as Buffer, entries)
-    ctx.reply.integer(entries.length)
+    storeResult(ctx, args[1] as Buffer, entries, `z${op}store`)
   } else {
     replyEntries(ctx.reply, entries, options.withScores)
   }

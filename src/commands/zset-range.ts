@@ -10,7 +10,15 @@ import type {
 } from '../keyspace/structures/sorted-set-index.js'
 import { argIs, parseIntegerOrThrow } from './args.js'
 import type { CommandContext, CommandSpec } from './types.js'
-import { parseLexRange, parseScoreRange, replyEntries, storeOf, zsetSize } from './zset-common.js'
+import {
+  parseLexRange,
+  parseScoreRange,
+  removeMembers,
+  replyEntries,
+  storeOf,
+  storeResult,
+  zsetSize,
+} from './zset-common.js'
 
 type RangeType = 'auto' | 'rank' | 'score' | 'lex'
 type Direction = 'auto' | 'forward' | 'reverse'
@@ -121,8 +129,7 @@ function zrangeGeneric(
     entries = collect(index, resolve(index), request)
   }
   if (store) {
-    storeOf(ctx).replace(args[1] as Buffer, entries)
-    ctx.reply.integer(entries.length)
+    storeResult(ctx, args[1] as Buffer, entries, 'zrangestore')
   } else {
     replyEntries(ctx.reply, entries, request.withScores)
   }
@@ -188,7 +195,7 @@ const removeRangeHandler =
     ) {
       members.push(cursor.member())
     }
-    ctx.reply.integer(members.length > 0 ? store.remove(key, members) : 0)
+    ctx.reply.integer(removeMembers(ctx, key, members, `zremrangeby${type}`))
   }
 
 type Handler = CommandSpec['handler']

@@ -7,11 +7,13 @@ import { globMatch } from '../core/glob.js'
 import type { SortedSetEntry } from '../keyspace/structures/sorted-set-index.js'
 import { formatDouble } from '../protocol/format-double.js'
 import { argIs, parseFloatOrThrow } from './args.js'
+import { atomically } from './atomic.js'
 import { parseRandomCount, parseScanOptions, pickDistinct } from './hashes.js'
 import { parseScanCursor } from './keys.js'
+import { NotifyClass, notifyKeyspaceEvent, notifyNewKey } from './notify.js'
 import { parseInt64 } from './strings.js'
 import type { CommandContext, CommandSpec } from './types.js'
-import { replyEntries, storeOf, zsetSize } from './zset-common.js'
+import { removeMembers, replyEntries, storeOf, zsetSize } from './zset-common.js'
 import { zsetSpecMeta } from './zset-meta.js'
 import { zsetOpHandlers } from './zset-ops.js'
 import { zsetRangeHandlers } from './zset-range.js'
@@ -99,13 +101,21 @@ function zaddGeneric(ctx: CommandContext, args: readonly Buffer[], incr: boolean
   let processed = 0
   let score = 0
   if (!(absent && flags.xx)) {
-    for (const entry of entries) {
-      const result = zsetAdd(ctx, key, entry, flags)
-      if (result.outcome === 'added') added++
-      if (result.outcome === 'added' || result.outcome === 'updated') changed++
-      if (result.outcome !== 'nop') processed++
-      score = result.score
-    }
+    // Every member's record in one atomic group; a NaN error (INCR, one member) writes nothing.
+    atomically(ctx, () => {
+      for (const entry of entries) {
+        const result = zsetAdd(ctx, key, entry, flags)
+        if (result.outcome === 'added') added++
+        if (result.outcome === 'added' || result.outcome === 'updated') changed++
+        if (result.outcome !== 'nop') processed++
+        score = result.score
+      }
+    })
+  }
+  // zaddGenericCommand: dbAdd's 'new' on creation, then zadd/zincr when anything changed.
+  if (changed > 0) {
+    notifyNewKey(ctx, key, absent)
+    notifyKeyspaceEvent(ctx, NotifyClass.Zset, flags.incr ? 'zincr' : 'zadd', key)
   }
   if (flags.incr) {
     if (processed > 0) ctx.reply.double(score)
@@ -121,7 +131,7 @@ function zremHandler(ctx: CommandContext, args: readonly Buffer[]): void {
     ctx.reply.integer(0)
     return
   }
-  ctx.reply.integer(storeOf(ctx).remove(key, args.slice(2)))
+  ctx.reply.integer(removeMembers(ctx, key, args.slice(2), 'zrem'))
 }
 
 function zscoreHandler(ctx: CommandContext, args: readonly Buffer[]): void {
@@ -197,9 +207,11 @@ const popHandler =
       entries.push({ member: cursor.member(), score: cursor.score })
     }
     if (max) entries.reverse()
-    storeOf(ctx).remove(
+    removeMembers(
+      ctx,
       key,
       entries.map((entry) => entry.member),
+      max ? 'zpopmax' : 'zpopmin',
     )
     const nested = ctx.reply.protocol === 3 && count !== -1
     ctx.reply.arrayHeader(nested ? entries.length : entries.length * 2)
