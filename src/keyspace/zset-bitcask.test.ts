@@ -1,6 +1,7 @@
 /* Sorted sets over the real Bitcask engine on a temp dir: each member is one element record whose
  * 8-byte score stays inline, and a restart rebuilds every zset's order index from the recovered
- * records (lazily, on first access), with removals, increments, deletions and overwrites intact. */
+ * records (lazily, on first access), with removals, increments, deletions and overwrites intact;
+ * a command's several records (atomic group) survive a power loss whole or not at all. */
 import { afterEach, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import fs from 'node:fs'
@@ -171,5 +172,43 @@ describe('sorted sets over the Bitcask engine', () => {
     // One record (header, key, version, member, score), whatever the zset's size.
     assert.ok(written > 8 && written < 128, `${written} bytes for one ZADD`)
     await shutdown(engine, keyspace)
+  })
+
+  test('multi-record ZADD, ZREM, ZPOPMIN and ZUNIONSTORE cut at every byte reopen whole or not at all', async () => {
+    const dir = tempDir()
+    const time = new ManualTime()
+    const { engine, keyspace } = await withKeyspace(dir, time)
+    const steps = [
+      ['zadd', 'z', '1', 'a', '2', 'b', '3', 'c'],
+      ['zadd', 'y', '7', 'f', '8', 'g'],
+      ['zadd', 'z', '4', 'd', '5', 'e', '1.5', 'a'],
+      ['zrem', 'z', 'b', 'd'],
+      ['zpopmin', 'z', '2'],
+      ['zunionstore', 'z', '2', 'z', 'y'],
+    ]
+    const stateOf = (at: EngineKeyspace): string =>
+      ['z', 'y'].map((key) => run(at, time, 'zrange', key, '0', '-1', 'withscores')).join('|')
+    const [segment] = fs.readdirSync(dir).filter((name) => name.endsWith('.data'))
+    assert.ok(segment !== undefined)
+    const file = path.join(dir, segment)
+    const states = [stateOf(keyspace)]
+    const ends = [fs.statSync(file).size]
+    for (const step of steps) {
+      run(keyspace, time, ...step)
+      await engine.flushAndSync()
+      states.push(stateOf(keyspace))
+      ends.push(fs.statSync(file).size)
+    }
+    await shutdown(engine, keyspace)
+    const bytes = fs.readFileSync(file).subarray(0, ends.at(-1))
+    for (let cut = ends[0] as number; cut <= bytes.length; cut++) {
+      const copy = tempDir()
+      fs.writeFileSync(path.join(copy, segment), bytes.subarray(0, cut))
+      const reopened = await withKeyspace(copy, time)
+      const whole = ends.filter((end) => end <= cut).length - 1
+      assert.equal(stateOf(reopened.keyspace), states[whole], `cut at ${cut}: ${whole} whole`)
+      await shutdown(reopened.engine, reopened.keyspace)
+      fs.rmSync(copy, { recursive: true, force: true })
+    }
   })
 })
