@@ -20,6 +20,7 @@ import { hashCommands } from './hashes.js'
 import { keyCommands } from './keys.js'
 import { commandTable } from './registry.js'
 import { setCommands } from './sets.js'
+import { zsetCommands } from './zsets.js'
 import { stringCommands } from './strings.js'
 import { FakeHost, makeSession } from './test-support.js'
 import { transactionCommands } from './transactions.js'
@@ -132,10 +133,9 @@ function freePort(): Promise<number> {
 }
 
 const table = new Map<string, CommandSpec>(
-  [...stringCommands, ...keyCommands, ...hashCommands, ...setCommands].map((spec) => [
-    spec.name,
-    spec,
-  ]),
+  [...stringCommands, ...keyCommands, ...hashCommands, ...setCommands, ...zsetCommands].map(
+    (spec) => [spec.name, spec],
+  ),
 )
 
 const noTimers: Timers = {
@@ -498,6 +498,227 @@ const setScript: Step[] = [
   ['scan', '0', 'type', 'set', 'match', 'e*', 'count', '1000'],
 ]
 
+/**
+ * Sorted sets: every command, its options and errors, float formatting, RESP3 pairs and doubles,
+ * sets as ZUNION/ZINTER sources, WRONGTYPE, and shape-only random replies ('~').
+ */
+const zsetScript: Step[] = [
+  ['flushall-both'],
+  ['zadd', 'z', '1', 'a', '2', 'b', '3', 'c', '0.1', 'd', '-inf', 'm', '+inf', 'p'],
+  ['zadd', 'z', '1e300', 'e', '1.5e-7', 'f', '-0', 'g', '3', 'cc', '3', 'ca'],
+  ['zrange', 'z', '0', '-1', 'withscores'],
+  ['zadd', 'z', 'nx', '10', 'a', '11', 'new'],
+  ['zadd', 'z', 'xx', '10', 'a', '11', 'new2'],
+  ['zadd', 'z', 'xx', 'ch', '10', 'a', '11', 'b'],
+  ['zadd', 'z', 'gt', 'ch', '5', 'a', '50', 'b'],
+  ['zadd', 'z', 'lt', 'ch', '5', 'a', '50', 'b', '7', 'lt1'],
+  ['zadd', 'z', 'nx', 'xx', '1', 'a'],
+  ['zadd', 'z', 'gt', 'lt', '1', 'a'],
+  ['zadd', 'z', 'gt', 'nx', '1', 'a'],
+  ['zadd', 'z', 'incr', '1', 'a', '2', 'b'],
+  ['zadd', 'z', 'incr', '2.5', 'a'],
+  ['zadd', 'z', 'incr', 'nx', '2.5', 'a'],
+  ['zadd', 'z', 'incr', 'xx', '2.5', 'nobody'],
+  ['zadd', 'z', 'incr', 'gt', '-1', 'a'],
+  ['zadd', 'z', 'incr', '0', 'a'],
+  ['zadd', 'z', 'incr', '-inf', 'p'],
+  ['zadd', 'z', '1'],
+  ['zadd', 'z', 'x', 'a'],
+  ['zadd', 'z', 'nan', 'a'],
+  ['zadd', 'z', 'ch'],
+  ['zadd', 'z', '1', 'a', '2'],
+  ['zadd', 'absent', 'xx', '1', 'a'],
+  ['zadd', 'absent', 'xx', 'incr', '1', 'a'],
+  ['exists', 'absent'],
+  ['zincrby', 'z', '0.1', 'd'],
+  ['zincrby', 'z', '0.2', 'd'],
+  ['zincrby', 'z', 'abc', 'd'],
+  ['zincrby', 'z', '1', 'brand-new'],
+  ['zincrby', 'zi', '5', 'x'],
+  ['zscore', 'z', 'd'],
+  ['zscore', 'z', 'e'],
+  ['zscore', 'z', 'f'],
+  ['zscore', 'z', 'g'],
+  ['zscore', 'z', 'm'],
+  ['zscore', 'z', 'nobody'],
+  ['zscore', 'nokey', 'a'],
+  ['zmscore', 'z', 'a', 'nobody', 'p'],
+  ['zmscore', 'nokey', 'a', 'b'],
+  ['zcard', 'z'],
+  ['zcard', 'nokey'],
+  ['zcount', 'z', '-inf', '+inf'],
+  ['zcount', 'z', '(1', '3'],
+  ['zcount', 'z', '1', '(3'],
+  ['zcount', 'z', '(3', '(3'],
+  ['zcount', 'z', '5', '1'],
+  ['zcount', 'z', 'x', '1'],
+  ['zcount', 'z', '(', '1'],
+  ['zcount', 'z', '', '1'],
+  ['zcount', 'nokey', '0', '1'],
+  ['zrange', 'z', '0', '2'],
+  ['zrange', 'z', '-3', '-1', 'withscores'],
+  ['zrange', 'z', '5', '2'],
+  ['zrange', 'z', '-100', '100'],
+  ['zrange', 'z', '0', 'x'],
+  ['zrange', 'z', '0', '-1', 'rev', 'withscores'],
+  ['zrange', 'z', '0', '-1', 'limit', '0', '1'],
+  ['zrange', 'z', '0', '-1', 'limit', '0', '-1'],
+  ['zrange', 'z', '(1', '3', 'byscore', 'withscores'],
+  ['zrange', 'z', '3', '(1', 'byscore', 'rev', 'withscores'],
+  ['zrange', 'z', '-inf', '+inf', 'byscore', 'limit', '1', '2'],
+  ['zrange', 'z', '+inf', '-inf', 'byscore', 'rev', 'limit', '1', '2', 'withscores'],
+  ['zrange', 'z', '-inf', '+inf', 'byscore', 'limit', '-1', '2'],
+  ['zrange', 'z', '-inf', '+inf', 'byscore', 'limit', '100', '2'],
+  ['zrange', 'z', '-inf', '+inf', 'byscore', 'limit', '2', '-5'],
+  ['zrange', 'z', '-inf', '+inf', 'byscore', 'limit', '2'],
+  ['zrange', 'z', '-', '+', 'bylex'],
+  ['zrange', 'z', '-', '+', 'bylex', 'withscores'],
+  ['zrange', 'z', 'a', 'b', 'bylex'],
+  ['zrange', 'z', '0', '1', 'byscore', 'bylex'],
+  ['zrange', 'z', '0', '1', 'rev', 'rev'],
+  ['zrange', 'nokey', '0', '-1'],
+  ['zrangebyscore', 'z', '-inf', '3', 'withscores', 'limit', '1', '3'],
+  ['zrangebyscore', 'z', '0', '3', 'rev'],
+  ['zrangebyscore', 'z', '0', '3', 'byscore'],
+  ['zrevrangebyscore', 'z', '3', '0', 'withscores'],
+  ['zrevrangebyscore', 'z', '(3', '(0', 'limit', '0', '2'],
+  ['zrevrange', 'z', '0', '3', 'withscores'],
+  ['zrevrange', 'z', '0', '3', 'limit', '0', '1'],
+  ['zrank', 'z', 'a'],
+  ['zrank', 'z', 'nobody'],
+  ['zrank', 'nokey', 'a'],
+  ['zrevrank', 'z', 'a'],
+  ['zrevrank', 'z', 'm'],
+  ['zadd', 'lex', '0', 'a', '0', 'b', '0', 'c', '0', 'd', '0', 'e', '0', 'ab', '0', ''],
+  ['zrangebylex', 'lex', '-', '+'],
+  ['zrangebylex', 'lex', '[a', '(c'],
+  ['zrangebylex', 'lex', '(a', '[c', 'limit', '1', '1'],
+  ['zrangebylex', 'lex', '[', '[b'],
+  ['zrangebylex', 'lex', '+', '-'],
+  ['zrangebylex', 'lex', 'a', '+'],
+  ['zrevrangebylex', 'lex', '+', '-'],
+  ['zrevrangebylex', 'lex', '[d', '(a', 'limit', '0', '2'],
+  ['zrange', 'lex', '[d', '(a', 'bylex', 'rev'],
+  ['zlexcount', 'lex', '-', '+'],
+  ['zlexcount', 'lex', '[b', '(e'],
+  ['zlexcount', 'lex', 'b', '(e'],
+  ['zlexcount', 'nokey', '-', '+'],
+  ['zremrangebylex', 'lex', '[b', '[c'],
+  ['zrange', 'lex', '0', '-1'],
+  ['zremrangebylex', 'lex', '-', '+'],
+  ['exists', 'lex'],
+  ['zrangestore', 'dst', 'z', '0', '2'],
+  ['zrange', 'dst', '0', '-1', 'withscores'],
+  ['zrangestore', 'dst', 'z', '(1', '+inf', 'byscore', 'limit', '0', '3'],
+  ['zrange', 'dst', '0', '-1', 'withscores'],
+  ['zrangestore', 'dst', 'z', '0', '1', 'withscores'],
+  ['zrangestore', 'dst', 'nokey', '0', '-1'],
+  ['exists', 'dst'],
+  ['set', 'str', 'x'],
+  ['zrangestore', 'str', 'z', '0', '0'],
+  ['type', 'str'],
+  ['zadd', 'pop', '1', 'a', '2', 'b', '3', 'c', '4', 'd'],
+  ['zpopmin', 'pop'],
+  ['zpopmax', 'pop'],
+  ['zpopmin', 'pop', '0'],
+  ['zpopmin', 'pop', '-1'],
+  ['zpopmin', 'pop', 'x'],
+  ['zpopmin', 'pop', '1', '2'],
+  ['zpopmax', 'pop', '10'],
+  ['exists', 'pop'],
+  ['zpopmin', 'pop'],
+  ['zpopmin', 'pop', '3'],
+  ['zadd', 'pop', '1', 'a', '2', 'b', '3', 'c'],
+  ['zpopmin', 'pop', '2'],
+  ['zadd', 'rr', '1', 'a', '2', 'b', '3', 'c', '4', 'd', '5', 'e'],
+  ['zremrangebyrank', 'rr', '0', '1'],
+  ['zremrangebyrank', 'rr', '5', '10'],
+  ['zremrangebyrank', 'rr', '-1', '-1'],
+  ['zremrangebyrank', 'rr', 'x', '1'],
+  ['zremrangebyscore', 'rr', '(3', '+inf'],
+  ['zremrangebyscore', 'rr', 'x', '1'],
+  ['zrange', 'rr', '0', '-1', 'withscores'],
+  ['zremrangebyscore', 'rr', '-inf', '+inf'],
+  ['exists', 'rr'],
+  ['zremrangebyrank', 'nokey', '0', '-1'],
+  ['zrem', 'z', 'a', 'a', 'nobody', 'b'],
+  ['zrem', 'nokey', 'a'],
+  ['zadd', 'u1', '1', 'a', '2', 'b', '3', 'c'],
+  ['zadd', 'u2', '10', 'b', '20', 'c', '30', 'd'],
+  ['sadd', 's1', 'a', 'd', 'x'],
+  ['zunion', '2', 'u1', 'u2', 'withscores'],
+  ['zunion', '3', 'u1', 'u2', 's1', 'withscores'],
+  ['zunion', '2', 'u1', 'u2', 'weights', '2', '-1', 'withscores'],
+  ['zunion', '2', 'u1', 'u2', 'aggregate', 'max', 'withscores'],
+  ['zunion', '2', 'u1', 'u2', 'aggregate', 'min', 'withscores'],
+  ['zunion', '2', 'u1', 'u2', 'aggregate', 'avg'],
+  ['zunion', '2', 'u1', 'u2', 'weights', '1'],
+  ['zunion', '2', 'u1', 'u2', 'weights', '1', 'x'],
+  ['zunion', '0', 'u1'],
+  ['zunion', '3', 'u1', 'u2'],
+  ['zunion', 'x', 'u1'],
+  ['zunion', '2', 'u1', 'nokey', 'withscores'],
+  ['zunion', '2', 'u1', 'str'],
+  ['zinter', '2', 'u1', 'u2', 'withscores'],
+  ['zinter', '3', 'u1', 'u2', 's1', 'withscores'],
+  ['zinter', '2', 'u1', 's1', 'withscores'],
+  ['zinter', '2', 'u1', 'u2', 'weights', 'inf', '0', 'withscores'],
+  ['zinter', '2', 'u1', 'nokey'],
+  ['zdiff', '2', 'u1', 'u2', 'withscores'],
+  ['zdiff', '2', 'u1', 's1'],
+  ['zdiff', '2', 'u1', 'u2', 'weights', '1', '1'],
+  ['zdiff', '1', 'nokey'],
+  ['zunionstore', 'out', '2', 'u1', 'u2', 'weights', '1', '0.5'],
+  ['zrange', 'out', '0', '-1', 'withscores'],
+  ['zunionstore', 'out', '2', 'u1', 'u2', 'withscores'],
+  ['zinterstore', 'out', '2', 'u1', 'u2', 'aggregate', 'max'],
+  ['zrange', 'out', '0', '-1', 'withscores'],
+  ['zinterstore', 'out', '2', 'u1', 'nokey'],
+  ['exists', 'out'],
+  ['zdiffstore', 'out', '2', 'u1', 'u2'],
+  ['zrange', 'out', '0', '-1', 'withscores'],
+  ['zdiffstore', 'out', '0', 'u1'],
+  ['zunionstore', 'str', '1', 'u1'],
+  ['type', 'str'],
+  ['~zrandmember', 'u1'],
+  ['~zrandmember', 'u1', '2'],
+  ['~zrandmember', 'u1', '-5'],
+  ['zrandmember', 'u1', '10', 'withscores'],
+  ['zrandmember', 'u1', '0'],
+  ['zrandmember', 'u1', '1', 'withscore'],
+  ['zrandmember', 'u1', '9223372036854775807', 'withscores'],
+  ['zrandmember', 'nokey'],
+  ['zrandmember', 'nokey', '3'],
+  ['zscan', 'u1', '0'],
+  ['zscan', 'u1', '0', 'match', 'b*'],
+  ['zscan', 'u1', '0', 'count', '0'],
+  ['zscan', 'u1', 'x'],
+  ['zscan', 'nokey', '0'],
+  ['set', 'str', 'x'],
+  ['zadd', 'str', '1', 'a'],
+  ['zscore', 'str', 'a'],
+  ['zrange', 'str', '0', '-1'],
+  ['zcard', 'str'],
+  ['zpopmin', 'str'],
+  ['zremrangebyrank', 'str', '0', '1'],
+  ['sadd', 'zsetlike', 'x'],
+  ['zadd', 'u1', '1', 'a'],
+  ['type', 'u1'],
+  ['expire', 'u1', '100'],
+  ['rename', 'u1', 'u9'],
+  ['zrange', 'u9', '0', '-1', 'withscores'],
+  ['ttl', 'u9'],
+  ['copy', 'u9', 'u10'],
+  ['zadd', 'u10', '7', 'a'],
+  ['zrange', 'u9', '0', '-1', 'withscores'],
+  ['zrange', 'u10', '0', '-1', 'withscores'],
+  ['del', 'u9'],
+  ['zcard', 'u9'],
+  ['zadd', 'u9', '1', 'fresh'],
+  ['zrange', 'u9', '0', '-1', 'withscores'],
+  ['scan', '0', 'type', 'zset', 'match', 'zi*', 'count', '1000'],
+]
+
 /** Every command and edge case; '!sleep ms' waits on both sides. */
 const script: Step[] = [
   ['get', 'missing'],
@@ -763,6 +984,7 @@ const script: Step[] = [
   ['scan', '0'],
   ...hashScript,
   ...setScript,
+  ...zsetScript,
 ]
 
 /** A reply's types and lengths, with every string's bytes left out (for randomized replies). */
@@ -819,6 +1041,7 @@ function commandArbitrary(): fc.Arbitrary<string[]> {
   )
   return fc.oneof(
     { arbitrary: setCommands, weight: 10 },
+    { arbitrary: zsetCommandArbitrary(key, members), weight: 12 },
     fc.tuple(key, pairs).map(([k, p]) => ['hset', k, ...p]),
     fc.tuple(key, pairs).map(([k, p]) => ['hmset', k, ...p]),
     fc.tuple(key, field, value).map(([k, f, v]) => ['hsetnx', k, f, v]),
@@ -838,6 +1061,70 @@ function commandArbitrary(): fc.Arbitrary<string[]> {
     key.map((k) => ['persist', k]),
     fc.tuple(key, key).map(([a, b]) => ['rename', a, b]),
     fc.tuple(key, key).map(([a, b]) => ['copy', a, b, 'replace']),
+  )
+}
+
+/** Sorted-set commands over the same keys: small integer and half scores, the same members as
+ * the sets (so ZUNION/ZINTER meet set sources and WRONGTYPE meets both ways). */
+function zsetCommandArbitrary(
+  key: fc.Arbitrary<string>,
+  members: fc.Arbitrary<string[]>,
+): fc.Arbitrary<string[]> {
+  const score = fc.oneof(
+    fc.integer({ min: -5, max: 5 }).map(String),
+    fc.constantFrom('1.5', '-0.5', '+inf', '-inf', 'x'),
+  )
+  const flags = fc.subarray(['nx', 'xx', 'gt', 'lt', 'ch'], { maxLength: 2 })
+  const pairs = fc
+    .array(fc.tuple(score, fc.integer({ min: -3, max: 6 }).map(String)), {
+      minLength: 1,
+      maxLength: 3,
+    })
+    .map((list) => list.flat())
+  const bound = fc.constantFrom('-inf', '+inf', '0', '(1', '2', '(-2', '5')
+  const rank = fc.integer({ min: -4, max: 4 }).map(String)
+  const lex = fc.constantFrom('-', '+', '[1', '(2', '[5')
+  const keys = fc.array(key, { minLength: 1, maxLength: 3 })
+  const options = fc.subarray(['withscores', 'aggregate', 'weights'], { maxLength: 2 })
+  const algebra = (name: string, ks: string[], opts: string[]): string[] => {
+    const out = [name, String(ks.length), ...ks]
+    if (opts.includes('weights')) out.push('weights', ...ks.map((_, i) => String(i - 1)))
+    if (opts.includes('aggregate')) out.push('aggregate', 'max')
+    if (opts.includes('withscores') && !name.endsWith('store')) out.push('withscores')
+    return out
+  }
+  return fc.oneof(
+    fc.tuple(key, flags, pairs).map(([k, f, p]) => ['zadd', k, ...f, ...p]),
+    fc.tuple(key, score, members).map(([k, s, m]) => ['zincrby', k, s, m[0] as string]),
+    fc.tuple(key, members).map(([k, m]) => ['zrem', k, ...m]),
+    fc.tuple(key, members).map(([k, m]) => ['zmscore', k, ...m]),
+    fc.tuple(key, members).map(([k, m]) => ['zscore', k, m[0] as string]),
+    fc
+      .tuple(fc.constantFrom('zrank', 'zrevrank'), key, members)
+      .map(([c, k, m]) => [c, k, m[0] as string]),
+    fc.tuple(fc.constantFrom('zcard', 'zpopmin', 'zpopmax'), key),
+    fc.tuple(fc.constantFrom('zpopmin', 'zpopmax'), key, fc.constantFrom('0', '2', '9')),
+    fc
+      .tuple(key, rank, rank, fc.boolean())
+      .map(([k, a, z, w]) => ['zrange', k, a, z, ...(w ? ['withscores'] : [])]),
+    fc.tuple(key, rank, rank).map(([k, a, z]) => ['zrevrange', k, a, z, 'withscores']),
+    fc.tuple(key, bound, bound).map(([k, a, z]) => ['zrangebyscore', k, a, z, 'withscores']),
+    fc
+      .tuple(key, bound, bound)
+      .map(([k, a, z]) => ['zrevrangebyscore', k, a, z, 'limit', '1', '2']),
+    fc.tuple(key, bound, bound).map(([k, a, z]) => ['zcount', k, a, z]),
+    fc.tuple(key, lex, lex).map(([k, a, z]) => ['zrangebylex', k, a, z]),
+    fc.tuple(key, lex, lex).map(([k, a, z]) => ['zlexcount', k, a, z]),
+    fc.tuple(key, key, bound, bound).map(([d, k, a, z]) => ['zrangestore', d, k, a, z, 'byscore']),
+    fc.tuple(key, rank, rank).map(([k, a, z]) => ['zremrangebyrank', k, a, z]),
+    fc.tuple(key, bound, bound).map(([k, a, z]) => ['zremrangebyscore', k, a, z]),
+    fc
+      .tuple(fc.constantFrom('zunion', 'zinter', 'zdiff'), keys, options)
+      .map(([c, k, o]) => algebra(c, k, c === 'zdiff' ? o.filter((x) => x === 'withscores') : o)),
+    fc
+      .tuple(fc.constantFrom('zunionstore', 'zinterstore', 'zdiffstore'), key, keys, options)
+      .map(([c, d, k, o]) => [c, d, ...algebra(c, k, c === 'zdiffstore' ? [] : o).slice(1)]),
+    key.map((k) => ['zscan', k, '0']),
   )
 }
 
@@ -874,7 +1161,13 @@ describe(
     test('every spec has the arity, flags, key positions and docs of COMMAND INFO/DOCS', async () => {
       const client = new RawClient(port)
       try {
-        for (const spec of [...stringCommands, ...keyCommands, ...hashCommands, ...setCommands]) {
+        for (const spec of [
+          ...stringCommands,
+          ...keyCommands,
+          ...hashCommands,
+          ...setCommands,
+          ...zsetCommands,
+        ]) {
           const infoReply = await client.call([
             Buffer.from('command'),
             Buffer.from('info'),
@@ -908,6 +1201,7 @@ describe(
       const client = new RawClient(port)
       const seed = Number(process.env.SEED ?? 20261205)
       let compared = 0
+      let comparedZset = 0
       try {
         for (const protocol of [2, 3] as const) {
           await client.call([Buffer.from('hello'), Buffer.from(String(protocol))])
@@ -921,6 +1215,7 @@ describe(
                 const expected = (await client.call(args)).toString('latin1')
                 const actual = local.call(args, protocol).toString('latin1')
                 compared++
+                if (command[0]?.startsWith('z') === true) comparedZset++
                 assert.equal(actual, expected, `RESP${protocol}: ${command.join(' ')}`)
               }
             },
@@ -930,7 +1225,10 @@ describe(
       } finally {
         client.close()
       }
-      console.log(`fast-check differential: ${compared} commands compared (seed ${seed})`)
+      console.log(
+        `fast-check differential: ${compared} commands compared, ${comparedZset} of them ` +
+          `sorted-set commands (seed ${seed})`,
+      )
     })
 
     for (const protocol of [2, 3] as const) {
@@ -1205,6 +1503,62 @@ const txScript: TxStep[] = [
   [0, 'exec'],
   [0, 'smembers', 'ms'],
   [0, 'hgetall', 'm'],
+  // Sorted sets under WATCH: a score changed by another client aborts EXEC...
+  [0, 'zadd', 'z', '1', 'a', '2', 'b', '3', 'c'],
+  [0, 'watch', 'z'],
+  [1, 'zadd', 'z', '5', 'a'],
+  [0, 'multi'],
+  [0, 'zscore', 'z', 'a'],
+  [0, 'exec'],
+  // ...the same score, a NX on a member there and a ZREM of nothing modify nothing...
+  [0, 'watch', 'z'],
+  [1, 'zadd', 'z', '5', 'a'],
+  [1, 'zadd', 'z', 'nx', '9', 'b'],
+  [1, 'zrem', 'z', 'missing'],
+  [1, 'zincrby', 'z', '0', 'c'],
+  [0, 'multi'],
+  [0, 'zrange', 'z', '0', '-1', 'withscores'],
+  [0, 'exec'],
+  // ...ZINCRBY, a pop, a range removal, a store and a zset emptied do.
+  [0, 'watch', 'z'],
+  [1, 'zincrby', 'z', '1', 'c'],
+  [0, 'multi'],
+  [0, 'zcard', 'z'],
+  [0, 'exec'],
+  [0, 'watch', 'z'],
+  [1, 'zpopmin', 'z'],
+  [0, 'multi'],
+  [0, 'zcard', 'z'],
+  [0, 'exec'],
+  [0, 'watch', 'z'],
+  [1, 'zremrangebyscore', 'z', '-inf', '(4'],
+  [0, 'multi'],
+  [0, 'zcard', 'z'],
+  [0, 'exec'],
+  [0, 'watch', 'zs'],
+  [1, 'zunionstore', 'zs', '1', 'z'],
+  [0, 'multi'],
+  [0, 'zrange', 'zs', '0', '-1'],
+  [0, 'exec'],
+  [0, 'watch', 'zr'],
+  [1, 'zrangestore', 'zr', 'z', '0', '-1'],
+  [0, 'multi'],
+  [0, 'zcard', 'zr'],
+  [0, 'exec'],
+  [0, 'watch', 'z'],
+  [1, 'zrem', 'z', 'a', 'c', 'missing'],
+  [0, 'multi'],
+  [0, 'exists', 'z'],
+  [0, 'exec'],
+  // ZADD and ZINCRBY queued in a transaction; a WRONGTYPE inside EXEC does not stop the rest.
+  [0, 'multi'],
+  [0, 'zadd', 'mz', '3', 'c', '1', 'a', '2', 'b'],
+  [0, 'zincrby', 'mz', '10', 'a'],
+  [0, 'zadd', 'str', '1', 'x'],
+  [0, 'zpopmax', 'mz', '2'],
+  [0, 'zrange', 'mz', '0', '-1', 'withscores'],
+  [0, 'exec'],
+  [0, 'zrange', 'mz', '0', '-1', 'withscores'],
 ]
 
 /** The CLIENT INFO fields a transaction changes. */

@@ -200,6 +200,7 @@ export function handlerHarness(
   run: (...args: Array<string | Buffer>) => string
   clock: ManualClock
   engine: MemoryEngine
+  keyspace: Keyspace
 } {
   const byName = new Map(specs.map((spec) => [spec.name, spec]))
   const clock = new ManualClock()
@@ -228,5 +229,5 @@ export function handlerHarness(
     }
     return reply.take()?.toString('latin1') ?? '<no reply>'
   }
-  return { run, clock, engine }
+  return { run, clock, engine, keyspace }
 }

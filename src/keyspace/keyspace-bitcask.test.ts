@@ -8,11 +8,14 @@ import os from 'node:os'
 import path from 'node:path'
 import { CaskadeError } from '../core/errors.js'
 import type { Timers } from '../core/ports.js'
+import { limits } from '../core/limits.js'
 import { createRng } from '../core/rng.js'
 import { hashCommands } from '../commands/hashes.js'
 import { keyCommands } from '../commands/keys.js'
+import { setCommands } from '../commands/sets.js'
 import { stringCommands } from '../commands/strings.js'
 import type { ClientSession, CommandContext, ServerHost } from '../commands/types.js'
+import { zsetCommands } from '../commands/zsets.js'
 import { systemClock } from '../io/clock.js'
 import { nodeDisk } from '../io/disk.js'
 import { nodeTimers } from '../io/timers.js'
@@ -82,7 +85,9 @@ async function shutdown(engine: StorageEngine, keyspace: EngineKeyspace): Promis
 }
 
 const specs = new Map(
-  [...stringCommands, ...keyCommands, ...hashCommands].map((spec) => [spec.name, spec]),
+  [...stringCommands, ...keyCommands, ...hashCommands, ...setCommands, ...zsetCommands].map(
+    (spec) => [spec.name, spec],
+  ),
 )
 
 function run(keyspace: EngineKeyspace, time: ManualTime, ...args: string[]): string {
@@ -233,6 +238,29 @@ describe('keyspace over the Bitcask engine', () => {
     ;({ engine, keyspace } = await withKeyspace(dir, time))
     assert.equal(run(keyspace, time, 'hlen', 'h'), ':0\r\n')
     assert.equal(engine.stats().liveBytes, 0)
+    await shutdown(engine, keyspace)
+  })
+
+  test('an element too big to store is refused before its collection is created', async () => {
+    const dir = tempDir()
+    const time = new ManualTime()
+    let { engine, keyspace } = await withKeyspace(dir, time)
+    const r = (...args: string[]): string => run(keyspace, time, ...args)
+    const huge = 'x'.repeat(limits.keyBytesMax)
+    const refused = '-ERR field exceeds maximum allowed size\r\n'
+    assert.equal(r('hset', 'h', huge, 'v'), refused)
+    assert.equal(r('sadd', 's', huge), refused)
+    assert.equal(r('zadd', 'z', '1', huge), refused)
+    for (const key of ['h', 's', 'z']) assert.equal(r('exists', key), ':0\r\n')
+    assert.equal(keyspace.size(), 0)
+    // The keys are usable as any absent key, and nothing of the refused writes reopens.
+    assert.equal(r('hset', 'h', 'f', 'v'), ':1\r\n')
+    assert.equal(r('zadd', 'z', '1', 'm'), ':1\r\n')
+    await shutdown(engine, keyspace)
+    ;({ engine, keyspace } = await withKeyspace(dir, time))
+    assert.equal(run(keyspace, time, 'hlen', 'h'), ':1\r\n')
+    assert.equal(run(keyspace, time, 'zcard', 'z'), ':1\r\n')
+    assert.equal(run(keyspace, time, 'exists', 's'), ':0\r\n')
     await shutdown(engine, keyspace)
   })
 })

@@ -11,6 +11,7 @@ import { CaskadeError, ErrorCode, wrongTypeError } from '../core/errors.js'
 import { globMatch } from '../core/glob.js'
 import type { Clock, Rng, Timers } from '../core/ports.js'
 import { createRng } from '../core/rng.js'
+import { checkElementSize } from '../storage/collection-key.js'
 import { RecordKind, isCollectionKind } from '../storage/record-codec.js'
 import type { StorageEngine } from '../storage/types.js'
 import { TimingWheel } from './timing-wheel.js'
@@ -377,6 +378,8 @@ export class EngineKeyspace implements Keyspace {
     // Absent (collectionSize already expired it lazily): a new collection, no expiry. Its
     // metadata and first element form one atomic group: a crash never leaves an empty one.
     assert(!this.engine.has(key), 'setField creates only absent keys')
+    // Refuse an oversized element before the metadata record exists: never an empty collection.
+    checkElementSize(key, field, value)
     this.engine.beginGroup()
     try {
       this.engine.createCollection(key, kindOfType[type], 0)
@@ -549,11 +552,16 @@ export class EngineKeyspace implements Keyspace {
   }
 }
 
-const kindOfType: Record<CollectionType, number> = { hash: RecordKind.hash, set: RecordKind.set }
+const kindOfType: Record<CollectionType, number> = {
+  hash: RecordKind.hash,
+  set: RecordKind.set,
+  zset: RecordKind.zset,
+}
 
 /** TYPE's reply for a record kind. */
 function typeNameOf(kind: number): string {
   if (kind === RecordKind.hash) return 'hash'
   if (kind === RecordKind.set) return 'set'
+  if (kind === RecordKind.zset) return 'zset'
   return 'string'
 }

@@ -20,6 +20,9 @@ export class MemoryEngine implements StorageEngine {
   /** RecordKind per slot; collections keep their fields in #collections. */
   #kinds: number[] = []
   #collections = new Map<string, FieldIndex<Buffer>>()
+  /** collectionVersion's ids, one per collection created. */
+  #versions = new WeakMap<FieldIndex<Buffer>, number>()
+  #versionNext = 1
   #freeSlots: number[] = []
   #keysWithExpiry = 0
   #closed = false
@@ -62,7 +65,11 @@ export class MemoryEngine implements StorageEngine {
     this.#values[slot] = Buffer.from(value)
     this.#kinds[slot] = kind
     this.#collections.delete(name)
-    if (isCollectionKind(kind)) this.#collections.set(name, new FieldIndex<Buffer>())
+    if (isCollectionKind(kind)) {
+      const fields = new FieldIndex<Buffer>()
+      this.#versions.set(fields, this.#versionNext++)
+      this.#collections.set(name, fields)
+    }
     this.#expiresAtMs[slot] = expiresAtMs
     if (expiresAtMs !== 0) this.#keysWithExpiry++
   }
@@ -121,6 +128,11 @@ export class MemoryEngine implements StorageEngine {
   createCollection(key: Buffer, kind: number, expiresAtMs: number): void {
     assert(isCollectionKind(kind), 'a collection kind')
     this.#putKind(key, Buffer.alloc(0), expiresAtMs, kind)
+  }
+
+  collectionVersion(key: Buffer): number {
+    const fields = this.#collections.get(key.toString('latin1'))
+    return fields === undefined ? -1 : (this.#versions.get(fields) ?? -1)
   }
 
   elementCount(key: Buffer): number {

@@ -82,7 +82,7 @@ export interface Keyspace extends CollectionKeyspace {
 export type KeyMoveResult = 'done' | 'no-source' | 'target-exists'
 
 // Additive (collections engineer): hashes and sets, one storage record per field or member.
-export type CollectionType = 'hash' | 'set'
+export type CollectionType = 'hash' | 'set' | 'zset'
 
 /** A page of a collection scan: field names, and the cursor to continue from (0 = done). */
 export interface FieldScanPage {

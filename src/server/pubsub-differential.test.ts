@@ -306,6 +306,49 @@ const collectionScript = (flags: string): Step[] => [
   [0, 'flushall'],
 ]
 
+/** Every sorted-set command that emits an event, and the ones that do not (nothing changed). */
+const zsetScript = (flags: string): Step[] => [
+  [0, 'config', 'set', 'notify-keyspace-events', flags],
+  [1, 'psubscribe', '__key*__:*'],
+  [0, 'zadd', 'z', '1', 'a', '2', 'b', '3', 'c', '4', 'd', '5', 'e'],
+  [0, 'zadd', 'z', '1', 'a'],
+  [0, 'zadd', 'z', 'xx', '9', 'nosuch'],
+  [0, 'zadd', 'nokey', 'xx', '1', 'a'],
+  [0, 'zadd', 'z', 'ch', '7', 'a'],
+  [0, 'zadd', 'z', 'incr', '1', 'a'],
+  [0, 'zincrby', 'z', '1', 'b'],
+  [0, 'zincrby', 'z', '0', 'b'],
+  [0, 'zincrby', 'zi', '2', 'm'],
+  [0, 'zrem', 'z', 'missing'],
+  [0, 'zrem', 'z', 'a'],
+  [0, 'zpopmin', 'z'],
+  [0, 'zpopmax', 'z', '2'],
+  [0, 'zpopmin', 'nokey'],
+  [0, 'zadd', 'r', '1', 'a', '2', 'b', '3', 'c', '4', 'd'],
+  [0, 'zremrangebyrank', 'r', '0', '0'],
+  [0, 'zremrangebyscore', 'r', '2', '2'],
+  [0, 'zremrangebyscore', 'r', '100', '200'],
+  [0, 'zremrangebylex', 'r', '-', '+'],
+  [0, 'zadd', 'x', '1', 'a', '2', 'b'],
+  [0, 'zadd', 'y', '2', 'b', '3', 'c'],
+  [0, 'zunionstore', 'u', '2', 'x', 'y'],
+  [0, 'zinterstore', 'u', '2', 'x', 'y'],
+  [0, 'zdiffstore', 'd', '2', 'x', 'y'],
+  [0, 'zdiffstore', 'u', '2', 'x', 'x'],
+  [0, 'zinterstore', 'u', '2', 'x', 'nokey'],
+  [0, 'zrangestore', 'rs', 'x', '0', '-1'],
+  [0, 'zrangestore', 'rs', 'x', '5', '9'],
+  [0, 'set', 'str', 'v'],
+  [0, 'zrangestore', 'str', 'x', '0', '0'],
+  [0, 'zadd', 'str', '1', 'm'],
+  [0, 'zadd', 'one', '1', 'm'],
+  [0, 'zpopmax', 'one', '5'],
+  [0, 'zscore', 'nokey', 'm'],
+  [0, 'zcard', 'nokey'],
+  [0, 'zrange', 'nokey', '0', '-1'],
+  [0, 'flushall'],
+]
+
 describe('differential: pub/sub against redis-server', { skip: !hasRedis }, () => {
   let redis: ChildProcess
   let redisPort = 0
@@ -353,6 +396,9 @@ describe('differential: pub/sub against redis-server', { skip: !hasRedis }, () =
     ['keyspace notifications (KEA) for hash and set commands', 2, collectionScript('KEA')],
     ['hash and set events with new-key and key-miss', 2, collectionScript('AKEnm')],
     ['hash and set events, keyevent only, hash set and generic', 2, collectionScript('Ehsg')],
+    ['keyspace notifications (KEA) for sorted-set commands', 2, zsetScript('KEA')],
+    ['sorted-set events with new-key and key-miss', 2, zsetScript('AKEnm')],
+    ['sorted-set events, keyevent only, zset and generic', 2, zsetScript('Ezg')],
   ]
   for (const [name, connections, script] of scripts) {
     test(name, async () => {

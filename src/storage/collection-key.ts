@@ -4,6 +4,8 @@
  * metadata record that created the collection, so it is unique per key for the data directory's
  * life; an element whose version is not its key's live version is dead (merge drops it). */
 import { assert } from '../core/assert.js'
+import { CaskadeError, ErrorCode } from '../core/errors.js'
+import { limits } from '../core/limits.js'
 
 const twoPow32 = 0x1_0000_0000
 const lengthBytes = 4
@@ -12,6 +14,20 @@ export const metaValueBytes = versionBytes
 
 /** Bytes of an element key beyond the user key and field. */
 export const elementKeyOverheadBytes = lengthBytes + versionBytes
+
+/** Redis's text when a string would exceed proto-max-bulk-len. */
+export const valueTooLargeMessage = 'string exceeds maximum allowed size (proto-max-bulk-len)'
+
+/** Throws the error putElement would for an element too big to store. Callers creating a
+ * collection check first, so a refused element never leaves an empty collection behind. */
+export function checkElementSize(userKey: Uint8Array, field: Uint8Array, value: Uint8Array): void {
+  if (elementKeyOverheadBytes + userKey.length + field.length > limits.keyBytesMax) {
+    throw new CaskadeError(ErrorCode.Err, 'field exceeds maximum allowed size')
+  }
+  if (value.length > limits.bulkBytesMax) {
+    throw new CaskadeError(ErrorCode.Err, valueTooLargeMessage)
+  }
+}
 
 export function encodeElementKey(userKey: Uint8Array, version: number, field: Uint8Array): Buffer {
   const key = Buffer.allocUnsafe(elementKeyOverheadBytes + userKey.length + field.length)

@@ -11,11 +11,12 @@ import { CaskadeError, ErrorCode } from '../core/errors.js'
 import { limits } from '../core/limits.js'
 import type { BlockFile } from '../core/ports.js'
 import {
+  checkElementSize,
   decodeElementKey,
   decodeMetaValue,
-  elementKeyOverheadBytes,
   encodeElementKey,
   encodeMetaValue,
+  valueTooLargeMessage,
 } from './collection-key.js'
 import { asError } from './disk-failure.js'
 import { FieldIndex } from './field-index.js'
@@ -63,8 +64,6 @@ const readScratchBytesInitial = 16 * 1024
 /** Offsets are stored as u32, so a segment must stay below 4 GiB. */
 export const segmentBytesLimit = 0xffff_ffff
 const emptyBuffer = Buffer.alloc(0)
-/** Redis's text when a string would exceed proto-max-bulk-len. */
-const valueTooLargeMessage = 'string exceeds maximum allowed size (proto-max-bulk-len)'
 
 export async function openEngine(options: EngineOptions): Promise<StorageEngine> {
   validateOptions(options)
@@ -371,6 +370,10 @@ class BitcaskEngine implements StorageEngine {
     this.#collections.set(name, { kind, version, fields: new FieldIndex<number>() })
   }
 
+  collectionVersion(key: Buffer): number {
+    return this.#collections.get(key.toString('latin1'))?.version ?? -1
+  }
+
   elementCount(key: Buffer): number {
     return this.#collections.get(key.toString('latin1'))?.fields.size ?? 0
   }
@@ -391,12 +394,7 @@ class BitcaskEngine implements StorageEngine {
   putElement(key: Buffer, field: Buffer, value: Buffer): boolean {
     this.#assertWritable()
     const collection = this.#collectionOf(key)
-    const elementKeyBytes = elementKeyOverheadBytes + key.length + field.length
-    if (elementKeyBytes > limits.keyBytesMax) {
-      throw new CaskadeError(ErrorCode.Err, `field exceeds maximum allowed size`)
-    }
-    if (value.length > limits.bulkBytesMax)
-      throw new CaskadeError(ErrorCode.Err, valueTooLargeMessage)
+    checkElementSize(key, field, value)
     const elementKey = encodeElementKey(key, collection.version, field)
     const seq = this.#seqNext++
     const size = recordBytes(elementKey.length, value.length)

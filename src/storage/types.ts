@@ -148,6 +148,9 @@ export interface StorageEngine {
   scanElements(key: Buffer, cursor: number, count: number): ScanPage
   /** A random field, or null when empty; `pick` draws integers in [0, bound). */
   randomElement(key: Buffer, pick: (bound: number) => number): Buffer | null
+  /** Additive (sorted sets): an id of the key's live collection, unique for the engine's life
+   * (a new one per createCollection), or -1 when the key holds none. Caches key off it. */
+  collectionVersion(key: Buffer): number
 }
 
 // Additive (storage engineer): the report of inspectDataDir (src/storage/inspect.ts), a read-only

@@ -1,0 +1,373 @@
+/* COMMAND INFO/DOCS metadata of the sorted-set commands, copied from redis-server 7.0.15 (the
+ * differential test checks it against the real thing). Handlers are attached in zsets.ts. */
+import type { CommandFlag } from './types.js'
+
+export interface ZsetSpecMeta {
+  name: string
+  arity: number
+  flags: readonly CommandFlag[]
+  firstKey: number
+  lastKey: number
+  keyStep: number
+  summary: string
+  since: string
+  complexity: string
+}
+
+export const zsetSpecMeta: readonly ZsetSpecMeta[] = [
+  {
+    name: 'zadd',
+    arity: -4,
+    flags: ['write', 'denyoom', 'fast'],
+    firstKey: 1,
+    lastKey: 1,
+    keyStep: 1,
+    summary: 'Add one or more members to a sorted set, or update its score if it already exists',
+    since: '1.2.0',
+    complexity:
+      'O(log(N)) for each item added, where N is the number of elements in the sorted set.',
+  },
+  {
+    name: 'zrem',
+    arity: -3,
+    flags: ['write', 'fast'],
+    firstKey: 1,
+    lastKey: 1,
+    keyStep: 1,
+    summary: 'Remove one or more members from a sorted set',
+    since: '1.2.0',
+    complexity:
+      'O(M*log(N)) with N being the number of elements in the sorted set and M the number of elements to be removed.',
+  },
+  {
+    name: 'zscore',
+    arity: 3,
+    flags: ['readonly', 'fast'],
+    firstKey: 1,
+    lastKey: 1,
+    keyStep: 1,
+    summary: 'Get the score associated with the given member in a sorted set',
+    since: '1.2.0',
+    complexity: 'O(1)',
+  },
+  {
+    name: 'zmscore',
+    arity: -3,
+    flags: ['readonly', 'fast'],
+    firstKey: 1,
+    lastKey: 1,
+    keyStep: 1,
+    summary: 'Get the score associated with the given members in a sorted set',
+    since: '6.2.0',
+    complexity: 'O(N) where N is the number of members being requested.',
+  },
+  {
+    name: 'zincrby',
+    arity: 4,
+    flags: ['write', 'denyoom', 'fast'],
+    firstKey: 1,
+    lastKey: 1,
+    keyStep: 1,
+    summary: 'Increment the score of a member in a sorted set',
+    since: '1.2.0',
+    complexity: 'O(log(N)) where N is the number of elements in the sorted set.',
+  },
+  {
+    name: 'zcard',
+    arity: 2,
+    flags: ['readonly', 'fast'],
+    firstKey: 1,
+    lastKey: 1,
+    keyStep: 1,
+    summary: 'Get the number of members in a sorted set',
+    since: '1.2.0',
+    complexity: 'O(1)',
+  },
+  {
+    name: 'zcount',
+    arity: 4,
+    flags: ['readonly', 'fast'],
+    firstKey: 1,
+    lastKey: 1,
+    keyStep: 1,
+    summary: 'Count the members in a sorted set with scores within the given values',
+    since: '2.0.0',
+    complexity: 'O(log(N)) with N being the number of elements in the sorted set.',
+  },
+  {
+    name: 'zrange',
+    arity: -4,
+    flags: ['readonly'],
+    firstKey: 1,
+    lastKey: 1,
+    keyStep: 1,
+    summary: 'Return a range of members in a sorted set',
+    since: '1.2.0',
+    complexity:
+      'O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned.',
+  },
+  {
+    name: 'zrangebyscore',
+    arity: -4,
+    flags: ['readonly'],
+    firstKey: 1,
+    lastKey: 1,
+    keyStep: 1,
+    summary: 'Return a range of members in a sorted set, by score',
+    since: '1.0.5',
+    complexity:
+      'O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).',
+  },
+  {
+    name: 'zrevrangebyscore',
+    arity: -4,
+    flags: ['readonly'],
+    firstKey: 1,
+    lastKey: 1,
+    keyStep: 1,
+    summary:
+      'Return a range of members in a sorted set, by score, with scores ordered from high to low',
+    since: '2.2.0',
+    complexity:
+      'O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).',
+  },
+  {
+    name: 'zrevrange',
+    arity: -4,
+    flags: ['readonly'],
+    firstKey: 1,
+    lastKey: 1,
+    keyStep: 1,
+    summary:
+      'Return a range of members in a sorted set, by index, with scores ordered from high to low',
+    since: '1.2.0',
+    complexity:
+      'O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned.',
+  },
+  {
+    name: 'zrank',
+    arity: 3,
+    flags: ['readonly', 'fast'],
+    firstKey: 1,
+    lastKey: 1,
+    keyStep: 1,
+    summary: 'Determine the index of a member in a sorted set',
+    since: '2.0.0',
+    complexity: 'O(log(N))',
+  },
+  {
+    name: 'zrevrank',
+    arity: 3,
+    flags: ['readonly', 'fast'],
+    firstKey: 1,
+    lastKey: 1,
+    keyStep: 1,
+    summary:
+      'Determine the index of a member in a sorted set, with scores ordered from high to low',
+    since: '2.0.0',
+    complexity: 'O(log(N))',
+  },
+  {
+    name: 'zpopmin',
+    arity: -2,
+    flags: ['write', 'fast'],
+    firstKey: 1,
+    lastKey: 1,
+    keyStep: 1,
+    summary: 'Remove and return members with the lowest scores in a sorted set',
+    since: '5.0.0',
+    complexity:
+      'O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped.',
+  },
+  {
+    name: 'zpopmax',
+    arity: -2,
+    flags: ['write', 'fast'],
+    firstKey: 1,
+    lastKey: 1,
+    keyStep: 1,
+    summary: 'Remove and return members with the highest scores in a sorted set',
+    since: '5.0.0',
+    complexity:
+      'O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped.',
+  },
+  {
+    name: 'zremrangebyrank',
+    arity: 4,
+    flags: ['write'],
+    firstKey: 1,
+    lastKey: 1,
+    keyStep: 1,
+    summary: 'Remove all members in a sorted set within the given indexes',
+    since: '2.0.0',
+    complexity:
+      'O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.',
+  },
+  {
+    name: 'zremrangebyscore',
+    arity: 4,
+    flags: ['write'],
+    firstKey: 1,
+    lastKey: 1,
+    keyStep: 1,
+    summary: 'Remove all members in a sorted set within the given scores',
+    since: '1.2.0',
+    complexity:
+      'O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.',
+  },
+  {
+    name: 'zlexcount',
+    arity: 4,
+    flags: ['readonly', 'fast'],
+    firstKey: 1,
+    lastKey: 1,
+    keyStep: 1,
+    summary: 'Count the number of members in a sorted set between a given lexicographical range',
+    since: '2.8.9',
+    complexity: 'O(log(N)) with N being the number of elements in the sorted set.',
+  },
+  {
+    name: 'zrangebylex',
+    arity: -4,
+    flags: ['readonly'],
+    firstKey: 1,
+    lastKey: 1,
+    keyStep: 1,
+    summary: 'Return a range of members in a sorted set, by lexicographical range',
+    since: '2.8.9',
+    complexity:
+      'O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).',
+  },
+  {
+    name: 'zrevrangebylex',
+    arity: -4,
+    flags: ['readonly'],
+    firstKey: 1,
+    lastKey: 1,
+    keyStep: 1,
+    summary:
+      'Return a range of members in a sorted set, by lexicographical range, ordered from higher to lower strings.',
+    since: '2.8.9',
+    complexity:
+      'O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).',
+  },
+  {
+    name: 'zremrangebylex',
+    arity: 4,
+    flags: ['write'],
+    firstKey: 1,
+    lastKey: 1,
+    keyStep: 1,
+    summary: 'Remove all members in a sorted set between the given lexicographical range',
+    since: '2.8.9',
+    complexity:
+      'O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.',
+  },
+  {
+    name: 'zrangestore',
+    arity: -5,
+    flags: ['write', 'denyoom'],
+    firstKey: 1,
+    lastKey: 2,
+    keyStep: 1,
+    summary: 'Store a range of members from sorted set into another key',
+    since: '6.2.0',
+    complexity:
+      'O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements stored into the destination key.',
+  },
+  {
+    name: 'zunionstore',
+    arity: -4,
+    flags: ['write', 'denyoom', 'movablekeys'],
+    firstKey: 1,
+    lastKey: 1,
+    keyStep: 1,
+    summary: 'Add multiple sorted sets and store the resulting sorted set in a new key',
+    since: '2.0.0',
+    complexity:
+      'O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.',
+  },
+  {
+    name: 'zinterstore',
+    arity: -4,
+    flags: ['write', 'denyoom', 'movablekeys'],
+    firstKey: 1,
+    lastKey: 1,
+    keyStep: 1,
+    summary: 'Intersect multiple sorted sets and store the resulting sorted set in a new key',
+    since: '2.0.0',
+    complexity:
+      'O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set.',
+  },
+  {
+    name: 'zdiffstore',
+    arity: -4,
+    flags: ['write', 'denyoom', 'movablekeys'],
+    firstKey: 1,
+    lastKey: 1,
+    keyStep: 1,
+    summary: 'Subtract multiple sorted sets and store the resulting sorted set in a new key',
+    since: '6.2.0',
+    complexity:
+      'O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set.',
+  },
+  {
+    name: 'zunion',
+    arity: -3,
+    flags: ['readonly', 'movablekeys'],
+    firstKey: 0,
+    lastKey: 0,
+    keyStep: 0,
+    summary: 'Add multiple sorted sets',
+    since: '6.2.0',
+    complexity:
+      'O(N)+O(M*log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.',
+  },
+  {
+    name: 'zinter',
+    arity: -3,
+    flags: ['readonly', 'movablekeys'],
+    firstKey: 0,
+    lastKey: 0,
+    keyStep: 0,
+    summary: 'Intersect multiple sorted sets',
+    since: '6.2.0',
+    complexity:
+      'O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set.',
+  },
+  {
+    name: 'zdiff',
+    arity: -3,
+    flags: ['readonly', 'movablekeys'],
+    firstKey: 0,
+    lastKey: 0,
+    keyStep: 0,
+    summary: 'Subtract multiple sorted sets',
+    since: '6.2.0',
+    complexity:
+      'O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set.',
+  },
+  {
+    name: 'zrandmember',
+    arity: -2,
+    flags: ['readonly'],
+    firstKey: 1,
+    lastKey: 1,
+    keyStep: 1,
+    summary: 'Get one or multiple random elements from a sorted set',
+    since: '6.2.0',
+    complexity: 'O(N) where N is the number of elements returned',
+  },
+  {
+    name: 'zscan',
+    arity: -3,
+    flags: ['readonly'],
+    firstKey: 1,
+    lastKey: 1,
+    keyStep: 1,
+    summary: 'Incrementally iterate sorted sets elements and associated scores',
+    since: '2.8.0',
+    complexity:
+      'O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection..',
+  },
+]
