@@ -107,7 +107,13 @@ describe('transaction crash safety', () => {
     try {
       for (let round = 0; round < rounds; round++) {
         const server = await startServerProcess({ dir, fsync: 'always' })
-        if (round > 0) await verify(server.port, states)
+        // A failed check must not leave the server running (the test process would never exit).
+        if (round > 0) {
+          await verify(server.port, states).catch(async (error: unknown) => {
+            await server.crash()
+            throw error
+          })
+        }
         const before = states.reduce((sum, state) => sum + state.acked, 0)
         const killAfterMs = 300 + rng.int(1200)
         const running = states.map((state, writer) => runWriter(server.port, writer, state, rng))
