@@ -6,21 +6,9 @@ import assert from 'node:assert/strict'
 import { keyCommands } from './keys.js'
 import { setCommands } from './sets.js'
 import { stringCommands } from './strings.js'
-import { handlerHarness } from './test-support.js'
+import { bulks, handlerHarness } from './test-support.js'
 
 const specs = [...setCommands, ...keyCommands, ...stringCommands]
-
-/** Bulk strings of a RESP2 reply, in order. */
-function bulks(reply: string): string[] {
-  const out: string[] = []
-  const pattern = /\$(\d+)\r\n/g
-  for (let match = pattern.exec(reply); match !== null; match = pattern.exec(reply)) {
-    const start = match.index + match[0].length
-    out.push(reply.slice(start, start + Number(match[1])))
-    pattern.lastIndex = start + Number(match[1]) + 2
-  }
-  return out
-}
 
 describe('set commands', () => {
   test('SSCAN pages through a big set of words and returns every member', () => {

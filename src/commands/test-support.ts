@@ -231,3 +231,15 @@ export function handlerHarness(
   }
   return { run, clock, engine, keyspace }
 }
+
+/** Bulk strings of a RESP2 reply, in order (for replies a byte comparison cannot decide). */
+export function bulks(reply: string): string[] {
+  const out: string[] = []
+  const pattern = /\$(\d+)\r\n/g
+  for (let match = pattern.exec(reply); match !== null; match = pattern.exec(reply)) {
+    const start = match.index + match[0].length
+    out.push(reply.slice(start, start + Number(match[1])))
+    pattern.lastIndex = start + Number(match[1]) + 2
+  }
+  return out
+}

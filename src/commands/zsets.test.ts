@@ -10,7 +10,7 @@ import { serverCommands } from './server.js'
 import { setCommands } from './sets.js'
 import { stringCommands } from './strings.js'
 import { zsetStoreOf } from '../keyspace/zset-store.js'
-import { handlerHarness } from './test-support.js'
+import { bulks, handlerHarness } from './test-support.js'
 import { zsetCommands } from './zsets.js'
 
 const specs = [
@@ -20,18 +20,6 @@ const specs = [
   ...setCommands,
   ...serverCommands,
 ]
-
-/** Bulk strings of a RESP2 reply, in order. */
-function bulks(reply: string): string[] {
-  const out: string[] = []
-  const pattern = /\$(\d+)\r\n/g
-  for (let match = pattern.exec(reply); match !== null; match = pattern.exec(reply)) {
-    const start = match.index + match[0].length
-    out.push(reply.slice(start, start + Number(match[1])))
-    pattern.lastIndex = start + Number(match[1]) + 2
-  }
-  return out
-}
 
 /** Pairs [member, score] of a flat WITHSCORES reply. */
 function pairs(reply: string): Array<[string, string]> {
