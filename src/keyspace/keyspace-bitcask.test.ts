@@ -1,126 +1,33 @@
 /* The keyspace and the string/key commands over the real Bitcask engine on a temp dir: expiry
  * survives a restart (the wheel is refilled from the keydir), lazy and active expiry leave
  * tombstones that survive too, and the same handlers give the same replies as on memory. */
-import { afterEach, describe, test } from 'node:test'
+import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import fs from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
-import { CaskadeError } from '../core/errors.js'
-import type { Timers } from '../core/ports.js'
 import { limits } from '../core/limits.js'
-import { createRng } from '../core/rng.js'
 import { hashCommands } from '../commands/hashes.js'
 import { keyCommands } from '../commands/keys.js'
 import { setCommands } from '../commands/sets.js'
 import { stringCommands } from '../commands/strings.js'
-import type { ClientSession, CommandContext, ServerHost } from '../commands/types.js'
 import { zsetCommands } from '../commands/zsets.js'
-import { systemClock } from '../io/clock.js'
-import { nodeDisk } from '../io/disk.js'
-import { nodeTimers } from '../io/timers.js'
-import { createReplyWriter } from '../protocol/reply-writer.js'
-import { openEngine } from '../storage/engine.js'
-import type { StorageEngine } from '../storage/types.js'
-import { createKeyspace, type EngineKeyspace } from './keyspace.js'
+import { tempDirs } from '../../test/helpers/engine-fixtures.js'
+import {
+  ManualTime,
+  manualTimeStartMs as t0,
+  commandRunner,
+  shutdown,
+  withKeyspace,
+} from '../../test/helpers/keyspace-fixtures.js'
 
-const t0 = 1_700_000_000_000
-const dirs: string[] = []
-afterEach(() => {
-  for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true })
-})
-
-/** Wall time moved by hand for expiry; the active-expiry timer fired by hand. */
-class ManualTime implements Timers {
-  nowMs = t0
-  #cycles: Array<() => void> = []
-  readonly clock = {
-    monotonicMs: (): number => this.nowMs - t0,
-    wallMs: (): number => this.nowMs,
-  }
-  every(_intervalMs: number, onFire: () => void): () => void {
-    this.#cycles.push(onFire)
-    return () => {
-      this.#cycles = this.#cycles.filter((cycle) => cycle !== onFire)
-    }
-  }
-  after(): () => void {
-    throw new Error('unused')
-  }
-  defer(): void {
-    throw new Error('unused')
-  }
-  tick(deltaMs: number): void {
-    this.nowMs += deltaMs
-    for (const cycle of this.#cycles) cycle()
-  }
-}
-
-function openAt(dir: string): Promise<StorageEngine> {
-  return openEngine({
-    dir,
-    disk: nodeDisk,
-    clock: systemClock,
-    timers: nodeTimers,
-    fsync: 'always',
-    segmentBytesMax: 64 * 1024,
-    mergeDeadRatioMin: 0.5,
-    mergeDeadBytesMin: 1024 * 1024 * 1024,
-  })
-}
-
-async function withKeyspace(
-  dir: string,
-  time: ManualTime,
-): Promise<{ engine: StorageEngine; keyspace: EngineKeyspace }> {
-  const engine = await openAt(dir)
-  const keyspace = createKeyspace({ engine, clock: time.clock, timers: time, rng: createRng(1) })
-  return { engine, keyspace }
-}
-
-async function shutdown(engine: StorageEngine, keyspace: EngineKeyspace): Promise<void> {
-  keyspace.close()
-  await engine.flushAndSync()
-  await engine.close()
-}
-
-const specs = new Map(
-  [...stringCommands, ...keyCommands, ...hashCommands, ...setCommands, ...zsetCommands].map(
-    (spec) => [spec.name, spec],
-  ),
-)
-
-function run(keyspace: EngineKeyspace, time: ManualTime, ...args: string[]): string {
-  const reply = createReplyWriter(2)
-  const ctx: CommandContext = {
-    keyspace,
-    clock: time.clock,
-    rng: createRng(2),
-    reply,
-    client: {} as ClientSession,
-    host: {} as ServerHost,
-  }
-  const spec = specs.get(String(args[0]))
-  assert.ok(spec !== undefined)
-  try {
-    spec.handler(
-      ctx,
-      args.map((arg) => Buffer.from(arg)),
-    )
-  } catch (error) {
-    if (!(error instanceof CaskadeError)) throw error
-    reply.error(error.code, error.message)
-  }
-  return reply.take()?.toString('latin1') ?? ''
-}
+const run = commandRunner([
+  ...stringCommands,
+  ...keyCommands,
+  ...hashCommands,
+  ...setCommands,
+  ...zsetCommands,
+])
+const tempDir = tempDirs('caskade-keyspace-')
 
 const b = (text: string): Buffer => Buffer.from(text)
-
-function tempDir(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'caskade-keyspace-'))
-  dirs.push(dir)
-  return dir
-}
 
 describe('keyspace over the Bitcask engine', () => {
   test('expiry times survive a restart; the wheel is refilled and expires them', async () => {
