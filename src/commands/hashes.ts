@@ -3,7 +3,6 @@
  * RESP2/RESP3 and error texts. Fields are kept in insertion order, which is the order Redis's
  * listpack encoding replies in, so small hashes answer byte for byte as Redis does. */
 import { CaskadeError, ErrorCode, RedisErrors, syntaxError } from '../core/errors.js'
-import { globMatch } from '../core/glob.js'
 import type { Keyspace } from '../keyspace/types.js'
 import {
   addLongDouble,
@@ -15,7 +14,7 @@ import {
 import type { ReplyWriter } from '../protocol/types.js'
 import { argIs } from './args.js'
 import { atomically } from './atomic.js'
-import { parseScanCursor } from './keys.js'
+import { scanPage, startCollectionScanOrReply } from './collection-scan.js'
 import { NotifyClass, notifyKeyspaceEvent, notifyNewKey } from './notify.js'
 import { parseInt64, parseInt64OrThrow } from './strings.js'
 import type { CommandContext, CommandFlag, CommandSpec } from './types.js'
@@ -26,7 +25,6 @@ const int64Min = -9223372036854775808n
 const listpackEntriesMax = 128
 const listpackValueBytesMax = 64
 /** Redis's default SCAN COUNT. */
-const scanCountDefault = 10
 const emptyBuffer = Buffer.alloc(0)
 
 const hashSize = (ctx: CommandContext, key: Buffer, lookup: 'read' | 'write'): number =>
@@ -299,52 +297,13 @@ function replyFieldList(
   }
 }
 
-export interface ScanOptions {
-  count: number
-  match: Buffer | null
-}
-
-/** scanGenericCommand's options for a collection: COUNT and MATCH (TYPE is for SCAN only). */
-export function parseScanOptions(args: readonly Buffer[], start: number): ScanOptions {
-  const options: ScanOptions = { count: scanCountDefault, match: null }
-  for (let i = start; i < args.length; i += 2) {
-    const value = args[i + 1]
-    if (value === undefined) throw syntaxError()
-    if (argIs(args[i], 'count')) {
-      const count = parseInt64OrThrow(value)
-      if (count < 1) throw syntaxError()
-      options.count = Number(count)
-    } else if (argIs(args[i], 'match')) {
-      options.match = value.length === 1 && value[0] === 0x2a ? null : value
-    } else {
-      throw syntaxError()
-    }
-  }
-  return options
-}
-
 function hscanHandler(ctx: CommandContext, args: readonly Buffer[]): void {
-  const cursor = parseScanCursor(args[2] as Buffer)
-  const key = args[1] as Buffer
-  const size = hashSize(ctx, key, 'read')
-  if (size === 0) {
-    ctx.reply.arrayHeader(2)
-    ctx.reply.bulk('0')
-    ctx.reply.arrayHeader(0)
-    return
-  }
-  const options = parseScanOptions(args, 3)
-  let fields: Buffer[]
-  let next = 0
-  if (isListpackSized(ctx.keyspace, key, size)) {
-    fields = ctx.keyspace.fieldNames(key) // Redis returns a small hash whole, cursor 0
-  } else {
-    const page = ctx.keyspace.scanFields(key, cursor, options.count)
-    fields = page.fields
-    next = page.cursor
-  }
-  const match = options.match
-  if (match !== null) fields = fields.filter((field) => globMatch(match, field))
+  const scan = startCollectionScanOrReply(ctx, args, (key) => hashSize(ctx, key, 'read'))
+  if (scan === null) return
+  const key = scan.key
+  // Redis returns a small hash whole, cursor 0
+  const whole = isListpackSized(ctx.keyspace, key, scan.size) ? ctx.keyspace.fieldNames(key) : null
+  const { items: fields, next } = scanPage(ctx, scan, whole)
   ctx.reply.arrayHeader(2)
   ctx.reply.bulk(String(next))
   ctx.reply.arrayHeader(fields.length * 2)

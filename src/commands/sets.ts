@@ -3,11 +3,10 @@
  * shapes (RESP3 sets) and error texts. Member lists of a set Redis would hold as an intset (only
  * integers, at most 512) come out in numeric order, as Redis's do; others in insertion order. */
 import { CaskadeError, ErrorCode, syntaxError } from '../core/errors.js'
-import { globMatch } from '../core/glob.js'
 import type { Keyspace } from '../keyspace/types.js'
 import { atomically } from './atomic.js'
-import { parseRandomCount, parseScanOptions, pickDistinct } from './hashes.js'
-import { parseScanCursor } from './keys.js'
+import { scanPage, startCollectionScanOrReply } from './collection-scan.js'
+import { parseRandomCount, pickDistinct } from './hashes.js'
 import { NotifyClass, notifyKeyspaceEvent, notifyNewKey } from './notify.js'
 import { parseInt64 } from './strings.js'
 import type { CommandContext, CommandFlag, CommandSpec } from './types.js'
@@ -272,29 +271,12 @@ const argIsLimit = (arg: Buffer | undefined): boolean =>
   arg !== undefined && arg.toString('latin1').toLowerCase() === 'limit'
 
 function sscanHandler(ctx: CommandContext, args: readonly Buffer[]): void {
-  const cursor = parseScanCursor(args[2] as Buffer)
-  const key = args[1] as Buffer
-  const size = setSize(ctx, key, 'read')
-  if (size === 0) {
-    ctx.reply.arrayHeader(2)
-    ctx.reply.bulk('0')
-    ctx.reply.arrayHeader(0)
-    return
-  }
-  const options = parseScanOptions(args, 3)
-  let members: Buffer[]
-  let next = 0
-  const all = ctx.keyspace.fieldNames(key)
+  const scan = startCollectionScanOrReply(ctx, args, (key) => setSize(ctx, key, 'read'))
+  if (scan === null) return
+  const all = ctx.keyspace.fieldNames(scan.key)
   const ordered = orderMembers(all)
-  if (ordered !== all) {
-    members = ordered // an intset: Redis returns it whole, cursor 0
-  } else {
-    const page = ctx.keyspace.scanFields(key, cursor, options.count)
-    members = page.fields
-    next = page.cursor
-  }
-  const match = options.match
-  if (match !== null) members = members.filter((member) => globMatch(match, member))
+  // An intset: Redis returns it whole, cursor 0.
+  const { items: members, next } = scanPage(ctx, scan, ordered !== all ? ordered : null)
   ctx.reply.arrayHeader(2)
   ctx.reply.bulk(String(next))
   ctx.reply.arrayHeader(members.length)

@@ -3,13 +3,12 @@
  * sorted-set command (ranges in zset-range.ts, set algebra in zset-ops.ts). Invariant: arguments
  * are parsed in Redis's order, before the key is looked up, so errors match byte for byte. */
 import { CaskadeError, ErrorCode, syntaxError } from '../core/errors.js'
-import { globMatch } from '../core/glob.js'
 import type { SortedSetEntry } from '../keyspace/structures/sorted-set-index.js'
 import { formatDouble } from '../protocol/format-double.js'
 import { argIs, parseFloatOrThrow } from './args.js'
 import { atomically } from './atomic.js'
-import { parseRandomCount, parseScanOptions, pickDistinct } from './hashes.js'
-import { parseScanCursor } from './keys.js'
+import { scanPage, startCollectionScanOrReply } from './collection-scan.js'
+import { parseRandomCount, pickDistinct } from './hashes.js'
 import { NotifyClass, notifyKeyspaceEvent, notifyNewKey } from './notify.js'
 import { parseInt64 } from './strings.js'
 import type { CommandContext, CommandSpec } from './types.js'
@@ -267,31 +266,16 @@ const listpackEntriesMax = 128
 const listpackValueBytesMax = 64
 
 function zscanHandler(ctx: CommandContext, args: readonly Buffer[]): void {
-  const cursor = parseScanCursor(args[2] as Buffer)
-  const key = args[1] as Buffer
-  const size = zsetSize(ctx, key, 'read')
-  if (size === 0) {
-    ctx.reply.arrayHeader(2)
-    ctx.reply.bulk('0')
-    ctx.reply.arrayHeader(0)
-    return
-  }
-  const options = parseScanOptions(args, 3)
-  const index = storeOf(ctx).index(key)
-  let members: Buffer[] = []
-  let next = 0
-  if (size <= listpackEntriesMax) {
+  const scan = startCollectionScanOrReply(ctx, args, (key) => zsetSize(ctx, key, 'read'))
+  if (scan === null) return
+  const index = storeOf(ctx).index(scan.key)
+  let whole: Buffer[] | null = null
+  if (scan.size <= listpackEntriesMax) {
+    const members: Buffer[] = []
     for (const at = index.cursorAt(0); at.valid; at.next()) members.push(at.member())
+    if (members.every((m) => m.length <= listpackValueBytesMax)) whole = members
   }
-  const listpack =
-    size <= listpackEntriesMax && members.every((m) => m.length <= listpackValueBytesMax)
-  if (!listpack) {
-    const page = ctx.keyspace.scanFields(key, cursor, options.count)
-    members = page.fields
-    next = page.cursor
-  }
-  const match = options.match
-  if (match !== null) members = members.filter((member) => globMatch(match, member))
+  const { items: members, next } = scanPage(ctx, scan, whole)
   ctx.reply.arrayHeader(2)
   ctx.reply.bulk(String(next))
   ctx.reply.arrayHeader(members.length * 2)
