@@ -15,6 +15,7 @@ import {
   startServerProcess,
   type ServerProcess,
 } from '../helpers/server-process.js'
+import { connectWithoutRetries, whenReady } from '../helpers/crash-client.js'
 
 const writers = 4
 const rounds = 4
@@ -50,21 +51,6 @@ interface Op {
 const keyOf = (writer: number, kind: 'h' | 's' | 'z' | 'str'): string => `cc{w${writer}}:${kind}`
 const elementId = (key: string, element: string): string => `${key}\u0000${element}`
 const counterField = 'n'
-
-function connect(port: number): Redis {
-  return new Redis({
-    port,
-    host: '127.0.0.1',
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-    autoResendUnfulfilledCommands: false,
-  })
-}
-
-async function ready(redis: Redis): Promise<void> {
-  await new Promise<void>((resolve) => redis.once('ready', () => resolve()))
-}
 
 /** An acknowledged, present element of `key` whose element name starts with `prefix`, if any. */
 function pickPresent(w: Writer, key: string, prefix: string, rng: Rng): string | undefined {
@@ -184,9 +170,9 @@ function nextOperation(w: Writer, rng: Rng, zsets: boolean): Op {
 
 /** Sends operations one at a time until the connection dies; an error reply fails the test. */
 async function runWriter(port: number, w: Writer, rng: Rng, zsets: boolean): Promise<void> {
-  const redis = connect(port)
+  const redis = connectWithoutRetries(port)
   redis.on('error', () => undefined)
-  await ready(redis)
+  await whenReady(redis)
   try {
     for (;;) {
       const op = nextOperation(w, rng, zsets)
@@ -257,8 +243,8 @@ async function verifyWriter(redis: Redis, w: Writer, zsets: boolean): Promise<vo
 }
 
 async function verify(port: number, ws: Writer[], zsets: boolean): Promise<void> {
-  const redis = connect(port)
-  await ready(redis)
+  const redis = connectWithoutRetries(port)
+  await whenReady(redis)
   try {
     for (const w of ws) await verifyWriter(redis, w, zsets)
   } finally {
@@ -267,8 +253,8 @@ async function verify(port: number, ws: Writer[], zsets: boolean): Promise<void>
 }
 
 async function hasCommand(port: number, name: string): Promise<boolean> {
-  const redis = connect(port)
-  await ready(redis)
+  const redis = connectWithoutRetries(port)
+  await whenReady(redis)
   try {
     const info = (await redis.call('COMMAND', 'INFO', name)) as unknown[]
     return Array.isArray(info) && info[0] !== null && info[0] !== undefined

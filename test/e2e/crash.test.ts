@@ -4,10 +4,10 @@
  * connection sent after it: a write can be durable without its acknowledgement arriving). */
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { Redis } from 'ioredis'
 import { createRng } from '../../src/core/rng.js'
 import type { Rng } from '../../src/core/ports.js'
 import { makeTempDir, removeDir, startServerProcess } from '../helpers/server-process.js'
+import { connectWithoutRetries } from '../helpers/crash-client.js'
 
 const writers = 4
 const keysPerWriter = 40
@@ -21,17 +21,6 @@ interface KeyHistory {
   ackedIndex: number
 }
 
-function connect(port: number): Redis {
-  return new Redis({
-    port,
-    host: '127.0.0.1',
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-    autoResendUnfulfilledCommands: false,
-  })
-}
-
 /** Writes until the connection dies; returns how many SETs were acknowledged. */
 async function runWriter(options: {
   port: number
@@ -40,7 +29,7 @@ async function runWriter(options: {
   rng: Rng
   history: Map<string, KeyHistory>
 }): Promise<number> {
-  const redis = connect(options.port)
+  const redis = connectWithoutRetries(options.port)
   redis.on('error', () => undefined)
   await new Promise<void>((resolve) => redis.once('ready', () => resolve()))
   let acked = 0
@@ -74,7 +63,7 @@ async function runWriter(options: {
 }
 
 async function verify(port: number, history: Map<string, KeyHistory>): Promise<number> {
-  const redis = connect(port)
+  const redis = connectWithoutRetries(port)
   await new Promise<void>((resolve) => redis.once('ready', () => resolve()))
   try {
     let checked = 0

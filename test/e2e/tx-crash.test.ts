@@ -6,10 +6,10 @@
  * its last acknowledged block. SEED=n repeats a run. */
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { Redis } from 'ioredis'
 import { createRng } from '../../src/core/rng.js'
 import type { Rng } from '../../src/core/ports.js'
 import { makeTempDir, removeDir, startServerProcess } from '../helpers/server-process.js'
+import { connectWithoutRetries, whenReady } from '../helpers/crash-client.js'
 
 const writers = 4
 const keysPerBlock = 6
@@ -25,29 +25,14 @@ interface WriterState {
   sent: number
 }
 
-function connect(port: number): Redis {
-  return new Redis({
-    port,
-    host: '127.0.0.1',
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-    autoResendUnfulfilledCommands: false,
-  })
-}
-
-async function ready(redis: Redis): Promise<void> {
-  await new Promise<void>((resolve) => redis.once('ready', () => resolve()))
-}
-
 const keyOf = (writer: number, index: number): string => `tx{w${writer}}:k${index}`
 const counterOf = (writer: number): string => `tx{w${writer}}:count`
 
 /** Block `n`: every key = "n:<padding>", counter + 1 (so counter = n after blocks 1..n). */
 async function runWriter(port: number, writer: number, state: WriterState, rng: Rng) {
-  const redis = connect(port)
+  const redis = connectWithoutRetries(port)
   redis.on('error', () => undefined)
-  await ready(redis)
+  await whenReady(redis)
   try {
     for (;;) {
       const block = state.sent + 1
@@ -72,8 +57,8 @@ async function runWriter(port: number, writer: number, state: WriterState, rng: 
 
 /** Checks every writer's keys after a restart; returns each writer's block on disk. */
 async function verify(port: number, states: WriterState[]): Promise<number[]> {
-  const redis = connect(port)
-  await ready(redis)
+  const redis = connectWithoutRetries(port)
+  await whenReady(redis)
   try {
     const blocks: number[] = []
     for (let writer = 0; writer < writers; writer++) {
