@@ -3,8 +3,9 @@
  * them on spaces and '='), with the host's buffer figures and 7.2's lib-name/lib-ver at the end. */
 import { CaskadeError, ErrorCode, syntaxError } from '../core/errors.js'
 import { limits } from '../core/limits.js'
-import { argIs, parseInteger } from './args.js'
-import { containerSpec, replyHelp, subcommandSpec } from './help.js'
+import { argIs, parseInteger, parseIntegerOrThrow } from './args.js'
+import type { UnblockReason } from './blocking.js'
+import { containerSpec, replyHelp, subcommandSpec, subcommandSyntaxError } from './help.js'
 import { queuedCount, transactionFlagsOf } from './transactions.js'
 import { hasSubscriptions } from './pubsub.js'
 import type { ClientKillFilter, ClientSession, CommandContext, CommandSpec } from './types.js'
@@ -54,6 +55,7 @@ function clientFlags(client: ClientSession): string {
   const transaction = transactionFlagsOf(client)
   if (hasSubscriptions(client)) flags += 'P'
   if (transaction.multi) flags += 'x'
+  if (client.blocked !== undefined) flags += 'b'
   if (transaction.dirty) flags += 'd'
   if (client.closeAfterReply) flags += 'c'
   if (client.noEvict === true) flags += 'e'
@@ -246,6 +248,21 @@ function clientReply(ctx: CommandContext, args: readonly Buffer[]): void {
   throw syntaxError()
 }
 
+/** Redis's clientCommand UNBLOCK: 1 when the client was blocked (and now got its reply). */
+function clientUnblock(ctx: CommandContext, args: readonly Buffer[]): void {
+  if (args.length > 4) throw subcommandSyntaxError(args)
+  const id = parseIntegerOrThrow(args[2] as Buffer)
+  let reason: UnblockReason = 'timeout'
+  if (args.length === 4) {
+    if (argIs(args[3], 'error')) reason = 'error'
+    else if (!argIs(args[3], 'timeout')) {
+      throw new CaskadeError(ErrorCode.Err, 'CLIENT UNBLOCK reason should be TIMEOUT or ERROR')
+    }
+  }
+  const unblocked = id >= 0n && id <= BigInt(Number.MAX_SAFE_INTEGER) && ctx.blocking !== undefined
+  ctx.reply.integer(unblocked && ctx.blocking.unblock(Number(id), reason) ? 1 : 0)
+}
+
 const clientHelpLines: readonly string[] = [
   'GETNAME',
   '    Return the name of the current connection.',
@@ -279,6 +296,8 @@ const clientHelpLines: readonly string[] = [
   '    Protect current client connection from eviction.',
   'NO-TOUCH (ON|OFF)',
   '    Will not touch LRU/LFU stats when this mode is on.',
+  'UNBLOCK <clientid> [TIMEOUT|ERROR]',
+  '    Unblock the specified blocked client.',
   'SETINFO <option> <value>',
   '    Set client meta attr. Options are:',
   '    * LIB-NAME: the client lib name.',
@@ -403,6 +422,16 @@ const clientSubcommands: readonly CommandSpec[] = [
     since: '3.2.0',
     complexity: 'O(1)',
     handler: clientReply,
+  }),
+  subcommandSpec({
+    name: 'client|unblock',
+    arity: -3,
+    flags: adminFlags,
+    group: 'connection',
+    summary: 'Unblock a client blocked in a blocking command from a different connection',
+    since: '5.0.0',
+    complexity: 'O(log N) where N is the number of client connections',
+    handler: clientUnblock,
   }),
   subcommandSpec({
     name: 'client|help',

@@ -11,6 +11,7 @@ import { setCommands } from './sets.js'
 import { stringCommands } from './strings.js'
 import { transactionCommands } from './transactions.js'
 import type { CommandSpec } from './types.js'
+import { zsetBlockingCommands } from './zset-blocking.js'
 import { zsetCommands } from './zsets.js'
 
 /** Checks the key positions of one spec against its arity (Redis's COMMAND INFO rules). */
@@ -88,4 +89,5 @@ export const commandTable: ReadonlyMap<string, CommandSpec> = buildCommandTable(
   hashCommands,
   setCommands,
   zsetCommands,
+  zsetBlockingCommands,
 ])

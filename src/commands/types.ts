@@ -5,6 +5,7 @@ import type { Clock, Rng } from '../core/ports.js'
 import type { Keyspace } from '../keyspace/types.js'
 import type { Watcher } from '../keyspace/watch.js'
 import type { ProtocolVersion, ReplyWriter } from '../protocol/types.js'
+import type { BlockedClient, BlockingRegistry } from './blocking.js'
 import type { PubSubHub } from './pubsub-hub.js'
 
 export type CommandFlag =
@@ -72,6 +73,8 @@ export interface ClientSession {
   pushedBytes?: number
   /** MULTI/EXEC and WATCH state, created by the first MULTI or WATCH (see transactions.ts). */
   transaction?: TransactionState
+  /** Set while a blocking command waits (blocking.ts); CLIENT LIST flag 'b'. */
+  blocked?: BlockedClient
 }
 
 /** A command queued by MULTI: its spec and its arguments, copied out of the read buffer. */
@@ -139,4 +142,6 @@ export interface CommandContext {
   readonly host: ServerHost
   /** The server's pub/sub hub; absent where no messaging exists (embedded, some tests). */
   readonly pubsub?: PubSubHub
+  /** The server's blocked clients; absent where nothing can block (embedded, some tests). */
+  readonly blocking?: BlockingRegistry
 }

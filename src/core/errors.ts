@@ -22,6 +22,8 @@ export const ErrorCode = {
   Io: 'IO',
   /** Writes refused after the disk failed a write or an fdatasync (Redis's AOF write error). */
   MisConf: 'MISCONF',
+  /** CLIENT UNBLOCK id ERROR: the reply of the blocked client. */
+  Unblocked: 'UNBLOCKED',
 } as const
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
 

@@ -54,6 +54,11 @@ export interface KeyspaceOptions {
   rng?: Rng
   /** Told about expirations and read misses (keyspace notifications 'expired', 'keymiss'). */
   events?: KeyspaceEventListener
+  /**
+   * Called after every write that modifies `key` (not expiry): the blocking commands' "key may be
+   * ready" signal (Redis's signalKeyAsReady). Must be cheap: it runs on every write.
+   */
+  onKeyModified?: (key: Buffer) => void
 }
 
 /** Events only the keyspace sees: Redis sends them from its db layer, not from a command. */
@@ -78,6 +83,7 @@ export class EngineKeyspace implements Keyspace {
   readonly #budget: number
   readonly #resolutionMs: number
   readonly #events: KeyspaceEventListener | null
+  readonly #onKeyModified: ((key: Buffer) => void) | null
   #wheel: TimingWheel<WheelKey>
   #cancelTimer: (() => void) | null
   #expiredKeys = 0
@@ -98,6 +104,7 @@ export class EngineKeyspace implements Keyspace {
     assert(this.#budget > 0, 'activeExpiryBudget is positive')
     this.engine = options.engine
     this.#events = options.events ?? null
+    this.#onKeyModified = options.onKeyModified ?? null
     this.#clock = options.clock
     this.#rng = options.rng ?? createRng(options.clock.wallMs())
     this.#wheel = this.#filledWheel()
@@ -521,6 +528,7 @@ export class EngineKeyspace implements Keyspace {
 
   /** Redis's signalModifiedKey for WATCH: one map lookup when anything is watched at all. */
   #touch(key: Buffer): void {
+    this.#onKeyModified?.(key)
     if (this.#watches.isEmpty) return
     this.#watches.touch(key.toString('latin1'), () => this.engine.has(key))
   }

@@ -179,6 +179,39 @@ export class Connection {
     this.#lastActivityMs = nowMs
     this.#lastInputChunkBytes = chunk.length
     this.#parser.feed(chunk)
+    this.#processInput(nowMs)
+  }
+
+  /**
+   * The blocking command this client waits in got its reply (served, timed out, CLIENT UNBLOCK):
+   * after the current turn's code, the reply leaves and the commands read meanwhile run.
+   */
+  onUnblocked(): void {
+    queueMicrotask(this.#resumeAfterBlock)
+  }
+
+  readonly #resumeAfterBlock = (): void => {
+    if (this.#state === 'closed') {
+      this.#writer.take()
+      return
+    }
+    if (this.#state === 'closing') {
+      this.#flushTurn(false) // shutting down: the reply leaves, no further command runs
+      return
+    }
+    if (this.session.blocked !== undefined) return // blocked again meanwhile: nothing to send
+    this.#processInput(this.#owner.clock.monotonicMs())
+  }
+
+  /** Runs the complete commands buffered in the parser (none while blocked), then flushes. */
+  #processInput(nowMs: number): void {
+    const owner = this.#owner
+    if (this.session.blocked !== undefined) {
+      // Redis stops processing a blocked client's input but keeps reading it (a disconnect is
+      // noticed), within the query buffer limit.
+      this.#checkQueryBufferLimit()
+      return
+    }
     let closeAfter: boolean
     owner.executor.beginBatch?.(nowMs)
     this.#inTurn = true
@@ -192,16 +225,21 @@ export class Connection {
       this.#writer.take() // SHUTDOWN: Redis closes connections without a reply
       return
     }
+    if (!closeAfter && !this.#checkQueryBufferLimit()) return
+    this.#flushTurn(closeAfter)
+  }
+
+  /** Closes the connection past client-query-buffer-limit; false when it did. */
+  #checkQueryBufferLimit(): boolean {
+    const owner = this.#owner
     const buffered = this.#parser.bufferedBytes()
     if (buffered > owner.stats.recentMaxInputBuffer) owner.stats.recentMaxInputBuffer = buffered
-    if (!closeAfter && buffered > owner.settings.clientQueryBufferLimit) {
-      this.#closeForLimit('closing client that reached max query buffer length', {
-        qbuf: buffered,
-        limit: owner.settings.clientQueryBufferLimit,
-      })
-      return
-    }
-    this.#flushTurn(closeAfter)
+    if (buffered <= owner.settings.clientQueryBufferLimit) return true
+    this.#closeForLimit('closing client that reached max query buffer length', {
+      qbuf: buffered,
+      limit: owner.settings.clientQueryBufferLimit,
+    })
+    return false
   }
 
   /** Runs every complete command in the parser; returns true if the connection must close. */
@@ -214,6 +252,7 @@ export class Connection {
         const command = this.#parser.next()
         if (command === null) return false
         owner.executor.execute(this.#ctx, command.args)
+        if (session.blocked !== undefined) return false // the rest waits until it is served
         if (writer.protocol !== session.protocol) writer.protocol = session.protocol
         if (owner.isShuttingDown()) return true
         if (session.closeAfterReply || this.#state !== 'open') return true

@@ -25,6 +25,8 @@ export interface InfoSources {
   commandsProcessed(): number
   errorReplies(): number
   connectedClients(): number
+  /** Clients waiting in a blocking command (INFO clients blocked_clients); 0 when absent. */
+  blockedClients?(): number
   /** Highest used_memory seen so far; updated by the memory section. */
   peakMemoryBytes: number
   /** Channels and distinct patterns with a subscriber (0 where there is no pub/sub hub). */
@@ -71,7 +73,7 @@ function clientsSection(sources: InfoSources): InfoField[] {
     ['maxclients', sources.config.maxclients],
     ['client_recent_max_input_buffer', sources.stats.recentMaxInputBuffer],
     ['client_recent_max_output_buffer', sources.stats.recentMaxOutputBuffer],
-    ['blocked_clients', 0],
+    ['blocked_clients', sources.blockedClients?.() ?? 0],
     ['tracking_clients', 0],
     ['clients_in_timeout_table', 0],
   ]

@@ -6,6 +6,7 @@ import net from 'node:net'
 import { randomBytes } from 'node:crypto'
 import type { CommandContext, ClientSession } from '../commands/types.js'
 import { createDispatcher, type Dispatcher } from '../commands/dispatch.js'
+import { BlockingRegistry } from '../commands/blocking.js'
 import { PubSubHub } from '../commands/pubsub-hub.js'
 import { commandTable } from '../commands/registry.js'
 import { createRng } from '../core/rng.js'
@@ -83,8 +84,16 @@ export async function startServer(
   const recoveryMs = clock.monotonicMs() - openedAtMs
   // The hub exists before the keyspace: expirations become keyspace notifications.
   const pubsub = new PubSubHub()
-  const keyspace = createKeyspace({ engine, clock, timers, events: pubsub })
-  const parts = { config, engine, keyspace, pubsub, clock, timers, rng, logger }
+  // So is the blocking registry: writes to keys clients wait on make those keys ready.
+  const blocking = new BlockingRegistry(timers)
+  const keyspace = createKeyspace({
+    engine,
+    clock,
+    timers,
+    events: pubsub,
+    onKeyModified: blocking.keyModified,
+  })
+  const parts = { config, engine, keyspace, pubsub, blocking, clock, timers, rng, logger }
   const server = new CaskadeServer(parts)
   try {
     await server.listen()
@@ -140,6 +149,7 @@ interface ServerParts {
   engine: StorageEngine
   keyspace: Keyspace
   pubsub: PubSubHub
+  blocking: BlockingRegistry
   clock: Clock
   timers: Timers
   rng: Rng
@@ -151,6 +161,7 @@ class CaskadeServer implements RunningServer, ConnectionOwner {
   readonly engine: StorageEngine
   readonly keyspace: Keyspace
   readonly pubsub: PubSubHub
+  readonly blocking: BlockingRegistry
   readonly executor: CommandExecutor
   readonly dispatcher: Dispatcher
   readonly stats = new ServerStats()
@@ -182,8 +193,10 @@ class CaskadeServer implements RunningServer, ConnectionOwner {
     this.config = createConfigRegistry(parts.config, (names) => this.#applyLive(names), {
       fsyncSettable: canSetFsyncPolicy(parts.engine),
     })
+    this.blocking = parts.blocking
+    this.blocking.onUnblocked = (session) => this.connections.get(session.id)?.onUnblocked()
     this.dispatcher = createDispatcher(commandTable)
-    this.executor = this.dispatcher
+    this.executor = servingBlockedClients(this.dispatcher, this.blocking)
     this.closed = new Promise((resolve) => {
       this.#resolveClosed = resolve
     })
@@ -249,6 +262,7 @@ class CaskadeServer implements RunningServer, ConnectionOwner {
     this.connections.delete(connection.session.id)
     releaseTransaction(this.keyspace, connection.session)
     this.pubsub.removeClient(connection.session)
+    this.blocking.remove(connection.session)
     if (this.connections.size === 0) this.#onAllClosed?.()
   }
 
@@ -267,6 +281,8 @@ class CaskadeServer implements RunningServer, ConnectionOwner {
     if (timeoutSeconds === 0) return
     const nowMs = this.clock.monotonicMs()
     for (const connection of this.connections.values()) {
+      // As Redis, a blocked client is not idle: its own timeout ends the wait.
+      if (connection.session.blocked !== undefined) continue
       if (nowMs - connection.lastActivityMs() > timeoutSeconds * 1000) {
         this.logger.debug({ client: connection.session.addr }, 'closing idle client')
         connection.kill()
@@ -300,6 +316,7 @@ class CaskadeServer implements RunningServer, ConnectionOwner {
         client,
         host: this.#host,
         pubsub: this.pubsub,
+        blocking: this.blocking,
       }),
     })
     this.connections.set(session.id, connection)
@@ -352,6 +369,7 @@ class CaskadeServer implements RunningServer, ConnectionOwner {
       executable: process.argv[1] ?? process.execPath,
       listenPort: () => this.port,
       connectedClients: () => this.connections.size,
+      blockedClients: () => this.blocking.blockedCount,
       commandsProcessed: () => this.dispatcher.commandsProcessed(),
       errorReplies: () => this.dispatcher.errorReplies(),
       peakMemoryBytes: 0,
@@ -364,6 +382,7 @@ class CaskadeServer implements RunningServer, ConnectionOwner {
   async #shutdown(): Promise<void> {
     this.logger.info({ clients: this.connections.size }, 'shutting down: flushing and syncing')
     for (const cancel of this.#cancelTimers) cancel()
+    this.blocking.close()
     for (const listener of this.#listeners) listener.close()
     for (const connection of this.connections.values()) connection.finish()
     try {
@@ -394,6 +413,25 @@ class CaskadeServer implements RunningServer, ConnectionOwner {
         resolve()
       }
     })
+  }
+}
+
+/**
+ * Redis's handleClientsBlockedOnKeys after every command (processCommand): clients blocked on keys
+ * the command wrote are served before the next command runs, in the same event-loop turn. EXEC's
+ * queued commands run inside one execute, so a transaction serves them once, at its end.
+ */
+function servingBlockedClients(
+  dispatcher: Dispatcher,
+  blocking: BlockingRegistry,
+): CommandExecutor {
+  return {
+    execute(ctx, args) {
+      dispatcher.execute(ctx, args)
+      if (blocking.hasReadyKeys()) blocking.serveReady()
+    },
+    beginBatch: (nowMs) => dispatcher.beginBatch(nowMs),
+    endBatch: (nowMs) => dispatcher.endBatch(nowMs),
   }
 }
 
