@@ -14,6 +14,7 @@ import { createRng } from '../core/rng.js'
 import { checkElementSize } from '../storage/collection-key.js'
 import { RecordKind, isCollectionKind } from '../storage/record-codec.js'
 import type { StorageEngine } from '../storage/types.js'
+import { ListStore } from './list-store.js'
 import { TimingWheel } from './timing-wheel.js'
 import { WatchRegistry, type Watcher } from './watch.js'
 import type {
@@ -23,6 +24,8 @@ import type {
   Keyspace,
   KeyspaceScanOptions,
   KeyspaceStats,
+  ListPositionOptions,
+  ListSide,
   SetOptions,
 } from './types.js'
 
@@ -95,6 +98,7 @@ export class EngineKeyspace implements Keyspace {
    * re-inserted at the key's current expiry once the cycle is over. */
   #notYetDue: Array<[WheelKey, number]> = []
   readonly #watches = new WatchRegistry()
+  readonly #lists: ListStore
 
   constructor(options: KeyspaceOptions) {
     const intervalMs = options.activeExpiryIntervalMs ?? keyspaceDefaults.activeExpiryIntervalMs
@@ -108,6 +112,7 @@ export class EngineKeyspace implements Keyspace {
     this.#clock = options.clock
     this.#rng = options.rng ?? createRng(options.clock.wallMs())
     this.#wheel = this.#filledWheel()
+    this.#lists = new ListStore(this.engine, (key) => this.#touch(key))
     this.#cancelTimer = options.timers.every(intervalMs, this.#activeExpiryCycle)
   }
 
@@ -435,6 +440,50 @@ export class EngineKeyspace implements Keyspace {
     return field
   }
 
+  listLength(key: Buffer, lookup: 'read' | 'write'): number {
+    return this.collectionSize(key, 'list', lookup)
+  }
+
+  listPush(key: Buffer, side: ListSide, values: readonly Buffer[]): number {
+    return this.#lists.push(key, side, values)
+  }
+
+  listPop(key: Buffer, side: ListSide, count: number): Buffer[] {
+    return this.#lists.pop(key, side, count)
+  }
+
+  listRange(key: Buffer, start: number, stop: number): Buffer[] {
+    return this.#lists.range(key, start, stop)
+  }
+
+  listIndex(key: Buffer, index: number): Buffer | null {
+    return this.#lists.index(key, index)
+  }
+
+  listSet(key: Buffer, index: number, value: Buffer): boolean {
+    return this.#lists.set(key, index, value)
+  }
+
+  listInsert(key: Buffer, where: 'before' | 'after', pivot: Buffer, value: Buffer): number {
+    return this.#lists.insert(key, where, pivot, value)
+  }
+
+  listRemove(key: Buffer, count: number, value: Buffer): number {
+    return this.#lists.remove(key, count, value)
+  }
+
+  listTrim(key: Buffer, start: number, stop: number): number {
+    return this.#lists.trim(key, start, stop)
+  }
+
+  listPositions(key: Buffer, value: Buffer, options: ListPositionOptions): number[] {
+    return this.#lists.positions(key, value, options)
+  }
+
+  listMove(source: Buffer, destination: Buffer, from: ListSide, to: ListSide): Buffer {
+    return this.#lists.move(source, destination, from, to)
+  }
+
   /** Writes `from`'s value (a string, or a collection field by field) to `to`. */
   #copyValue(from: Buffer, to: Buffer, expiresAtMs: number): void {
     const kind = this.engine.kindOf(from)
@@ -564,6 +613,7 @@ const kindOfType: Record<CollectionType, number> = {
   hash: RecordKind.hash,
   set: RecordKind.set,
   zset: RecordKind.zset,
+  list: RecordKind.list,
 }
 
 /** TYPE's reply for a record kind. */
@@ -571,5 +621,6 @@ function typeNameOf(kind: number): string {
   if (kind === RecordKind.hash) return 'hash'
   if (kind === RecordKind.set) return 'set'
   if (kind === RecordKind.zset) return 'zset'
+  if (kind === RecordKind.list) return 'list'
   return 'string'
 }

@@ -26,7 +26,7 @@ export interface KeyspaceScanOptions {
   type: string | null
 }
 
-export interface Keyspace extends CollectionKeyspace {
+export interface Keyspace extends CollectionKeyspace, ListKeyspace {
   readonly engine: StorageEngine
   /** String value, or null when absent or expired. Throws WRONGTYPE for other types. */
   get(key: Buffer): Buffer | null
@@ -82,7 +82,7 @@ export interface Keyspace extends CollectionKeyspace {
 export type KeyMoveResult = 'done' | 'no-source' | 'target-exists'
 
 // Additive (collections engineer): hashes and sets, one storage record per field or member.
-export type CollectionType = 'hash' | 'set' | 'zset'
+export type CollectionType = 'hash' | 'set' | 'zset' | 'list'
 
 /** A page of a collection scan: field names, and the cursor to continue from (0 = done). */
 export interface FieldScanPage {
@@ -110,4 +110,54 @@ export interface CollectionKeyspace {
   scanFields(key: Buffer, cursor: number, count: number): FieldScanPage
   /** A uniformly-ish random field of a live collection (the keyspace's Rng). */
   randomField(key: Buffer): Buffer
+}
+
+// Additive (lists engineer): lists, one element record per element (list-store.ts).
+/** The end of a list: 'left' is the head (LPUSH, LPOP), 'right' the tail. */
+export type ListSide = 'left' | 'right'
+
+/** LPOS options as Redis defines them: rank != 0 (negative scans from the tail), count 0 = all
+ * matches, maxLength 0 = compare every element. */
+export interface ListPositionOptions {
+  rank: number
+  count: number
+  maxLength: number
+}
+
+/**
+ * Lists through the keyspace. As for the other collections, a command first calls listLength,
+ * which expires the key lazily and throws WRONGTYPE when the key holds another type; the other
+ * methods then act on a live list (length > 0), except listPush and listMove's destination, which
+ * create an absent list. Each mutation writes records proportional to what changed, as one
+ * atomic group, and touches WATCH; a list never stays empty (the last element takes the key with
+ * it, one metadata tombstone). Indexes are Redis's (negative counts from the tail). Keyspace
+ * notifications are the caller's (the command layer's).
+ */
+export interface ListKeyspace {
+  /** Element count (0 = absent). `lookup` 'read' counts a keyspace hit or miss as Redis does. */
+  listLength(key: Buffer, lookup: 'read' | 'write'): number
+  /** LPUSH/RPUSH: pushes `values` one after the other at `side` (LPUSH a b leaves b first),
+   * creating the list when absent; returns the new length. Values are copied. */
+  listPush(key: Buffer, side: ListSide, values: readonly Buffer[]): number
+  /** LPOP/RPOP: removes up to `count` elements from `side`, in the order popped. */
+  listPop(key: Buffer, side: ListSide, count: number): Buffer[]
+  /** LRANGE: Redis's inclusive, clamped range. */
+  listRange(key: Buffer, start: number, stop: number): Buffer[]
+  /** LINDEX: null when out of range. */
+  listIndex(key: Buffer, index: number): Buffer | null
+  /** LSET: false when the index is out of range (nothing written). */
+  listSet(key: Buffer, index: number, value: Buffer): boolean
+  /** LINSERT: the new length, or -1 when `pivot` is absent (nothing written). */
+  listInsert(key: Buffer, where: 'before' | 'after', pivot: Buffer, value: Buffer): number
+  /** LREM: removes up to |count| matches from the head (count > 0), the tail (< 0) or all (0). */
+  listRemove(key: Buffer, count: number, value: Buffer): number
+  /** LTRIM: keeps Redis's range; returns how many elements were removed (touches WATCH always,
+   * as Redis's LTRIM signals the key even when nothing goes). */
+  listTrim(key: Buffer, start: number, stop: number): number
+  /** LPOS: head-relative indexes of matching elements. */
+  listPositions(key: Buffer, value: Buffer, options: ListPositionOptions): number[]
+  /** LMOVE/RPOPLPUSH: pops one element from `source`'s `from` end and pushes it at
+   * `destination`'s `to` end, one atomic group (the source may be the destination: a rotation).
+   * The caller has checked both keys' types and that the source is live. */
+  listMove(source: Buffer, destination: Buffer, from: ListSide, to: ListSide): Buffer
 }

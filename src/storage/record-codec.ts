@@ -33,17 +33,20 @@ export const RecordFlag = {
 const knownFlagsMask = RecordFlag.tombstone | RecordFlag.clear | RecordFlag.groupContinues
 
 /**
- * Record kinds. A string's record, or a collection's metadata record (hash, set: its value is the
- * collection's version), lives under the user's key; an element record (one field or member of
- * a collection version, see collection-key.ts) lives in a separate namespace, so no user key can
- * collide with an internal one whatever its bytes.
+ * Record kinds. A string's record, or a collection's metadata record (hash, set, zset, list: its
+ * value is the collection's version), lives under the user's key; an element record (one field,
+ * member or list element of a collection version, see collection-key.ts) lives in a separate
+ * namespace, so no user key can collide with an internal one whatever its bytes.
  */
-export const RecordKind = { string: 0, hash: 1, set: 2, element: 3, zset: 4 } as const
+export const RecordKind = { string: 0, hash: 1, set: 2, element: 3, zset: 4, list: 5 } as const
 export type RecordKind = (typeof RecordKind)[keyof typeof RecordKind]
 
 /** A metadata record of a collection (its elements are element records). */
 export const isCollectionKind = (kind: number): boolean =>
-  kind === RecordKind.hash || kind === RecordKind.set || kind === RecordKind.zset
+  kind === RecordKind.hash ||
+  kind === RecordKind.set ||
+  kind === RecordKind.zset ||
+  kind === RecordKind.list
 
 export const DecodeStatus = { ok: 0, needMore: 1, badCrc: 2, badHeader: 3 } as const
 export type DecodeStatus = (typeof DecodeStatus)[keyof typeof DecodeStatus]
