@@ -5,6 +5,7 @@ import { assert } from '../core/assert.js'
 import { connectionCommands } from './connection.js'
 import { hashCommands } from './hashes.js'
 import { keyCommands } from './keys.js'
+import { listCommands } from './lists.js'
 import { pubsubCommands } from './pubsub.js'
 import { serverCommands } from './server.js'
 import { setCommands } from './sets.js'
@@ -88,4 +89,5 @@ export const commandTable: ReadonlyMap<string, CommandSpec> = buildCommandTable(
   hashCommands,
   setCommands,
   zsetCommands,
+  listCommands,
 ])
