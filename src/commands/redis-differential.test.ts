@@ -18,6 +18,7 @@ import type { ProtocolVersion } from '../protocol/types.js'
 import { createDispatcher } from './dispatch.js'
 import { hashCommands } from './hashes.js'
 import { keyCommands } from './keys.js'
+import { listCommands } from './lists.js'
 import { commandTable } from './registry.js'
 import { setCommands } from './sets.js'
 import { zsetCommands } from './zsets.js'
@@ -133,10 +134,17 @@ function freePort(): Promise<number> {
 }
 
 const table = new Map<string, CommandSpec>(
-  [...stringCommands, ...keyCommands, ...hashCommands, ...setCommands, ...zsetCommands].map(
-    (spec) => [spec.name, spec],
-  ),
+  [
+    ...stringCommands,
+    ...keyCommands,
+    ...hashCommands,
+    ...setCommands,
+    ...zsetCommands,
+    ...listCommands,
+  ].map((spec) => [spec.name, spec]),
 )
+
+const listCommandNames = new Set(listCommands.map((spec) => spec.name))
 
 const noTimers: Timers = {
   every: () => () => undefined,
@@ -719,6 +727,201 @@ const zsetScript: Step[] = [
   ['scan', '0', 'type', 'zset', 'match', 'zi*', 'count', '1000'],
 ]
 
+/**
+ * Lists: every command, its options and errors, nil vs empty replies (RESP2 and RESP3), the
+ * order of argument checks against lookups, WRONGTYPE, emptied lists disappearing, and lists
+ * under TYPE/SCAN TYPE/RENAME/COPY/EXPIRE.
+ */
+const listScript: Step[] = [
+  ['flushall-both'],
+  ['lpush', 'l', 'a', 'b', 'c'],
+  ['rpush', 'l', 'd', 'e'],
+  ['lrange', 'l', '0', '-1'],
+  ['lpushx', 'l', 'x', 'y'],
+  ['rpushx', 'l', 'z'],
+  ['lpushx', 'nolist', 'x'],
+  ['rpushx', 'nolist', 'x'],
+  ['exists', 'nolist'],
+  ['llen', 'l'],
+  ['llen', 'nolist'],
+  ['lrange', 'l', '0', '2'],
+  ['lrange', 'l', '-3', '-1'],
+  ['lrange', 'l', '-100', '100'],
+  ['lrange', 'l', '5', '2'],
+  ['lrange', 'l', '20', '30'],
+  ['lrange', 'l', '0', '9223372036854775807'],
+  ['lrange', 'l', '-9223372036854775808', '0'],
+  ['lrange', 'l', 'x', '1'],
+  ['lrange', 'l', '0', '1.5'],
+  ['lrange', 'nolist', '0', '-1'],
+  ['lrange', 'nolist', 'x', '-1'],
+  ['lindex', 'l', '0'],
+  ['lindex', 'l', '-1'],
+  ['lindex', 'l', '100'],
+  ['lindex', 'l', '-100'],
+  ['lindex', 'l', 'x'],
+  ['lindex', 'nolist', '0'],
+  ['lindex', 'nolist', 'x'],
+  ['lset', 'l', '0', 'first'],
+  ['lset', 'l', '-1', 'last'],
+  ['lset', 'l', '100', 'v'],
+  ['lset', 'l', 'x', 'v'],
+  ['lset', 'nolist', '0', 'v'],
+  ['lset', 'nolist', 'x', 'v'],
+  ['lrange', 'l', '0', '-1'],
+  ['lpop', 'l'],
+  ['rpop', 'l'],
+  ['lpop', 'l', '2'],
+  ['rpop', 'l', '2'],
+  ['lpop', 'l', '0'],
+  ['lpop', 'l', '-1'],
+  ['lpop', 'l', 'x'],
+  ['lpop', 'l', '1', '2'],
+  ['lpop', 'nolist'],
+  ['rpop', 'nolist'],
+  ['lpop', 'nolist', '2'],
+  ['rpop', 'nolist', '0'],
+  ['lpop', 'nolist', 'x'],
+  ['rpop', 'l', '100'],
+  ['exists', 'l'],
+  ['rpush', 'p', '1', '2', '3'],
+  ['lpop', 'p', '9223372036854775807'],
+  ['exists', 'p'],
+  ['rpush', 'r', 'a', 'b', 'a', 'c', 'a', 'b', 'a'],
+  ['lrem', 'r', '2', 'a'],
+  ['lrange', 'r', '0', '-1'],
+  ['lrem', 'r', '-1', 'a'],
+  ['lrange', 'r', '0', '-1'],
+  ['lrem', 'r', '0', 'b'],
+  ['lrem', 'r', '0', 'nothing'],
+  ['lrem', 'r', 'x', 'a'],
+  ['lrem', 'nolist', '0', 'a'],
+  ['lrem', 'nolist', 'x', 'a'],
+  ['lrange', 'r', '0', '-1'],
+  ['lrem', 'r', '0', 'a'],
+  ['lrem', 'r', '0', 'c'],
+  ['exists', 'r'],
+  ['rpush', 't', '1', '2', '3', '4', '5', '6'],
+  ['ltrim', 't', '1', '-2'],
+  ['lrange', 't', '0', '-1'],
+  ['ltrim', 't', '-2', '100'],
+  ['lrange', 't', '0', '-1'],
+  ['ltrim', 't', 'x', '1'],
+  ['ltrim', 'nolist', '0', '1'],
+  ['ltrim', 'nolist', 'x', '1'],
+  ['ltrim', 't', '5', '1'],
+  ['exists', 't'],
+  ['rpush', 'i', 'a', 'b', 'c'],
+  ['linsert', 'i', 'before', 'b', 'x'],
+  ['linsert', 'i', 'AFTER', 'c', 'y'],
+  ['linsert', 'i', 'after', 'nothing', 'y'],
+  ['linsert', 'i', 'middle', 'b', 'y'],
+  ['linsert', 'nolist', 'before', 'b', 'y'],
+  ['linsert', 'nolist', 'middle', 'b', 'y'],
+  ['lrange', 'i', '0', '-1'],
+  ['rpush', 'pos', 'a', 'b', 'c', '1', '2', '3', 'c', 'c'],
+  ['lpos', 'pos', 'c'],
+  ['lpos', 'pos', 'c', 'rank', '2'],
+  ['lpos', 'pos', 'c', 'rank', '-1'],
+  ['lpos', 'pos', 'c', 'rank', '-2', 'count', '0'],
+  ['lpos', 'pos', 'c', 'count', '0'],
+  ['lpos', 'pos', 'c', 'count', '2'],
+  ['lpos', 'pos', 'c', 'count', '2', 'maxlen', '3'],
+  ['lpos', 'pos', 'c', 'maxlen', '2'],
+  ['lpos', 'pos', 'c', 'rank', '9'],
+  ['lpos', 'pos', 'c', 'rank', '9', 'count', '1'],
+  ['lpos', 'pos', 'nothing'],
+  ['lpos', 'pos', 'nothing', 'count', '5'],
+  ['lpos', 'pos', 'c', 'rank', '0'],
+  ['lpos', 'pos', 'c', 'rank', 'x'],
+  ['lpos', 'pos', 'c', 'rank', '-9223372036854775808'],
+  ['lpos', 'pos', 'c', 'rank', '-9223372036854775807'],
+  ['lpos', 'pos', 'c', 'rank', '9223372036854775807'],
+  ['lpos', 'pos', 'c', 'count', '-1'],
+  ['lpos', 'pos', 'c', 'count', 'x'],
+  ['lpos', 'pos', 'c', 'maxlen', '-1'],
+  ['lpos', 'pos', 'c', 'maxlen'],
+  ['lpos', 'pos', 'c', 'foo', '1'],
+  ['lpos', 'nolist', 'c'],
+  ['lpos', 'nolist', 'c', 'count', '1'],
+  ['lpos', 'nolist', 'c', 'rank', '0'],
+  ['rpush', 'src', 'a', 'b', 'c'],
+  ['lmove', 'src', 'dst', 'left', 'right'],
+  ['lmove', 'src', 'dst', 'RIGHT', 'LEFT'],
+  ['lrange', 'dst', '0', '-1'],
+  ['lmove', 'src', 'src', 'left', 'right'],
+  ['lmove', 'src', 'src', 'right', 'right'],
+  ['lrange', 'src', '0', '-1'],
+  ['lmove', 'src', 'dst', 'up', 'left'],
+  ['lmove', 'src', 'dst', 'left', 'down'],
+  ['lmove', 'nolist', 'dst', 'left', 'left'],
+  ['lmove', 'nolist', 'dst', 'up', 'left'],
+  ['lmove', 'src', 'dst', 'left', 'left'],
+  ['exists', 'src'],
+  ['rpoplpush', 'dst', 'src'],
+  ['rpoplpush', 'nolist', 'src'],
+  ['lrange', 'src', '0', '-1'],
+  ['lrange', 'dst', '0', '-1'],
+  ['rpush', 'm1', 'a', 'b', 'c'],
+  ['rpush', 'm2', 'x'],
+  ['lmpop', '2', 'nolist', 'm1', 'left'],
+  ['lmpop', '2', 'nolist', 'm1', 'right', 'count', '5'],
+  ['lmpop', '2', 'm1', 'm2', 'left', 'count', '1'],
+  ['lmpop', '1', 'nolist', 'left'],
+  ['lmpop', '0', 'm2', 'left'],
+  ['lmpop', '-1', 'm2', 'left'],
+  ['lmpop', 'x', 'm2', 'left'],
+  ['lmpop', '3', 'm2', 'left'],
+  ['lmpop', '1', 'm2', 'middle'],
+  ['lmpop', '1', 'm2', 'left', 'count'],
+  ['lmpop', '1', 'm2', 'left', 'count', '0'],
+  ['lmpop', '1', 'm2', 'left', 'count', 'x'],
+  ['lmpop', '1', 'm2', 'left', 'count', '1', 'count', '1'],
+  ['lmpop', '1', 'm2', 'left', 'foo'],
+  ['set', 'str', 'v'],
+  ['lpush', 'str', 'a'],
+  ['rpushx', 'str', 'a'],
+  ['lpop', 'str'],
+  ['rpop', 'str', '2'],
+  ['llen', 'str'],
+  ['lrange', 'str', '0', '-1'],
+  ['lindex', 'str', '0'],
+  ['lset', 'str', '0', 'v'],
+  ['lrem', 'str', '0', 'v'],
+  ['ltrim', 'str', '0', '1'],
+  ['linsert', 'str', 'before', 'a', 'b'],
+  ['lpos', 'str', 'a'],
+  ['lmove', 'str', 'dst', 'left', 'left'],
+  ['lmove', 'dst', 'str', 'left', 'left'],
+  ['rpoplpush', 'dst', 'str'],
+  ['lmpop', '2', 'nolist', 'str', 'left'],
+  ['lmpop', '2', 'dst', 'str', 'left'],
+  ['get', 'dst'],
+  ['sadd', 'dst', 'x'],
+  ['hset', 'dst', 'f', 'v'],
+  ['zadd', 'dst', '1', 'm'],
+  ['rpush', 'e', 'a', 'b'],
+  ['type', 'e'],
+  ['expire', 'e', '100'],
+  ['rename', 'e', 'e2'],
+  ['ttl', 'e2'],
+  ['copy', 'e2', 'e3'],
+  ['rpush', 'e3', 'c'],
+  ['lrange', 'e2', '0', '-1'],
+  ['lrange', 'e3', '0', '-1'],
+  ['lpop', 'e2', '2'],
+  ['ttl', 'e2'],
+  ['lpush', 'e2', 'fresh'],
+  ['ttl', 'e2'],
+  ['del', 'e3'],
+  ['exists', 'e3'],
+  ['rpush', 'lex', 'a'],
+  ['scan', '0', 'type', 'list', 'match', 'e*', 'count', '1000'],
+  ['lpush', 'bin', Buffer.from([0, 255, 13, 10]), ''],
+  ['lrange', 'bin', '0', '-1'],
+  ['lpos', 'bin', ''],
+]
+
 /** Every command and edge case; '!sleep ms' waits on both sides. */
 const script: Step[] = [
   ['get', 'missing'],
@@ -985,6 +1188,7 @@ const script: Step[] = [
   ...hashScript,
   ...setScript,
   ...zsetScript,
+  ...listScript,
 ]
 
 /** A reply's types and lengths, with every string's bytes left out (for randomized replies). */
@@ -1042,6 +1246,7 @@ function commandArbitrary(): fc.Arbitrary<string[]> {
   return fc.oneof(
     { arbitrary: setCommands, weight: 10 },
     { arbitrary: zsetCommandArbitrary(key, members), weight: 12 },
+    { arbitrary: listCommandArbitrary(key, members), weight: 14 },
     fc.tuple(key, pairs).map(([k, p]) => ['hset', k, ...p]),
     fc.tuple(key, pairs).map(([k, p]) => ['hmset', k, ...p]),
     fc.tuple(key, field, value).map(([k, f, v]) => ['hsetnx', k, f, v]),
@@ -1061,6 +1266,43 @@ function commandArbitrary(): fc.Arbitrary<string[]> {
     key.map((k) => ['persist', k]),
     fc.tuple(key, key).map(([a, b]) => ['rename', a, b]),
     fc.tuple(key, key).map(([a, b]) => ['copy', a, b, 'replace']),
+  )
+}
+
+/** List commands over the same keys: the same small values as the set members (so LREM, LPOS
+ * and LINSERT find duplicates), indexes around the lists' lengths, both ends. */
+function listCommandArbitrary(
+  key: fc.Arbitrary<string>,
+  members: fc.Arbitrary<string[]>,
+): fc.Arbitrary<string[]> {
+  const element = fc.integer({ min: -3, max: 6 }).map(String)
+  const index = fc.integer({ min: -6, max: 6 }).map(String)
+  const count = fc.constantFrom('0', '1', '2', '5', '-1', '-2')
+  const side = fc.constantFrom('left', 'right')
+  const lposOptions = fc.subarray(['rank', 'count', 'maxlen'], { maxLength: 3 })
+  const lpos = fc
+    .tuple(key, element, lposOptions, fc.constantFrom('1', '2', '-1', '-2', '0'))
+    .map(([k, e, o, n]) => ['lpos', k, e, ...o.flatMap((name) => [name, n])])
+  return fc.oneof(
+    fc
+      .tuple(fc.constantFrom('lpush', 'rpush', 'lpushx', 'rpushx'), key, members)
+      .map(([c, k, m]) => [c, k, ...m]),
+    fc.tuple(fc.constantFrom('lpop', 'rpop', 'llen'), key),
+    fc.tuple(fc.constantFrom('lpop', 'rpop'), key, count).map(([c, k, n]) => [c, k, n]),
+    fc.tuple(key, index, index).map(([k, a, z]) => ['lrange', k, a, z]),
+    fc.tuple(key, index).map(([k, i]) => ['lindex', k, i]),
+    fc.tuple(key, index, element).map(([k, i, e]) => ['lset', k, i, e]),
+    fc.tuple(key, count, element).map(([k, n, e]) => ['lrem', k, n, e]),
+    fc.tuple(key, index, index).map(([k, a, z]) => ['ltrim', k, a, z]),
+    fc
+      .tuple(key, fc.constantFrom('before', 'after'), element, element)
+      .map(([k, w, p, e]) => ['linsert', k, w, p, e]),
+    lpos,
+    fc.tuple(key, key, side, side).map(([a, b, f, t]) => ['lmove', a, b, f, t]),
+    fc.tuple(key, key).map(([a, b]) => ['rpoplpush', a, b]),
+    fc
+      .tuple(fc.array(key, { minLength: 1, maxLength: 3 }), side, fc.constantFrom('1', '2', '9'))
+      .map(([ks, s, n]) => ['lmpop', String(ks.length), ...ks, s, 'count', n]),
   )
 }
 
@@ -1167,6 +1409,7 @@ describe(
           ...hashCommands,
           ...setCommands,
           ...zsetCommands,
+          ...listCommands,
         ]) {
           const infoReply = await client.call([
             Buffer.from('command'),
@@ -1202,6 +1445,7 @@ describe(
       const seed = Number(process.env.SEED ?? 20261205)
       let compared = 0
       let comparedZset = 0
+      let comparedList = 0
       try {
         for (const protocol of [2, 3] as const) {
           await client.call([Buffer.from('hello'), Buffer.from(String(protocol))])
@@ -1216,6 +1460,7 @@ describe(
                 const actual = local.call(args, protocol).toString('latin1')
                 compared++
                 if (command[0]?.startsWith('z') === true) comparedZset++
+                if (listCommandNames.has(command[0] ?? '')) comparedList++
                 assert.equal(actual, expected, `RESP${protocol}: ${command.join(' ')}`)
               }
             },
@@ -1227,7 +1472,7 @@ describe(
       }
       console.log(
         `fast-check differential: ${compared} commands compared, ${comparedZset} of them ` +
-          `sorted-set commands (seed ${seed})`,
+          `sorted-set commands, ${comparedList} list commands (seed ${seed})`,
       )
     })
 

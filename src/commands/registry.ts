@@ -5,6 +5,8 @@ import { assert } from '../core/assert.js'
 import { connectionCommands } from './connection.js'
 import { hashCommands } from './hashes.js'
 import { keyCommands } from './keys.js'
+import { listBlockingCommands } from './list-blocking.js'
+import { listCommands } from './lists.js'
 import { pubsubCommands } from './pubsub.js'
 import { serverCommands } from './server.js'
 import { setCommands } from './sets.js'
@@ -90,4 +92,6 @@ export const commandTable: ReadonlyMap<string, CommandSpec> = buildCommandTable(
   setCommands,
   zsetCommands,
   zsetBlockingCommands,
+  listCommands,
+  listBlockingCommands,
 ])
