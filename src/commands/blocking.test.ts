@@ -11,6 +11,7 @@ import { createReplyWriter } from '../protocol/reply-writer.js'
 import type { ProtocolVersion } from '../protocol/types.js'
 import { BlockingRegistry, parseBlockTimeoutOrThrow } from './blocking.js'
 import { createDispatcher } from './dispatch.js'
+import { parseNotifyFlags } from './notify.js'
 import { PubSubHub } from './pubsub-hub.js'
 import { commandTable } from './registry.js'
 import { FakeHost, ManualClock, inertTimers, makeSession } from './test-support.js'
@@ -97,7 +98,7 @@ function world() {
       take,
     }
   }
-  return { timers, registry, resumed, keyspace, client }
+  return { timers, registry, resumed, keyspace, pubsub, client }
 }
 
 const served = (key: string, member: string, score: string): string =>
@@ -252,5 +253,100 @@ describe('blocking framework with BZPOPMIN/BZPOPMAX', () => {
     assert.throws(() => ms('1e20'), /timeout is negative/)
     assert.throws(() => ms(' 1'), /not a float/)
     assert.throws(() => ms('nan'), /not a float/)
+  })
+})
+
+const bulk = (value: string): string => `$${value.length}\r\n${value}\r\n`
+
+describe('blocking list commands', () => {
+  test('data already there: BLPOP, BRPOP, BLMPOP and BLMOVE reply at once', () => {
+    const w = world()
+    const a = w.client()
+    a.run('RPUSH l a b c d')
+    assert.equal(a.run('BLPOP none l 0'), `*2\r\n${bulk('l')}${bulk('a')}`)
+    assert.equal(a.run('BRPOP l 0'), `*2\r\n${bulk('l')}${bulk('d')}`)
+    assert.equal(
+      a.run('BLMPOP 0 2 none l LEFT COUNT 5'),
+      `*2\r\n${bulk('l')}*2\r\n${bulk('b')}${bulk('c')}`,
+    )
+    a.run('RPUSH l e')
+    assert.equal(a.run('BLMOVE l m RIGHT LEFT 0'), bulk('e'))
+    assert.equal(a.run('LRANGE m 0 -1'), `*1\r\n${bulk('e')}`)
+  })
+
+  test('one push of two elements serves two BLPOP clients in the order they blocked', () => {
+    const w = world()
+    const [a, b, c, writer] = [w.client(), w.client(), w.client(), w.client()]
+    a.run('BLPOP l 0')
+    b.run('BRPOP l 0')
+    c.run('BLPOP l 0')
+    assert.equal(writer.run('LPUSH l x y'), ':2\r\n')
+    assert.equal(a.take(), `*2\r\n${bulk('l')}${bulk('y')}`)
+    assert.equal(b.take(), `*2\r\n${bulk('l')}${bulk('x')}`)
+    assert.equal(c.take(), '')
+    assert.equal(writer.run('EXISTS l'), ':0\r\n')
+  })
+
+  test('BLMOVE into a key another client waits on chains, as Redis', () => {
+    const w = world()
+    const [mover, popper, writer] = [w.client(), w.client(), w.client()]
+    mover.run('BLMOVE src dst LEFT RIGHT 0')
+    popper.run('BLPOP dst 0')
+    writer.run('RPUSH src job')
+    assert.equal(mover.take(), bulk('job'))
+    assert.equal(popper.take(), `*2\r\n${bulk('dst')}${bulk('job')}`)
+    assert.equal(writer.run('EXISTS src dst'), ':0\r\n')
+  })
+
+  test('BLMPOP is served up to its count from the ready key: [key, [values]]', () => {
+    const w = world()
+    const [a, writer] = [w.client(3), w.client()]
+    a.run('BLMPOP 0 2 l1 l2 RIGHT COUNT 2')
+    writer.run('RPUSH l2 a b c')
+    assert.equal(a.take(), `*2\r\n${bulk('l2')}*2\r\n${bulk('c')}${bulk('b')}`)
+    assert.equal(writer.run('LLEN l2'), ':1\r\n')
+  })
+
+  test('a BLMOVE served while its destination holds another type answers WRONGTYPE', () => {
+    const w = world()
+    const [a, writer] = [w.client(), w.client()]
+    a.run('BLMOVE src dst LEFT LEFT 0')
+    writer.run('SET dst str')
+    writer.run('RPUSH src v')
+    assert.equal(a.take(), '-WRONGTYPE Operation against a key holding the wrong kind of value\r\n')
+    assert.equal(w.registry.blockedCount, 0)
+    assert.equal(writer.run('LLEN src'), ':1\r\n')
+  })
+
+  test('inside MULTI: BLPOP and BLMPOP answer a null array, BLMOVE a null bulk', () => {
+    const w = world()
+    const a = w.client()
+    a.run('MULTI')
+    a.run('BLPOP l 0')
+    a.run('BLMPOP 0 1 l LEFT')
+    a.run('BLMOVE l m LEFT LEFT 0')
+    a.run('BRPOPLPUSH l m 0')
+    assert.equal(a.run('EXEC'), '*4\r\n*-1\r\n*-1\r\n$-1\r\n$-1\r\n')
+  })
+
+  test('a BLMOVE timeout answers the null array (Redis 7.0 replyToBlockedClientTimedOut)', () => {
+    const w = world()
+    const a = w.client()
+    a.run('BLMOVE src dst LEFT LEFT 0.01')
+    w.timers.advance(10)
+    assert.equal(a.take(), '*-1\r\n')
+  })
+
+  test('a served pop sends its keyspace events: lpop, then del when the list empties', () => {
+    const w = world()
+    const [a, writer, subscriber] = [w.client(), w.client(), w.client(3)]
+    w.pubsub.notifyFlags = parseNotifyFlags('KEA') ?? 0
+    a.run('BLPOP l 0')
+    subscriber.run('SUBSCRIBE __keyevent@0__:lpop __keyevent@0__:del')
+    writer.run('RPUSH l v')
+    assert.equal(a.take(), `*2\r\n${bulk('l')}${bulk('v')}`)
+    const pushed = subscriber.take()
+    assert.match(pushed, /__keyevent@0__:lpop\r\n\$1\r\nl\r\n/)
+    assert.match(pushed, /__keyevent@0__:del\r\n\$1\r\nl\r\n/)
   })
 })
