@@ -269,7 +269,7 @@ describe('CLIENT', () => {
   test('HELP lists the subcommands in Redis format; unknown subcommands point to it', () => {
     const h = createHarness(table)
     const help = h.run('client help')
-    assert.ok(help.startsWith('*39\r\n+CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands'))
+    assert.ok(help.startsWith('*41\r\n+CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands'))
     assert.ok(help.endsWith('+HELP\r\n+    Prints this help.\r\n'))
     assert.equal(h.run('client pause 10'), "-ERR unknown subcommand 'pause'. Try CLIENT HELP.\r\n")
   })
