@@ -1,11 +1,16 @@
 /* Lists over the real Bitcask engine on a temp dir: each element is one element record keyed by
  * its seq, a restart rebuilds every list's order from the recovered records (hints included),
  * crowded LINSERTs (which shift seqs) and LSET/LREM/LTRIM/pops survive it, a push costs one small
- * record whatever the list's length, and deleting a big list writes one record. */
+ * record whatever the list's length, deleting a big list writes one record, and each list
+ * command's records (a push of several values creating the list, LTRIM, LMOVE) survive a file
+ * cut inside or at the end of any record whole or not at all. */
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
+import fs from 'node:fs'
+import path from 'node:path'
 import { createRng } from '../core/rng.js'
-import { tempDirs } from '../../test/helpers/engine-fixtures.js'
+import { DecodeStatus, RecordView, decodeRecord } from '../storage/record-codec.js'
+import { durable, tempDirs } from '../../test/helpers/engine-fixtures.js'
 import { ManualTime, shutdown, withKeyspace } from '../../test/helpers/keyspace-fixtures.js'
 import type { EngineKeyspace } from './keyspace.js'
 
@@ -85,4 +90,52 @@ describe('lists over the Bitcask engine', () => {
     assert.ok(bytes() - beforeDelete < 64, 'DEL of a long list is one metadata tombstone')
     await shutdown(engine, keyspace)
   })
+
+  test('each list write reaches recovery whole or not at all: cut around every record', async () => {
+    const dir = tempDir()
+    const time = new ManualTime()
+    const { engine, keyspace } = await withKeyspace(dir, time)
+    const [segment] = fs.readdirSync(dir).filter((name) => name.endsWith('.data'))
+    assert.ok(segment !== undefined)
+    const file = path.join(dir, segment)
+    const ends = [fs.statSync(file).size]
+    const state = (space: EngineKeyspace): string[][] => [whole(space, 'l'), whole(space, 'm')]
+    const states = [state(keyspace)]
+    const writes = [
+      () => keyspace.listPush(b('l'), 'right', [b('a'), b('b'), b('c')]),
+      () => keyspace.listPush(b('l'), 'left', [b('x'), b('y')]),
+      () => keyspace.listTrim(b('l'), 1, -2),
+      () => keyspace.listMove(b('l'), b('m'), 'left', 'right'),
+    ]
+    for (const write of writes) {
+      write()
+      await durable(engine)
+      ends.push(fs.statSync(file).size)
+      states.push(state(keyspace))
+    }
+    await shutdown(engine, keyspace)
+    const bytes = fs.readFileSync(file).subarray(0, ends[ends.length - 1])
+    for (const cut of cutsAroundRecords(bytes, ends[0] as number)) {
+      const copy = tempDir()
+      fs.writeFileSync(path.join(copy, segment), bytes.subarray(0, cut))
+      const reopened = await withKeyspace(copy, time)
+      const done = ends.filter((end) => end <= cut).length - 1
+      assert.deepEqual(state(reopened.keyspace), states[done], `cut at ${cut}: ${done} whole`)
+      await shutdown(reopened.engine, reopened.keyspace)
+      fs.rmSync(copy, { recursive: true, force: true })
+    }
+  })
 })
+
+/** Byte offsets just before, at and just after the end of every record from `from` on. */
+function cutsAroundRecords(bytes: Buffer, from: number): number[] {
+  const view = new RecordView()
+  const cuts = new Set<number>([from])
+  for (let at = 0; at < bytes.length; at = view.valueEnd) {
+    assert.equal(decodeRecord(view, bytes, at, bytes.length), DecodeStatus.ok)
+    for (const cut of [view.valueEnd - 1, view.valueEnd, view.valueEnd + 1]) {
+      if (cut >= from && cut <= bytes.length) cuts.add(cut)
+    }
+  }
+  return [...cuts].sort((x, y) => x - y)
+}

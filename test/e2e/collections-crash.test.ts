@@ -1,9 +1,10 @@
 /* Crash test for collections: writers run HSET (one and several fields), HDEL, HINCRBY,
- * SADD/SREM, ZADD/ZINCRBY/ZREM (when COMMAND INFO knows ZADD) and MULTI/EXEC blocks mixing them
- * with SET against a --fsync always server, SIGKILLed at seeded random moments and restarted on
- * its dir. Each writer owns its keys and has at most one operation in flight, so after a restart
- * every element must hold its acknowledged state, except the in-flight operation's elements, which
- * must all be applied or all not (no EXEC, no multi-field write partial). SEED=n repeats a run. */
+ * SADD/SREM, LPUSH/RPUSH (several values)/LPOP (with a count)/RPOP, ZADD/ZINCRBY/ZREM (when
+ * COMMAND INFO knows ZADD) and MULTI/EXEC blocks mixing them with SET against a --fsync always
+ * server, SIGKILLed at seeded random moments and restarted on its dir. Each writer owns its keys
+ * and has at most one operation in flight, so after a restart every element must hold its
+ * acknowledged state, except the in-flight operation's elements, which must all be applied or
+ * all not (no EXEC, no multi-field write partial). SEED=n repeats a run. */
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { Redis, ReplyError } from 'ioredis'
@@ -20,7 +21,9 @@ import { connectWithoutRetries, whenReady } from '../helpers/crash-client.js'
 const writers = 4
 const rounds = 4
 
-/** One element's state: a hash field's value, '1' for a set member, a zset score; null: absent. */
+/** One element's state: a hash field's value, '1' for a set member, a zset score, a whole list
+ * as JSON (its one element is '', so a push or pop is all-or-nothing like an EXEC); null:
+ * absent. */
 type State = string | null
 
 interface Change {
@@ -48,7 +51,8 @@ interface Op {
   send: (redis: Redis) => Promise<unknown>
 }
 
-const keyOf = (writer: number, kind: 'h' | 's' | 'z' | 'str'): string => `cc{w${writer}}:${kind}`
+const keyOf = (writer: number, kind: 'h' | 's' | 'z' | 'l' | 'str'): string =>
+  `cc{w${writer}}:${kind}`
 const elementId = (key: string, element: string): string => `${key}\u0000${element}`
 const counterField = 'n'
 
@@ -122,6 +126,34 @@ function zsetOp(w: Writer, op: number, rng: Rng): Op {
   }
 }
 
+/** The list as acknowledged, or as it is after the changes already planned. */
+function listOf(w: Writer): string[] {
+  const state = w.model.get(elementId(keyOf(w.index, 'l'), '')) ?? null
+  return state === null ? [] : (JSON.parse(state) as string[])
+}
+
+function listChange(w: Writer, after: string[]): Change {
+  return change(w, keyOf(w.index, 'l'), '', after.length === 0 ? null : JSON.stringify(after))
+}
+
+function listOp(w: Writer, op: number, rng: Rng): Op {
+  const key = keyOf(w.index, 'l')
+  const current = listOf(w)
+  const roll = rng.int(4)
+  if (roll === 0 || roll === 1) {
+    const values = Array.from({ length: 1 + rng.int(3) }, (_, i) => `p${op}.${i}`)
+    const after = roll === 0 ? [...values].reverse().concat(current) : current.concat(values)
+    const send = (r: Redis): Promise<number> =>
+      roll === 0 ? r.lpush(key, ...values) : r.rpush(key, ...values)
+    return { changes: [listChange(w, after)], send }
+  }
+  if (roll === 2) {
+    const count = 1 + rng.int(3)
+    return { changes: [listChange(w, current.slice(count))], send: (r) => r.lpop(key, count) }
+  }
+  return { changes: [listChange(w, current.slice(0, -1))], send: (r) => r.rpop(key) }
+}
+
 /** An EXEC writing a unique marker to every key it touches, plus a counter step and removals. */
 function execOp(w: Writer, op: number, rng: Rng, zsets: boolean): Op {
   const [h, s, z, str] = [
@@ -141,6 +173,7 @@ function execOp(w: Writer, op: number, rng: Rng, zsets: boolean): Op {
   ]
   if (removed !== undefined) changes.push(change(w, s, removed, null))
   if (zsets) changes.push(change(w, z, marker, String(op)))
+  changes.push(listChange(w, listOf(w).concat(marker)))
   const send = async (redis: Redis): Promise<unknown> => {
     const multi = redis
       .multi()
@@ -150,6 +183,7 @@ function execOp(w: Writer, op: number, rng: Rng, zsets: boolean): Op {
     multi.sadd(s, marker)
     if (removed !== undefined) multi.srem(s, removed)
     if (zsets) multi.zadd(z, op, marker)
+    multi.rpush(keyOf(w.index, 'l'), marker)
     const results = await multi.exec()
     assert.ok(results !== null, 'no WATCH, so EXEC never aborts')
     for (const [error] of results) if (error !== null) throw error
@@ -160,11 +194,12 @@ function execOp(w: Writer, op: number, rng: Rng, zsets: boolean): Op {
 
 function nextOperation(w: Writer, rng: Rng, zsets: boolean): Op {
   const op = w.nextOp++
-  const kinds = zsets ? 4 : 3
+  const kinds = zsets ? 5 : 4
   const roll = rng.int(kinds)
   if (roll === 0) return execOp(w, op, rng, zsets)
   if (roll === 1) return hashOp(w, op, rng)
   if (roll === 2) return setOp(w, op, rng)
+  if (roll === 3) return listOp(w, op, rng)
   return zsetOp(w, op, rng)
 }
 
@@ -208,6 +243,8 @@ async function observe(redis: Redis, writer: number, zsets: boolean): Promise<Ma
       seen.set(elementId(z, flat[i] as string), flat[i + 1] as string)
     }
   }
+  const list = await redis.lrange(keyOf(writer, 'l'), 0, -1)
+  if (list.length > 0) seen.set(elementId(keyOf(writer, 'l'), ''), JSON.stringify(list))
   const value = await redis.get(str)
   if (value !== null) seen.set(elementId(str, ''), value)
   return seen
