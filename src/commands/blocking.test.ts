@@ -329,6 +329,18 @@ describe('blocking list commands', () => {
     assert.equal(a.run('EXEC'), '*4\r\n*-1\r\n*-1\r\n$-1\r\n$-1\r\n')
   })
 
+  test('a served BLMOVE touches the destination a transaction watches', () => {
+    const w = world()
+    const [mover, watcher, writer] = [w.client(), w.client(), w.client()]
+    mover.run('BLMOVE src dst LEFT LEFT 0')
+    watcher.run('WATCH dst')
+    writer.run('RPUSH src v')
+    assert.equal(mover.take(), bulk('v'))
+    watcher.run('MULTI')
+    watcher.run('GET x')
+    assert.equal(watcher.run('EXEC'), '*-1\r\n', 'the move into dst aborts the transaction')
+  })
+
   test('a BLMOVE timeout answers the null array (Redis 7.0 replyToBlockedClientTimedOut)', () => {
     const w = world()
     const a = w.client()

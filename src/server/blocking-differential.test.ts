@@ -250,6 +250,16 @@ const servedScript: Step[] = [
   [3, 'exec'],
   [3, 'rpush', 'late2', 'v2'],
   ['w0'],
+  ['b0', 'blpop', 'renamed', '0'],
+  ['b1', 'bzpopmax', 'copied', '0'],
+  [3, 'rpush', 'tmp', 'r1', 'r2'],
+  [3, 'rename', 'tmp', 'renamed'],
+  ['w0'],
+  [3, 'zadd', 'ztmp', '7', 'zz'],
+  [3, 'copy', 'ztmp', 'copied'],
+  ['w1'],
+  [3, 'lrange', 'renamed', '0', '-1'],
+  [3, 'zcard', 'ztmp'],
 ]
 
 function freePort(): Promise<number> {
