@@ -41,6 +41,9 @@ export interface ConnectionOwner {
   readonly clock: Clock
   isShuttingDown(): boolean
   onConnectionClosed(connection: Connection): void
+  /** kill() ran: the socket's 'close' comes later, but the client must stop waiting for keys
+   * now, or a push could be served (popped) to a client that will never read it. */
+  onConnectionKilled?(connection: Connection): void
 }
 
 interface PendingReply {
@@ -160,6 +163,7 @@ export class Connection {
     if (this.#state === 'closed') return
     this.#state = 'closed'
     this.#socket.destroy()
+    this.#owner.onConnectionKilled?.(this)
   }
 
   /** Stops reading, sends what is queued (waiting for durability), then closes (SHUTDOWN). */

@@ -266,6 +266,10 @@ class CaskadeServer implements RunningServer, ConnectionOwner {
     if (this.connections.size === 0) this.#onAllClosed?.()
   }
 
+  onConnectionKilled(connection: Connection): void {
+    this.blocking.remove(connection.session)
+  }
+
   #startTimers(): void {
     const timers = this.#parts.timers
     this.#cancelTimers.push(
