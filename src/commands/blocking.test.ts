@@ -178,13 +178,15 @@ describe('blocking framework with BZPOPMIN/BZPOPMAX', () => {
     const [a, b] = [w.client(), w.client(3)]
     a.run('BZPOPMIN z 0.5')
     b.run('BZPOPMAX z 0.0001') // rounded up to 1 ms, as Redis
+    w.client().run('BZPOPMIN forever 0')
+    assert.deepEqual([w.registry.blockedCount, w.registry.timedCount], [3, 2])
     w.timers.advance(1)
     assert.deepEqual([a.take(), b.take()], ['', '_\r\n'])
     w.timers.advance(498)
     assert.equal(a.take(), '')
     w.timers.advance(1)
     assert.equal(a.take(), '*-1\r\n')
-    assert.equal(w.registry.blockedCount, 0)
+    assert.deepEqual([w.registry.blockedCount, w.registry.timedCount], [1, 0])
     assert.equal(w.client().run('ZADD z 1 m'), ':1\r\n')
     assert.equal(a.take(), '', 'a timed-out client is not served later')
   })

@@ -78,6 +78,13 @@ export class BlockingRegistry {
     return this.#byId.size
   }
 
+  /** INFO clients clients_in_timeout_table: blocked clients with a timeout. */
+  get timedCount(): number {
+    let count = 0
+    for (const client of this.#byId.values()) if (client.cancelTimeout !== null) count++
+    return count
+  }
+
   /** The keyspace's modified-key hook: one size check while nobody is blocked. */
   readonly keyModified = (key: Buffer): void => {
     if (this.#byKey.size === 0) return

@@ -27,6 +27,8 @@ export interface InfoSources {
   connectedClients(): number
   /** Clients waiting in a blocking command (INFO clients blocked_clients); 0 when absent. */
   blockedClients?(): number
+  /** Blocked clients waiting with a timeout (INFO clients clients_in_timeout_table). */
+  clientsInTimeoutTable?(): number
   /** Highest used_memory seen so far; updated by the memory section. */
   peakMemoryBytes: number
   /** Channels and distinct patterns with a subscriber (0 where there is no pub/sub hub). */
@@ -75,7 +77,7 @@ function clientsSection(sources: InfoSources): InfoField[] {
     ['client_recent_max_output_buffer', sources.stats.recentMaxOutputBuffer],
     ['blocked_clients', sources.blockedClients?.() ?? 0],
     ['tracking_clients', 0],
-    ['clients_in_timeout_table', 0],
+    ['clients_in_timeout_table', sources.clientsInTimeoutTable?.() ?? 0],
   ]
 }
 

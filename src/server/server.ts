@@ -374,6 +374,7 @@ class CaskadeServer implements RunningServer, ConnectionOwner {
       listenPort: () => this.port,
       connectedClients: () => this.connections.size,
       blockedClients: () => this.blocking.blockedCount,
+      clientsInTimeoutTable: () => this.blocking.timedCount,
       commandsProcessed: () => this.dispatcher.commandsProcessed(),
       errorReplies: () => this.dispatcher.errorReplies(),
       peakMemoryBytes: 0,
