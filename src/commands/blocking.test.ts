@@ -14,7 +14,9 @@ import { createDispatcher } from './dispatch.js'
 import { parseNotifyFlags } from './notify.js'
 import { PubSubHub } from './pubsub-hub.js'
 import { commandTable } from './registry.js'
-import { FakeHost, ManualClock, inertTimers, makeSession } from './test-support.js'
+import { listBlockingCommands } from './list-blocking.js'
+import { FakeHost, ManualClock, handlerHarness, inertTimers, makeSession } from './test-support.js'
+import { zsetBlockingCommands } from './zset-blocking.js'
 import type { CommandContext } from './types.js'
 
 /** Timers fired by hand: `advance` runs the ones due, in due order. */
@@ -362,5 +364,15 @@ describe('blocking list commands', () => {
     const pushed = subscriber.take()
     assert.match(pushed, /__keyevent@0__:lpop\r\n\$1\r\nl\r\n/)
     assert.match(pushed, /__keyevent@0__:del\r\n\$1\r\nl\r\n/)
+  })
+})
+
+describe('without a blocking registry (embedded)', () => {
+  test('every blocking command answers its timeout reply at once', () => {
+    const h = handlerHarness([...listBlockingCommands, ...zsetBlockingCommands])
+    assert.equal(h.run('BLPOP', 'l', '0'), '*-1\r\n')
+    assert.equal(h.run('BLMPOP', '0', '1', 'l', 'LEFT'), '*-1\r\n')
+    assert.equal(h.run('BLMOVE', 'l', 'm', 'LEFT', 'LEFT', '0'), '*-1\r\n')
+    assert.equal(h.run('BZPOPMAX', 'z', '0'), '*-1\r\n')
   })
 })

@@ -131,8 +131,12 @@ function blmoveGeneric(
     moveAndReply(ctx, source, destination, sides)
     return
   }
-  if (!canBlock(ctx) || ctx.blocking === undefined) {
-    ctx.reply.nullBulk() // Redis's addReplyNull here, unlike the timeout's null array
+  if (ctx.blocking === undefined) {
+    ctx.reply.nullArray() // no other client can push: the timeout's reply, at once
+    return
+  }
+  if (!canBlock(ctx)) {
+    ctx.reply.nullBulk() // inside EXEC: Redis's addReplyNull, unlike the timeout's null array
     return
   }
   ctx.blocking.block(ctx, { keys: [source], timeoutMs, serve: serveMove(destination, sides) })
