@@ -2,6 +2,7 @@
  * found nothing waits on its keys, FIFO per key, until a write makes one ready, its timeout fires,
  * CLIENT UNBLOCK or a disconnect. Invariant: a blocked client is in every queue of its keys and in
  * #byId exactly while `session.blocked` is set, and it is answered exactly once. */
+import { assert } from '../core/assert.js'
 import { CaskadeError, ErrorCode } from '../core/errors.js'
 import type { Timers } from '../core/ports.js'
 import { parseFloatArg } from './args.js'
@@ -63,7 +64,8 @@ export class BlockingRegistry {
   readonly #timers: Timers
   /** The client's reply is written (served, timed out, unblocked): the host resumes its input. */
   onUnblocked: (session: ClientSession) => void = () => undefined
-  /** Key name -> its blocked clients in the order they blocked (a Set keeps insertion order). */
+  /** Key name -> its blocked clients in the order they blocked (a Set keeps insertion order).
+   * Bounded by maxclients: a client waits in at most one command. */
   readonly #byKey = new Map<string, Set<BlockedClient>>()
   readonly #byId = new Map<number, BlockedClient>()
   /** Keys written since the last serve that some client waits on (Redis's server.ready_keys). */
@@ -99,7 +101,7 @@ export class BlockingRegistry {
   /** Blocks the client of `ctx` (its handler wrote no reply). */
   block(ctx: CommandContext, request: BlockRequest): void {
     const session = ctx.client
-    if (session.blocked !== undefined) throw new Error('a blocked client runs no command')
+    assert(session.blocked === undefined, 'a blocked client runs no command')
     const keyNames = [...new Set(request.keys.map((key) => key.toString('latin1')))]
     const client: BlockedClient = { ctx, keyNames, serve: request.serve, cancelTimeout: null }
     for (const name of keyNames) {
