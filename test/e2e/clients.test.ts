@@ -1,5 +1,5 @@
 /* End to end with real client libraries against a real caskade process: ioredis (RESP2) strings,
- * pipelines and binary data; node-redis v5 over RESP3. */
+ * pipelines, binary data and lists; node-redis v5 over RESP3. */
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { Redis } from 'ioredis'
@@ -58,6 +58,25 @@ describe('real clients against a caskade process', () => {
     assert.equal(await redis.strlen(key), value.length)
   })
 
+  test('ioredis: a list as a work queue, LMOVE to a processing list, LPOS and LMPOP', async () => {
+    assert.equal(await redis.rpush('jobs', 'j1', 'j2', 'j3'), 3)
+    assert.equal(await redis.lpush('jobs', 'urgent'), 4)
+    assert.equal(await redis.lmove('jobs', 'processing', 'LEFT', 'RIGHT'), 'urgent')
+    assert.deepEqual(await redis.lrange('jobs', 0, -1), ['j1', 'j2', 'j3'])
+    assert.equal(await redis.lpos('jobs', 'j3'), 2)
+    assert.deepEqual(await redis.lpop('jobs', 2), ['j1', 'j2'])
+    assert.deepEqual(await redis.call('LMPOP', '2', 'nothing', 'jobs', 'RIGHT', 'COUNT', '5'), [
+      'jobs',
+      ['j3'],
+    ])
+    assert.equal(await redis.exists('jobs'), 0)
+    assert.equal(await redis.lpop('jobs'), null)
+    assert.equal(await redis.type('processing'), 'list')
+    await assert.rejects(redis.lset('missing', 0, 'x'), /ERR no such key/)
+    assert.equal(await redis.set('plain', 'v'), 'OK')
+    await assert.rejects(redis.rpush('plain', 'x'), /WRONGTYPE/)
+  })
+
   test('node-redis over RESP3: HELLO 3, strings, and typed replies', async () => {
     const client = createClient({ socket: { port: server.port, host: '127.0.0.1' }, RESP: 3 })
     client.on('error', () => undefined)
@@ -67,6 +86,9 @@ describe('real clients against a caskade process', () => {
       assert.equal(await client.get('resp3'), 'yes')
       assert.equal(await client.get('resp3-missing'), null)
       assert.equal(await client.incr('resp3-counter'), 1)
+      assert.equal(await client.rPush('resp3-list', ['a', 'b']), 2)
+      assert.deepEqual(await client.lPopCount('resp3-list', 5), ['a', 'b'])
+      assert.equal(await client.lPopCount('resp3-list', 5), null)
       const hello = (await client.hello()) as unknown as Record<string, unknown>
       assert.equal(hello.proto, 3)
       assert.equal(hello.version, '7.0.15')

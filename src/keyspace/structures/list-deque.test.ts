@@ -87,31 +87,39 @@ describe('ListDeque by example', () => {
     list.verify()
   })
 
-  test('LINSERT at one spot until the grid is used up shifts the shorter crowded run', () => {
+  test('LINSERT at one spot until the grid is used up relabels the smallest window evenly', () => {
     const list = listOf(['a', 'b', 'c', 'd', 'e', 'f'])
     let inserts = 0
     let result = list.insertAt(4, b('x'))
     while (result.writes.length === 1) {
       inserts++
-      result = list.insertAt(4, b('x'))
+      result = list.insertAt(4, b('x0'))
     }
     assert.equal(inserts, 20)
-    // Each insert halved the gap after d (seq 3). Leftwards from index 3 the crowded run is
-    // d, c, b, a; rightwards it holds the 20 inserts and e, f: the left side moves down by one.
+    // Each insert halved the gap after d (seq 3). The window of radius one, d and the newest x,
+    // spreads with the new element between c (seq 2) and the next x (3 + 2^-19), 0.25 apart.
     assert.deepEqual(
       result.writes.map((write) => [write.seq, write.value.toString()]),
       [
-        [-1, 'a'],
-        [0, 'b'],
-        [1, 'c'],
-        [2, 'd'],
-        [2.5, 'x'],
+        [2.25, 'd'],
+        [2.75, 'x0'],
+        [2.5, 'x0'],
       ],
     )
-    // Seqs 0..2 are reused by a..c; only d's old seq 3 is left without an element.
-    assert.deepEqual(result.deletes, [3])
+    assert.deepEqual(result.deletes, [3, 3 + 2 ** -20])
     list.verify()
     assert.equal(list.insertAt(4, b('x')).writes.length, 1)
+  })
+
+  test('10,000 LINSERTs at one spot of a 5,000-element list write few records each', () => {
+    const list = listOf(Array.from({ length: 5000 }, (_, i) => `v${i}`))
+    let records = 0
+    for (let i = 0; i < 10_000; i++) {
+      const result = list.insertAt(2500, b('x'))
+      records += result.writes.length + result.deletes.length
+    }
+    list.verify()
+    assert.ok(records / 10_000 < 10, `${records / 10_000} records per LINSERT`)
   })
 
   test('pushes after a fractional end take the next integer outside it', () => {

@@ -11,10 +11,12 @@
  * from the live seqs alone (restoreBack). LSET rewrites one record in place. Unlike Kvrocks, which
  * rewrites every element after the pivot, LINSERT takes a seq between its neighbours' (their
  * midpoint, on the 2^-20 grid), so it writes one record; only when ~20 inserts at one spot have
- * used up the grid does it shift the shorter crowded run (seqs at most 1 apart) by one, and
- * return those records to write and the old seqs no longer used to delete. Removals return the
- * seqs to delete. Seqs start at 0 in a new list, pushes take integers, and +-2^53 leaves room
- * for 10^15 pushes at each end.
+ * used up the grid does it relabel the smallest window around the spot (radius doubling) whose
+ * seq range spreads it evenly at least 2^-10 apart (order-maintenance list labeling), and return
+ * those records to write and the old seqs no longer used to delete: 10,000 inserts at one spot
+ * of a 5,000-element list write ~7 records each on average. Removals return the seqs to
+ * delete. Seqs start at 0 in a new list, pushes take integers, and +-2^53 leaves room for 10^15
+ * pushes at each end.
  * Measured on 1M values (Node 20, shared 2-core machine): 1M pushes at both ends 0.1 s and 19 MB
  * beside the values; 1000 LINDEX at random places 20-40 ms; 1000 LINSERT at random places 32 ms,
  * one record each; 1M pops 0.3 s. */
@@ -43,6 +45,20 @@ function midpointSeq(before: number, after: number): number | null {
   if (!(before < middle && middle < after)) return null
   if (!Number.isInteger(middle) && Math.abs(middle) >= seqFractionMagnitudeMax) return null
   return middle
+}
+
+/** The smallest spacing a relabel leaves between neighbours: 10 more halvings on the grid. */
+const relabelSpacingMin = 2 ** -10
+
+/** The largest power of two that spreads `count` seqs strictly between `lower` and `upper`, or
+ * null when it would be below relabelSpacingMin (below 1 beyond the fraction range). */
+function relabelSpacing(lower: number, upper: number, count: number): number | null {
+  const room = (upper - lower) / (count + 1)
+  if (!(room > 0)) return null
+  let spacing = 2 ** Math.floor(Math.log2(room))
+  while (spacing * (count + 1) > upper - lower) spacing /= 2
+  const fractions = Math.max(Math.abs(lower), Math.abs(upper)) < seqFractionMagnitudeMax
+  return spacing >= (fractions ? relabelSpacingMin : 1) ? spacing : null
 }
 
 /** A stored element: its value and its record seq. */
@@ -241,29 +257,10 @@ export class ListDeque {
     if (index === this.#length) {
       return { writes: [{ seq: this.pushBack(value), value }], deletes: [] }
     }
-    let before = this.#seqAt(index - 1)
-    let after = this.#seqAt(index)
-    const writes: ListEntry[] = []
-    const oldSeqs: number[] = []
-    let seq = midpointSeq(before, after)
-    if (seq === null) {
-      // No room: shift the shorter crowded run on one side by one to open a gap of at least one.
-      const leftRun = this.#crowdedRun(index - 1, -1)
-      const rightRun = this.#crowdedRun(index, 1)
-      if (leftRun <= rightRun) {
-        this.#shiftSeqs({ first: index - leftRun, count: leftRun, delta: -1, writes, oldSeqs })
-        before -= 1
-      } else {
-        this.#shiftSeqs({ first: index, count: rightRun, delta: 1, writes, oldSeqs })
-        after += 1
-      }
-      seq = midpointSeq(before, after)
-      assert(seq !== null, 'a gap of at least one holds a midpoint')
-    }
+    const seq = midpointSeq(this.#seqAt(index - 1), this.#seqAt(index))
+    if (seq === null) return this.#relabelInsert(index, value)
     this.#insertWithSeq(index, { seq, value })
-    writes.push({ seq, value })
-    const written = new Set(writes.map((write) => write.seq))
-    return { writes, deletes: oldSeqs.filter((old) => !written.has(old)) }
+    return { writes: [{ seq, value }], deletes: [] }
   }
 
   /** LREM count value: removes up to |count| matches from the head (count > 0), from the tail
@@ -397,56 +394,50 @@ export class ListDeque {
     }
   }
 
-  /** Number of elements from `index` stepping by `step` whose seqs are at most one apart: the
-   * elements that must shift by one to open a gap next to `index`. */
-  #crowdedRun(index: number, step: 1 | -1): number {
-    let run = 1
-    let seq = this.#seqAt(index)
-    const entries = this.#entriesFrom(index + step, step)
-    for (const entry of entries) {
-      if (Math.abs(entry.seq - seq) > 1) break
-      seq = entry.seq
-      run++
+  /**
+   * No room between the neighbours of `index`: relabels the smallest window around it (radius
+   * doubling) whose seq range spreads its elements and the new one evenly at least
+   * relabelSpacingMin apart, as order-maintenance list labeling does. Returns the records of the
+   * elements whose seq changed, the new one, and the old seqs left without an element.
+   */
+  #relabelInsert(index: number, value: Buffer): ListInsertResult {
+    for (let radius = 1; ; radius *= 2) {
+      const first = Math.max(0, index - radius)
+      const last = Math.min(this.#length - 1, index + radius - 1)
+      const count = last - first + 2 // the window and the new element
+      // At an end of the list the seqs beyond it are free.
+      const lower = first > 0 ? this.#seqAt(first - 1) : Math.floor(this.#seqAt(0)) - count - 1
+      const upper =
+        last < this.#length - 1 ? this.#seqAt(last + 1) : Math.ceil(this.#seqAt(last)) + count + 1
+      const spacing = relabelSpacing(lower, upper, count)
+      if (spacing === null) continue
+      const base = spacing >= 1 ? Math.floor(lower) : lower
+      const seqs = Array.from({ length: count }, (_, at) => base + spacing * (at + 1))
+      const newSeq = seqs.splice(index - first, 1)[0] as number
+      const writes: ListEntry[] = []
+      const oldSeqs: number[] = []
+      this.#assignSeqs(first, seqs, writes, oldSeqs)
+      this.#insertWithSeq(index, { seq: newSeq, value })
+      writes.push({ seq: newSeq, value })
+      const written = new Set(writes.map((write) => write.seq))
+      return { writes, deletes: oldSeqs.filter((old) => !written.has(old)) }
     }
-    return run
   }
 
-  /** Lazily yields entries from `index` stepping by `step` to the end of the list. */
-  *#entriesFrom(index: number, step: 1 | -1): Generator<ListEntry> {
-    if (index < 0 || index >= this.#length) return
-    const location = this.#locate(index)
+  /** Gives the elements from index `first` on the `seqs` in order, recording what changed. */
+  #assignSeqs(first: number, seqs: number[], writes: ListEntry[], oldSeqs: number[]): void {
+    const location = this.#locate(first)
     let offset = location.offset
-    for (let slot = location.slot; slot >= this.#begin && slot < this.#end; slot += step) {
+    let at = 0
+    for (let slot = location.slot; at < seqs.length; slot++) {
       const chunk = this.#chunk(slot)
-      if (step < 0 && offset < 0) offset = chunk.values.length - 1
-      for (; offset >= 0 && offset < chunk.values.length; offset += step) {
-        yield { seq: chunk.seqs[offset] as number, value: chunk.values[offset] as Buffer }
-      }
-      offset = step > 0 ? 0 : -1
-    }
-  }
-
-  /** Moves `count` seqs from index `first` by `delta`, recording the new records and old seqs. */
-  #shiftSeqs(shift: {
-    first: number
-    count: number
-    delta: 1 | -1
-    writes: ListEntry[]
-    oldSeqs: number[]
-  }): void {
-    if (shift.count === 0) return
-    const location = this.#locate(shift.first)
-    let offset = location.offset
-    let remaining = shift.count
-    for (let slot = location.slot; remaining > 0; slot++) {
-      const chunk = this.#chunk(slot)
-      for (; offset < chunk.seqs.length && remaining > 0; offset++, remaining--) {
-        const oldSeq = chunk.seqs[offset] as number
-        const seq = oldSeq + shift.delta
-        assert(isSeq(seq), 'a shifted seq stays exact')
-        shift.oldSeqs.push(oldSeq)
+      for (; offset < chunk.seqs.length && at < seqs.length; offset++, at++) {
+        const seq = seqs[at] as number
+        assert(isSeq(seq), 'a relabelled seq is exact')
+        if (chunk.seqs[offset] === seq) continue
+        oldSeqs.push(chunk.seqs[offset] as number)
         chunk.seqs[offset] = seq
-        shift.writes.push({ seq, value: chunk.values[offset] as Buffer })
+        writes.push({ seq, value: chunk.values[offset] as Buffer })
       }
       offset = 0
     }
