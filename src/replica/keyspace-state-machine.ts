@@ -4,7 +4,7 @@
  * from the entries, never from this node's clock). */
 import { createDispatcher, type Dispatcher } from '../commands/dispatch.js'
 import { transactionOf } from '../commands/multi-queue.js'
-import type { PubSubHub } from '../commands/pubsub-hub.js'
+import { PubSubHub } from '../commands/pubsub-hub.js'
 import { commandTable } from '../commands/registry.js'
 import type { ClientSession, CommandContext, CommandSpec, ServerHost } from '../commands/types.js'
 import { assert } from '../core/assert.js'
@@ -195,6 +195,8 @@ class ReplicatedKeyspace implements KeyspaceStateMachine {
   readonly #entryRng = new SeededRng()
   readonly #queryRng: Rng
   readonly #clock: Clock
+  /** The node's hub, or one with no subscribers (PUBLISH then reaches nobody here). */
+  readonly #pubsub: PubSubHub
   #keyspace: EngineKeyspace
   #addressBook = new Map<NodeId, NodeAddress>()
   #appliedTimeMs = 0
@@ -206,6 +208,7 @@ class ReplicatedKeyspace implements KeyspaceStateMachine {
     this.#engine = engine
     this.#tracked = new TrackedEngine(engine, this.#modified, this.#expiries)
     this.#queryRng = createRng(0x5eed)
+    this.#pubsub = options.pubsub ?? new PubSubHub()
     const now = (): number => this.#appliedTimeMs
     this.#clock = { monotonicMs: now, wallMs: now }
     this.#keyspace = this.#createKeyspace()
@@ -265,7 +268,6 @@ class ReplicatedKeyspace implements KeyspaceStateMachine {
 
   #context(protocol: ProtocolVersion, rng: Rng): CommandContext {
     this.#reply.protocol = protocol
-    const pubsub = this.#options.pubsub
     return {
       keyspace: this.#keyspace,
       clock: this.#clock,
@@ -273,7 +275,7 @@ class ReplicatedKeyspace implements KeyspaceStateMachine {
       reply: this.#reply,
       client: entrySession(protocol, this.#appliedTimeMs),
       host: this.#options.host ?? detachedHost,
-      ...(pubsub === undefined ? {} : { pubsub }),
+      pubsub: this.#pubsub,
     }
   }
 
@@ -375,13 +377,12 @@ class ReplicatedKeyspace implements KeyspaceStateMachine {
     this.#engine.forEachExpiring((key, expiresAtMs) => {
       this.#expiries.push(key.toString('latin1'), expiresAtMs)
     })
-    const pubsub = this.#options.pubsub
     return createKeyspace({
       engine: this.#tracked,
       clock: this.#clock,
       timers: inertTimers,
       rng: this.#entryRng,
-      ...(pubsub === undefined ? {} : { events: pubsub }),
+      events: this.#pubsub,
     })
   }
 
