@@ -401,7 +401,8 @@ class ReplicatedKeyspace implements KeyspaceStateMachine {
       // The keyspace's lazy expiry: delete, count, notify 'expired', as on access.
       if (this.#isCurrentExpiry(name, atMs)) this.#keyspace.has(Buffer.from(name, 'latin1'))
     }
-    if (queue.size > 2 * this.#engine.stats().keysWithExpiry + expiryQueueSlack) {
+    const sizeMax = expiryQueueSlack + 2 * this.#engine.stats().keysWithExpiry
+    if (queue.size > expiryQueueSlack && queue.size > sizeMax) {
       this.#expiries.clear()
       this.#engine.forEachExpiring((key, expiresAtMs) => {
         this.#expiries.push(key.toString('latin1'), expiresAtMs)
