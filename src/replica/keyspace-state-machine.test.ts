@@ -10,7 +10,12 @@ import { commandTable } from '../commands/registry.js'
 import { createHarness } from '../commands/test-support.js'
 import type { ProtocolVersion } from '../protocol/types.js'
 import { encodeEntry, encodeQuery, type CommandEntry, type NodeAddress } from './command-entry.js'
-import { createKeyspaceStateMachine, type KeyspaceStateMachine } from './keyspace-state-machine.js'
+import { MemoryEngine } from '../keyspace/memory-engine.js'
+import {
+  createKeyspaceStateMachine,
+  keyspaceStateMachineOver,
+  type KeyspaceStateMachine,
+} from './keyspace-state-machine.js'
 import { ManualTime, MemDisk } from './test-support.js'
 
 const t0 = 1_700_000_000_000
@@ -31,6 +36,12 @@ async function node(): Promise<Node> {
     timers: time,
   })
   return { machine, time }
+}
+
+/** The state machine over the memory engine (no disk): the snapshot is logical, so it matches. */
+function memoryNode(): Node {
+  const time = new ManualTime()
+  return { machine: keyspaceStateMachineOver(new MemoryEngine(), { clock: time }), time }
 }
 
 /** Applies entries from `firstIndex` on; returns the replies as text. */
@@ -170,6 +181,23 @@ describe('the keyspace state machine is deterministic', () => {
         c.machine.close()
       }),
       { seed: 11, numRuns: 25 },
+    )
+  })
+
+  test('over the memory engine the snapshot bytes are the same as over Bitcask', async () => {
+    await fc.assert(
+      fc.asyncProperty(steps, async (s) => {
+        const entries = entriesOf(s).filter(
+          (e) => e.kind !== 'command' || !randomCommands.has(e.argv[0]?.toString() ?? ''),
+        )
+        const [bitcask, memory] = [await node(), memoryNode()]
+        applyAll(bitcask, entries)
+        applyAll(memory, entries)
+        assert.deepEqual(memory.machine.snapshot(), bitcask.machine.snapshot())
+        bitcask.machine.close()
+        memory.machine.close()
+      }),
+      { seed: 15, numRuns: 15 },
     )
   })
 
