@@ -7,7 +7,10 @@ import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { commandTable } from '../commands/registry.js'
-import { createHarness } from '../commands/test-support.js'
+import { parseNotifyFlags } from '../commands/notify.js'
+import { PubSubHub } from '../commands/pubsub-hub.js'
+import { bulks, createHarness, makeSession } from '../commands/test-support.js'
+import { createReplyWriter } from '../protocol/reply-writer.js'
 import type { ProtocolVersion } from '../protocol/types.js'
 import { encodeEntry, encodeQuery, type CommandEntry, type NodeAddress } from './command-entry.js'
 import { MemoryEngine } from '../keyspace/memory-engine.js'
@@ -483,5 +486,61 @@ describe('time, WATCH, expiry and the address book', () => {
     assert.throws(() => n.machine.apply(encodeEntry(command(t0, 'DEL', 'k')), 5), /log order/)
     assert.throws(() => n.machine.apply(Buffer.from('SET k v'), 6), /format version|kind/)
     n.machine.close()
+  })
+})
+
+describe('pub/sub and the engine directory', () => {
+  test('PUBLISH and keyspace notifications (expiry included) reach the hub at apply', () => {
+    const pubsub = new PubSubHub()
+    pubsub.notifyFlags = parseNotifyFlags('KEA') ?? 0
+    const time = new ManualTime()
+    const machine = keyspaceStateMachineOver(new MemoryEngine(), { clock: time, pubsub })
+    const writer = createReplyWriter(2)
+    const subscriber = { session: makeSession(42), writer }
+    pubsub.subscribe(subscriber, b('news'))
+    pubsub.subscribe(subscriber, b('__keyevent@0__:expired'))
+    pubsub.subscribe(subscriber, b('__keyspace@0__:k'))
+    writer.take()
+    const n: Node = { machine, time }
+    const replies = applyAll(n, [
+      command(t0, 'PUBLISH', 'news', 'hello'),
+      command(t0, 'SET', 'k', 'v', 'PX', '10'),
+      { kind: 'tick', timeMs: t0 + 11 },
+    ])
+    assert.equal(replies[0], ':1\r\n')
+    const pushed = writer.take()?.toString('latin1') ?? ''
+    assert.deepEqual(bulks(pushed), [
+      'message',
+      'news',
+      'hello',
+      'message',
+      '__keyspace@0__:k',
+      'set',
+      'message',
+      '__keyspace@0__:k',
+      'expire',
+      'message',
+      '__keyspace@0__:k',
+      'expired',
+      'message',
+      '__keyevent@0__:expired',
+      'k',
+    ])
+    machine.close()
+  })
+
+  test('the engine directory is wiped at creation: the state comes from Raft alone', async () => {
+    const time = new ManualTime()
+    const disk = new MemDisk()
+    const options = { disk, dir: '/state', clock: time, timers: time }
+    const first = await createKeyspaceStateMachine(options)
+    applyAll({ machine: first, time }, [command(t0, 'SET', 'k', 'v')])
+    first.close()
+    time.drain()
+    await new Promise((resolve) => setImmediate(resolve))
+    assert.ok(disk.listSync('/state').some((name) => name.endsWith('.data')))
+    const second = await createKeyspaceStateMachine(options)
+    assert.equal(query({ machine: second, time }, 'DBSIZE'), ':0\r\n')
+    second.close()
   })
 })
