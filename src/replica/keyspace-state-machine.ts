@@ -1,7 +1,9 @@
 /* The replicated keyspace: the single-node command handlers and keyspace over a Bitcask engine,
  * driven by committed Raft entries (command-entry.ts). Invariant: the same entries in the same
- * order give the same replies and the same snapshot bytes on every node (apply time and Rng come
- * from the entries, never from this node's clock). */
+ * order give the same replies and the same snapshot bytes on every node, restored or not: apply
+ * time and Rng come from the entries (never this node's clock), every key expired at the apply
+ * time is deleted before and after each entry in (expiry, key) order, random picks depend on the
+ * data only (tracked-engine.ts), and a query finds nothing to expire, so it never writes. */
 import { createDispatcher, type Dispatcher } from '../commands/dispatch.js'
 import { transactionOf } from '../commands/multi-queue.js'
 import { PubSubHub } from '../commands/pubsub-hub.js'
@@ -40,7 +42,10 @@ export interface StateMachineLogger {
 
 export interface KeyspaceStateMachineOptions {
   readonly disk: Disk
-  /** The engine's directory (DIR/cluster/state): wiped at creation and on restore. */
+  /**
+   * The engine's directory (DIR/cluster/state): wiped at creation. restore() empties the engine
+   * with a FLUSHALL marker instead (synchronous; merge reclaims the dead segments).
+   */
   readonly dir: string
   /** The real clock, for stats only: apply time comes from the entries. */
   readonly clock: Clock
@@ -50,7 +55,7 @@ export interface KeyspaceStateMachineOptions {
   readonly hashSeed?: HashSeed
   /** Keyspace notifications and PUBLISH at apply go here (every node's subscribers get them). */
   readonly pubsub?: PubSubHub
-  /** The node's server host (CONFIG, INFO ... of commands run inside entries). */
+  /** The node's server host, for the commands in entries that ask it (none by default). */
   readonly host?: ServerHost
   readonly logger?: StateMachineLogger
 }
