@@ -221,7 +221,8 @@ test('decoded byte fields are copies: reusing the receive buffer does not change
     commit: 0,
     entries: [{ term: 3, index: 1, kind: 'command', data: new Uint8Array([7, 7, 7]) }],
   }
-  const encoded = encodeRaftFrame(m)
+  // A socket hands out Buffers, whose slice() is a view: the decoder must still copy.
+  const encoded = Buffer.from(encodeRaftFrame(m))
   const decoded = decodeFrameBody(encoded.subarray(4))
   encoded.fill(0)
   assert.deepEqual(decoded, { type: 'raft', message: m })

@@ -10,6 +10,11 @@ export function corruptFrame(what: string): CaskadeError {
   return new CaskadeError(ErrorCode.Corrupt, `peer frame: ${what}`)
 }
 
+/** True for the errors decoding throws: the connection that sent the bytes must be dropped. */
+export function isCorruptFrame(error: unknown): error is CaskadeError {
+  return error instanceof CaskadeError && error.code === ErrorCode.Corrupt
+}
+
 export class WireReader {
   readonly #bytes: Uint8Array
   readonly #view: DataView
@@ -62,7 +67,8 @@ export class WireReader {
 
   /** A COPY of the next length-prefixed bytes: decoded values outlive the receive buffer. */
   bytes(): Uint8Array {
-    return this.view().slice()
+    // new Uint8Array(view) copies; view.slice() would not when the input is a Buffer.
+    return new Uint8Array(this.view())
   }
 
   /** A view of the next length-prefixed bytes, valid only while the receive buffer is. */
