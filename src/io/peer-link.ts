@@ -50,6 +50,8 @@ interface PendingRpc {
   readonly resolve: (response: PeerResponse) => void
   readonly cancelTimeout: () => void
   written: boolean
+  /** When it was written (monotonic ms), to tell a silent peer from a slow answer. */
+  writtenAtMs: number
 }
 
 const busy: PeerResponse = { type: 'result', result: { ok: false, error: 'busy' } }
@@ -65,6 +67,7 @@ export class PeerLink {
   #breaker: BreakerState = 'closed'
   #openUntilMs = 0
   #failures = 0
+  #lastResponseMs = -1
   #attempt = 0
   #cancelBackoff: (() => void) | null = null
   #queue: QueuedFrame[] = []
@@ -90,7 +93,7 @@ export class PeerLink {
   request(requestId: number, frame: Uint8Array, timeoutMs: number): Promise<PeerResponse> {
     return new Promise((resolve) => {
       const cancelTimeout = this.#context.timers.after(timeoutMs, () => this.#timedOut(requestId))
-      this.#pending.set(requestId, { resolve, cancelTimeout, written: false })
+      this.#pending.set(requestId, { resolve, cancelTimeout, written: false, writtenAtMs: 0 })
       if (!this.#enqueue({ frame, requestId })) {
         this.#dropped += 1
         this.#settle(requestId, busy)
@@ -102,11 +105,14 @@ export class PeerLink {
   flush(): void {
     const socket = this.#socket
     if (this.#state !== 'connected' || socket === null || this.#queue.length === 0) return
+    const nowMs = this.#context.clock.monotonicMs()
     socket.cork()
     for (const { frame, requestId } of this.#queue) {
       socket.write(frame)
       const pending = requestId === 0 ? undefined : this.#pending.get(requestId)
-      if (pending !== undefined) pending.written = true
+      if (pending === undefined) continue
+      pending.written = true
+      pending.writtenAtMs = nowMs
     }
     socket.uncork()
     this.#sent += this.#queue.length
@@ -173,8 +179,16 @@ export class PeerLink {
     if (pending === undefined) return
     if (!pending.written) this.#unqueue(requestId)
     this.#settle(requestId, pending.written ? unknown : busy)
-    // Only a request that reached the peer and got no answer says the peer is unwell.
-    if (pending.written) this.#failed('request timed out')
+    // Only silence counts against the peer: a request that reached it and saw no answer to
+    // anything since (a slow answer while others arrive is a busy peer, not a dead one).
+    if (pending.written && this.#lastResponseMs <= pending.writtenAtMs) {
+      this.#failed('request timed out')
+    }
+  }
+
+  #unqueueAndSettle(requestId: number): void {
+    this.#unqueue(requestId)
+    this.#settle(requestId, busy)
   }
 
   /** Takes an unsent request back out of the queue: it must never run after failing. */
@@ -253,12 +267,15 @@ export class PeerLink {
   #received(frame: PeerFrame): void {
     if (frame.type !== 'response') throw corruptFrame(`a ${frame.type} frame on an outbound link`)
     this.#failures = 0
+    this.#lastResponseMs = this.#context.clock.monotonicMs()
     this.#settle(frame.requestId, frame.response)
   }
 
   #disconnected(wasConnected: boolean, reason: string): void {
     for (const [requestId, pending] of this.#pending) {
       if (pending.written) this.#settle(requestId, unknown)
+      // A failed dial fails waiting requests at once (the caller retries, maybe elsewhere).
+      else if (!wasConnected) this.#unqueueAndSettle(requestId)
     }
     if (this.#closed) return
     if (wasConnected) this.#context.logger?.info({ peer: this.id, reason }, 'peer link lost')

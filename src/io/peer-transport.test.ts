@@ -188,6 +188,16 @@ describe('peer transport', () => {
     assert.deepEqual(response, { type: 'result', result: { ok: false, error: 'busy' } })
   })
 
+  it('an RPC to a peer that cannot be dialed fails at once as busy (nothing was sent)', async () => {
+    const a = await startNode(1)
+    ports.set(8, await deadPort())
+    const busy: PeerResponse = { type: 'result', result: { ok: false, error: 'busy' } }
+    const started = Date.now()
+    assert.deepEqual(await a.transport.request(8, { type: 'status' }, 10_000), busy)
+    assert.deepEqual(await a.transport.request(77, { type: 'status' }, 10_000), busy) // no address
+    assert.ok(Date.now() - started < 5000)
+  })
+
   it('a half-open probe that succeeds closes the breaker', async () => {
     const a = await startNode(1)
     const port = await deadPort()
