@@ -302,7 +302,7 @@ class Host implements ReplicaHost {
     if (check.kind === 'stale') {
       return { ok: false, error: 'refused', reason: `sequence ${sequence} is older than the last` }
     }
-    const reply = this.#options.stateMachine.apply(command)
+    const reply = this.#options.stateMachine.apply(command, entry.index)
     this.#sessions.record(clientId, sequence, reply, entry.index)
     return { ok: true, reply }
   }

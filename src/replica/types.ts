@@ -10,8 +10,11 @@ import type { Entry, GroupId, Membership, NodeId, RaftMessage, Role } from '../r
  * state and replies on every node (no clock, no randomness: a command is already an effect).
  */
 export interface StateMachine {
-  /** Applies one committed command; returns its reply. */
-  apply(command: Uint8Array): Uint8Array
+  /**
+   * Applies one committed command; returns its reply. `index` is its Raft log index (increasing
+   * across calls; a state machine may seed its randomness from it or remember it per key).
+   */
+  apply(command: Uint8Array, index: number): Uint8Array
   /** Answers a read-only query from the current state (the host decides when that is safe). */
   query(query: Uint8Array): Uint8Array
   /** The whole state, for a Raft snapshot. */
