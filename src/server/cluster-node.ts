@@ -68,6 +68,8 @@ export interface ClusterNodeOptions {
 
 export interface ClusterNode {
   readonly identity: NodeIdentity
+  readonly clock: Clock
+  readonly timers: Timers
   readonly host: ReplicaHost
   readonly stateMachine: KeyspaceStateMachine
   /** A client write: run on the leader, forwarded by a follower (same session and sequence). */
@@ -112,6 +114,8 @@ export async function startClusterNode(options: ClusterNodeOptions): Promise<Clu
 
 class Node implements ClusterNode {
   identity: NodeIdentity
+  readonly clock: Clock
+  readonly timers: Timers
   readonly host: ReplicaHost
   readonly stateMachine: KeyspaceStateMachine
   readonly transport: PeerTransport
@@ -128,6 +132,8 @@ class Node implements ClusterNode {
   constructor(options: ClusterNodeOptions, identity: NodeIdentity, sm: KeyspaceStateMachine) {
     this.#options = options
     this.identity = identity
+    this.clock = options.clock
+    this.timers = options.timers
     this.stateMachine = sm
     this.#clientId = randomClientId(options.rng)
     this.transport = options.createTransport({
