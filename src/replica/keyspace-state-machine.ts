@@ -2,10 +2,11 @@
  * driven by committed Raft entries (command-entry.ts). Invariant: the same entries in the same
  * order give the same replies and the same snapshot bytes on every node (apply time and Rng come
  * from the entries, never from this node's clock). */
-import type { Clock, Disk } from '../core/ports.js'
+import type { Clock, Disk, Timers } from '../core/ports.js'
 import type { PubSubHub } from '../commands/pubsub-hub.js'
 import type { ServerHost } from '../commands/types.js'
 import type { NodeId } from '../raft/types.js'
+import type { HashSeed } from '../storage/half-siphash.js'
 import type { NodeAddress } from './command-entry.js'
 import type { StateMachine } from './types.js'
 
@@ -22,6 +23,10 @@ export interface KeyspaceStateMachineOptions {
   readonly dir: string
   /** The real clock, for stats only: apply time comes from the entries. */
   readonly clock: Clock
+  /** The engine's background work (group commit, reclaiming dropped collections, merge). */
+  readonly timers: Timers
+  /** The keydir's secret hash key (hosts draw it from a CSPRNG); omitted: a fixed key. */
+  readonly hashSeed?: HashSeed
   /** Keyspace notifications and PUBLISH at apply go here (every node's subscribers get them). */
   readonly pubsub?: PubSubHub
   /** The node's server host (CONFIG, INFO ... of commands run inside entries). */
