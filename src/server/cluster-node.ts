@@ -148,7 +148,10 @@ class Node implements ClusterNode {
       host: options.settings.clusterHost,
       port: identity.clusterPort,
       resolve: (id) => this.#resolvePeer(id),
-      onRaftMessage: (message) => this.host.receive(message),
+      // Peers may talk before start() created the host: Raft retries what is dropped here.
+      onRaftMessage: (message) => {
+        if (this.#started) this.host.receive(message)
+      },
       onRequest: (from, request, respond) => this.#onRequest(from, request, respond),
       logger: options.logger,
       timers: options.timers,
@@ -297,9 +300,10 @@ class Node implements ClusterNode {
     respond: (response: PeerResponse) => void,
   ): void {
     const result = (r: ReplicaResult): void => respond({ type: 'result', result: r })
+    if (!this.#started) return result({ ok: false, error: 'not-leader', leaderId: noNode })
     switch (request.type) {
       case 'forward-write':
-        if (!this.#started || this.host.status().role !== 'leader') {
+        if (this.host.status().role !== 'leader') {
           return result({ ok: false, error: 'not-leader', leaderId: this.#leaderHint() })
         }
         return this.host.write(
