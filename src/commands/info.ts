@@ -25,6 +25,8 @@ const sections: readonly SectionDef[] = [
   { name: 'commandstats', title: 'Commandstats', inDefault: false },
   { name: 'errorstats', title: 'Errorstats', inDefault: true },
   { name: 'cluster', title: 'Cluster', inDefault: true },
+  // caskade's own: present only in cluster mode (the host provides it; otherwise left out).
+  { name: 'raft', title: 'Raft', inDefault: true },
   { name: 'keyspace', title: 'Keyspace', inDefault: true },
 ]
 
@@ -94,7 +96,8 @@ function sectionFields(ctx: CommandContext, name: string): readonly InfoField[] 
     case 'errorstats':
       return errorStatsFields(activeDispatcher())
     case 'keyspace':
-      return keyspaceFields(ctx)
+      // A cluster node's keys live in its replicated state machine, which its host reports.
+      return ctx.host.infoSection('keyspace') ?? keyspaceFields(ctx)
     case 'modules':
       return []
     case 'cluster':

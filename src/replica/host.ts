@@ -176,6 +176,10 @@ class Host implements ReplicaHost {
     return started
   }
 
+  matchIndexOf(id: number): number | null {
+    return this.#running?.raft.progressOf(id)?.match ?? null
+  }
+
   status(): ReplicaStatus {
     const running = this.#lastRun
     assert(running !== null, 'status() of a started host')

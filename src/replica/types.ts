@@ -133,6 +133,8 @@ export interface ReplicaHost {
   read(query: Uint8Array, done: (result: ReplicaResult) => void): void
   changeMembership(change: MembershipChange, done: (result: ReplicaResult) => void): void
   transferLeadership(target: NodeId): boolean
+  /** On a leader: the highest log index known to be replicated on `id`; null elsewhere. */
+  matchIndexOf(id: NodeId): number | null
   status(): ReplicaStatus
   inspect(): ReplicaInspection
 }
