@@ -97,7 +97,7 @@ export function formatStartBanner(nodes: readonly ReadyNode[], options: BannerOp
   ].join('\n')
 }
 
-function converged(infos: readonly (RaftInfo | null)[], nodes: number): boolean {
+export function clusterConverged(infos: readonly (RaftInfo | null)[], nodes: number): boolean {
   const leaderName = infos[0]?.leaderName ?? ''
   if (leaderName === '') return false
   let leaders = 0
@@ -184,7 +184,7 @@ class Launcher {
     const infos = await this.#waitFor(`${this.#plans.length} voters and one leader`, async () => {
       const seen = await Promise.all(this.#plans.map(async (plan) => this.#info(plan)))
       this.#lastSeen = describeSeen(this.#plans, seen)
-      return converged(seen, this.#plans.length) ? seen : null
+      return clusterConverged(seen, this.#plans.length) ? seen : null
     })
     this.#printReady(infos)
   }
