@@ -45,6 +45,8 @@ export interface SpawnOptions {
   /** Extra server flags: --bootstrap, --join ..., or none for a restart. */
   clusterArgs: readonly string[]
   bind: string
+  /** Where the other nodes and the launcher reach this one (loopback for a wildcard bind). */
+  dialHost: string
   logLevel: string | null
   logs: LogTarget
   logPathOf: (plan: LocalNodePlan) => string
@@ -61,6 +63,8 @@ export function spawnNode(options: SpawnOptions): NodeProcess {
   const { plan } = options
   const args = [mainPath, 'server', '--node-id', plan.name, '--port', String(plan.port)]
   args.push('--cluster-port', String(plan.clusterPort), '--dir', plan.dir, '--bind', options.bind)
+  // The peer port binds to, and the node advertises, an address the other nodes can dial.
+  args.push('--cluster-host', options.dialHost)
   if (options.logLevel !== null) args.push('--log-level', options.logLevel)
   args.push(...options.clusterArgs)
   const logPath = options.logs === 'files' ? options.logPathOf(plan) : null

@@ -194,6 +194,7 @@ class Launcher {
       plan,
       clusterArgs,
       bind: this.#options.bind,
+      dialHost: this.#host,
       logLevel: this.#options.logLevel,
       logs: this.#options.logs,
       logPathOf: (target) => `${target.dir}.log`,
