@@ -4,6 +4,7 @@
  * SIGINT/SIGTERM/SIGHUP stops every node (cluster-nodes.ts) and exits 0.
  * Invariant: "ready" is printed only once INFO raft on every node agrees. */
 import { mkdirSync } from 'node:fs'
+import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseRaftNodes, formatTable, type RaftInfo } from './cluster-table.js'
 import { planLocalCluster, type LocalNodePlan } from './cluster-args.js'
@@ -117,7 +118,7 @@ function describeSeen(
   return plans
     .map((plan, index) => {
       const info = infos[index] ?? null
-      if (info === null) return `${plan.name} not answering`
+      if (info === null) return `${plan.name} not answering INFO raft`
       const leader = info.leaderName === '' ? 'none' : info.leaderName
       return `${plan.name} ${info.role} term ${info.term} leader ${leader} voters ${info.voters}`
     })
@@ -133,7 +134,11 @@ class Launcher {
   readonly #nodes: NodeProcess[] = []
   readonly #exits = new Map<string, NodeExit>()
   readonly #abort = new AbortController()
+  /** Set once the launcher stops the nodes itself: their exits are then expected. */
+  #stopping = false
   #lastSeen = ''
+  /** The whole start (spawn, elect, join, converge) must finish by then. */
+  #deadlineMs = 0
 
   constructor(options: ClusterStartOptions, plans: readonly LocalNodePlan[]) {
     this.#options = options
@@ -165,6 +170,7 @@ class Launcher {
   }
 
   async #start(known: ReadonlySet<string>): Promise<void> {
+    this.#deadlineMs = performance.now() + this.#options.waitTimeoutMs
     const fresh = known.size === 0
     const first = fresh
       ? this.#plans.slice(0, 1)
@@ -202,7 +208,7 @@ class Launcher {
     this.#nodes.push(node)
     void node.exited.then((exit) => {
       this.#exits.set(plan.name, exit)
-      if (this.#abort.signal.aborted) return
+      if (this.#stopping) return
       const where = node.logPath === null ? '' : `; its log: ${node.logPath}`
       process.stderr.write(`caskade: ${plan.name} exited (${describeExit(exit)})${where}\n`)
     })
@@ -230,16 +236,18 @@ class Launcher {
 
   /** Polls `probe` until it returns non-null; fails when a node exits, on timeout, on abort. */
   async #waitFor<T>(what: string, probe: () => Promise<T | null>): Promise<T> {
-    const deadlineMs = performance.now() + this.#options.waitTimeoutMs
     for (;;) {
       if (this.#abort.signal.aborted) throw new StartAborted()
       this.#failIfANodeExited()
       const result = await probe()
       if (result !== null) return result
-      if (performance.now() >= deadlineMs) {
+      if (performance.now() >= this.#deadlineMs) {
         throw new ClusterCliError(
-          `no ${what} after ${this.#options.waitTimeoutMs / 1000} s (${this.#lastSeen}); ` +
-            'see the nodes\u2019 logs',
+          `still waiting for ${what} after ${this.#options.waitTimeoutMs / 1000} s ` +
+            `(${this.#lastSeen}); ` +
+            (this.#options.logs === 'files'
+              ? `see ${path.join(this.#options.dir, 'n*.log')}`
+              : 'see the logs above'),
         )
       }
       await sleep(pollIntervalMs, undefined, { signal: this.#abort.signal }).catch(() => {})
@@ -283,6 +291,7 @@ class Launcher {
   }
 
   async #stopAll(): Promise<number> {
+    this.#stopping = true
     const running = this.#nodes.filter((node) => node.running())
     if (running.length === 0) return 0
     process.stdout.write(`stopping ${running.map((node) => node.plan.name).join(', ')}...\n`)
