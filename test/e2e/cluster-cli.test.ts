@@ -200,6 +200,16 @@ describe('caskade cluster', () => {
       assert.equal([...roles.values()].filter((role) => role === 'follower').length, 2)
       const leader = [...roles].find(([, role]) => role === 'leader')?.[0] ?? ''
       assert.match(status.stdout, new RegExp(`^leader: ${leader} \\(`, 'm'))
+      const json = await runCli(['cluster', 'status', '--port', String(base + 2), '--json'])
+      const parsed = JSON.parse(json.stdout) as {
+        rows: Array<{ membership: string; lag: number | null }>
+        leader: { name: string } | null
+      }
+      assert.deepEqual(
+        parsed.rows.map((row) => row.membership),
+        ['voter', 'voter', 'voter'],
+      )
+      assert.equal(parsed.leader?.name, leader)
 
       const n2 = new Redis({ port: base + 1, host: '127.0.0.1' })
       const n3 = new Redis({ port: base + 2, host: '127.0.0.1' })
@@ -230,10 +240,60 @@ describe('caskade cluster', () => {
       assert.match(launcher.stdout(), /all nodes stopped/)
       for (const row of rows) assert.equal(alive(row.pid), false, `${row.name} (pid ${row.pid})`)
     } finally {
-      if (launcher.child.exitCode === null) launcher.child.kill('SIGKILL')
-      for (const row of bannerRows(launcher.stdout())) {
-        if (alive(row.pid)) process.kill(row.pid, 'SIGKILL')
-      }
+      await stopLauncher(launcher)
+    }
+  })
+
+  test('started again on the same dir, the nodes restart from their identities with their data', async (t) => {
+    if (!(await serverHasClusterMode())) {
+      t.skip('the server has no cluster mode in this build (branch node not merged)')
+      return
+    }
+    const base = await freeBasePort(3)
+    const dir = tempDir()
+    const args = ['--nodes', '3', '--base-port', String(base), '--dir', dir]
+    const first = launch(args)
+    try {
+      await untilReady(first)
+      const n1 = new Redis({ port: base, host: '127.0.0.1' })
+      assert.equal(await n1.set('kept', 'across restarts'), 'OK')
+      n1.disconnect()
+    } finally {
+      await stopLauncher(first)
+    }
+    assert.equal(await first.exited, 0, first.stderr())
+    const second = launch(args)
+    try {
+      await untilReady(second)
+      assert.equal(bannerRows(second.stdout()).length, 3)
+      const n3 = new Redis({ port: base + 2, host: '127.0.0.1' })
+      assert.equal(await n3.get('kept'), 'across restarts')
+      n3.disconnect()
+      const otherBase = await runCli([
+        'cluster',
+        'start',
+        '--nodes',
+        '3',
+        '--base-port',
+        String(base + 100),
+        '--dir',
+        dir,
+      ])
+      assert.equal(otherBase.code, 1)
+      assert.match(otherBase.stderr, /identity\.json belongs to node n1 with client port/)
+    } finally {
+      await stopLauncher(second)
     }
   })
 })
+
+/** SIGTERM the launcher and wait; then make sure no node it started survives. */
+async function stopLauncher(launcher: Launcher): Promise<void> {
+  if (launcher.child.exitCode === null) launcher.child.kill('SIGTERM')
+  const timer = setTimeout(() => launcher.child.kill('SIGKILL'), 20_000)
+  await launcher.exited
+  clearTimeout(timer)
+  for (const row of bannerRows(launcher.stdout())) {
+    if (alive(row.pid)) process.kill(row.pid, 'SIGKILL')
+  }
+}
