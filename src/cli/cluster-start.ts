@@ -1,12 +1,12 @@
 /* `caskade cluster start`: a local N-node cluster as child processes. n1 bootstraps (or, when the
- * dir holds nodes already, they restart from their identities), the others join one at a time;
+ * dir holds nodes already, they restart from their identities), the others join (all at once);
  * it waits until every node reports the same leader and N voters, prints how to connect, and on
  * SIGINT/SIGTERM/SIGHUP stops every node (cluster-nodes.ts) and exits 0.
  * Invariant: "ready" is printed only once INFO raft on every node agrees. */
 import { mkdirSync } from 'node:fs'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { parseRaftNodes, formatTable, type RaftInfo } from './cluster-table.js'
+import { formatTable, type RaftInfo } from './cluster-table.js'
 import { planLocalCluster, type LocalNodePlan } from './cluster-args.js'
 import {
   checkNoExtraNodes,
@@ -21,7 +21,6 @@ import {
   type NodeProcess,
 } from './cluster-nodes.js'
 import { ClusterCliError, fetchRaftInfo } from './cluster-status.js'
-import { respCommandOnce } from '../io/resp-client.js'
 
 const pollIntervalMs = 100
 const probeTimeoutMs = 1_000
@@ -182,11 +181,10 @@ class Launcher {
       return infos.some((info) => info?.role === 'leader') ? true : null
     })
     const join = first.map((plan) => `${this.#host}:${plan.clusterPort}`).join(',')
-    for (const plan of this.#plans.filter((candidate) => !first.includes(candidate))) {
-      this.#spawn(plan, ['--join', join])
-      // One join at a time: Raft changes membership one node at a time.
-      await this.#waitFor(`${plan.name} to join`, async () => this.#listedByAny(first, plan.name))
-    }
+    // Together: a process takes a while to boot, and a joiner retries while the leader is busy
+    // adding another (Raft changes membership one node at a time).
+    const joiners = this.#plans.filter((candidate) => !first.includes(candidate))
+    for (const plan of joiners) this.#spawn(plan, ['--join', join])
     const infos = await this.#waitFor(`${this.#plans.length} voters and one leader`, async () => {
       const seen = await Promise.all(this.#plans.map(async (plan) => this.#info(plan)))
       this.#lastSeen = describeSeen(this.#plans, seen)
@@ -216,22 +214,6 @@ class Launcher {
 
   async #info(plan: LocalNodePlan): Promise<RaftInfo | null> {
     return fetchRaftInfo({ host: this.#host, port: plan.port }, probeTimeoutMs)
-  }
-
-  async #listedByAny(plans: readonly LocalNodePlan[], name: string): Promise<true | null> {
-    for (const plan of plans) {
-      try {
-        const reply = await respCommandOnce(
-          { host: this.#host, port: plan.port },
-          ['RAFT', 'NODES'],
-          probeTimeoutMs,
-        )
-        if (parseRaftNodes(reply).some((entry) => entry.name === name)) return true
-      } catch {
-        // Not answering yet, or not a member any more: ask the next one.
-      }
-    }
-    return null
   }
 
   /** Polls `probe` until it returns non-null; fails when a node exits, on timeout, on abort. */

@@ -153,7 +153,7 @@ describe('cluster status figures', () => {
     )
   })
 
-  test('two nodes claiming to lead: the higher term wins', () => {
+  test('two nodes claiming to lead: the higher term wins; rows come in name order', () => {
     const status = buildClusterStatus(
       entries,
       new Map([
@@ -163,6 +163,14 @@ describe('cluster status figures', () => {
       ]),
     )
     assert.equal(status.leader?.name, 'n2')
+    const shuffled = buildClusterStatus(
+      [entries[2], entries[0], entries[1]].filter((e) => e !== undefined),
+      new Map(),
+    )
+    assert.deepEqual(
+      shuffled.rows.map((row) => row.name),
+      ['n1', 'n2', 'n3'],
+    )
     assert.deepEqual(
       status.rows.map((row) => row.lag),
       [2, 0, 0],

@@ -100,8 +100,8 @@ export interface ClusterStatus {
   leader: { name: string; address: string; term: number } | null
 }
 
-/** The leader is the answering node that says it leads, in the highest term if several do
- * (a deposed leader may not know yet). */
+/** Rows in name order (n2 before n10). The leader is the answering node that says it leads, in
+ * the highest term if several do (a deposed leader may not know yet). */
 export function buildClusterStatus(
   entries: readonly RaftNodeEntry[],
   infos: ReadonlyMap<string, RaftInfo | null>,
@@ -112,7 +112,8 @@ export function buildClusterStatus(
     if (info?.role !== 'leader') continue
     if (leader === null || info.term > leader.info.term) leader = { entry, info }
   }
-  const rows = entries.map((entry): StatusRow => {
+  const byName = [...entries].sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }))
+  const rows = byName.map((entry): StatusRow => {
     const info = infos.get(entry.name) ?? null
     const lag =
       info === null || leader === null
