@@ -1,7 +1,8 @@
 /* End to end: `caskade cluster start|status|transfer-leader` on real processes. A 3-node cluster
  * starts on free ports in a temp dir, status shows one leader and 3 voters, a write through n2 is
- * read on n3, transfer-leader moves the leader, and SIGTERM to the launcher stops every node (no
- * orphan pids). Plus the refusals that need no cluster: a taken port, a non-cluster server. */
+ * read on n3, transfer-leader moves the leader, SIGTERM to the launcher stops every node (no
+ * orphan pids), and started again on the same dir the nodes come back with their data. Plus the
+ * refusals that need no cluster: a taken port, usage errors, a non-cluster server. */
 import { after, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn, type ChildProcess } from 'node:child_process'
@@ -171,7 +172,7 @@ describe('caskade cluster', () => {
     }
   })
 
-  test('3 nodes: status, a write via n2 read on n3, transfer-leader, SIGTERM stops all', async (t) => {
+  test('3 nodes: status, a write via n2 read on n3, transfer-leader, SIGTERM stops all, restart', async (t) => {
     if (!(await serverHasClusterMode())) {
       t.skip('the server has no cluster mode in this build (branch node not merged)')
       return
@@ -242,48 +243,32 @@ describe('caskade cluster', () => {
     } finally {
       await stopLauncher(launcher)
     }
-  })
 
-  test('started again on the same dir, the nodes restart from their identities with their data', async (t) => {
-    if (!(await serverHasClusterMode())) {
-      t.skip('the server has no cluster mode in this build (branch node not merged)')
-      return
-    }
-    const base = await freeBasePort(3)
-    const dir = tempDir()
-    const args = ['--nodes', '3', '--base-port', String(base), '--dir', dir]
-    const first = launch(args)
+    // Started again on the same dir, the nodes restart from their identities with their data.
+    const again = launch(['--nodes', '3', '--base-port', String(base), '--dir', dir])
     try {
-      await untilReady(first)
+      await untilReady(again)
+      assert.equal(bannerRows(again.stdout()).length, 3)
       const n1 = new Redis({ port: base, host: '127.0.0.1' })
-      assert.equal(await n1.set('kept', 'across restarts'), 'OK')
-      n1.disconnect()
-    } finally {
-      await stopLauncher(first)
-    }
-    assert.equal(await first.exited, 0, first.stderr())
-    const second = launch(args)
-    try {
-      await untilReady(second)
-      assert.equal(bannerRows(second.stdout()).length, 3)
-      const n3 = new Redis({ port: base + 2, host: '127.0.0.1' })
-      assert.equal(await n3.get('kept'), 'across restarts')
-      n3.disconnect()
-      const otherBase = await runCli([
+      try {
+        assert.equal(await n1.get('greeting'), 'hello from n2')
+      } finally {
+        n1.disconnect()
+      }
+      const otherPorts = await runCli([
         'cluster',
         'start',
-        '--nodes',
-        '3',
         '--base-port',
         String(base + 100),
         '--dir',
         dir,
       ])
-      assert.equal(otherBase.code, 1)
-      assert.match(otherBase.stderr, /identity\.json belongs to node n1 with client port/)
+      assert.equal(otherPorts.code, 1)
+      assert.match(otherPorts.stderr, /identity\.json belongs to node n1 with client port/)
     } finally {
-      await stopLauncher(second)
+      await stopLauncher(again)
     }
+    assert.equal(await again.exited, 0, again.stderr())
   })
 })
 
