@@ -2,21 +2,21 @@
  * port/dir plan of a local cluster. Invariant: a plan only holds ports in 1..65535, no port twice.
  * Why: every mistake is reported as one clear line (exit 2) before a process is spawned. */
 import path from 'node:path'
+import { validNodeName } from '../replica/node-id.js'
 
 /** A usage mistake: main prints the message (no stack) and exits with code 2. */
 export class UsageError extends Error {
   override name = 'UsageError'
 }
 
-/** The name a node is known by (`--node-id`), as the server accepts it. */
-export const nodeNamePattern = /^[A-Za-z0-9_-]{1,64}$/
 /** A local cluster's cluster (peer) port is its client port plus this. */
 export const clusterPortOffset = 10_000
 export const localNodesMax = 15
 const portMax = 65_535
 
+/** The name a node is known by (`--node-id`), as the server accepts it. */
 export function parseNodeName(text: string, flag: string): string {
-  if (!nodeNamePattern.test(text)) {
+  if (!validNodeName(text)) {
     throw new UsageError(`invalid ${flag} '${text}' (expected 1 to 64 of A-Z a-z 0-9 _ -)`)
   }
   return text

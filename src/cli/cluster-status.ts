@@ -8,6 +8,7 @@ import {
   type RespEndpoint,
   type RespReply,
 } from '../io/resp-client.js'
+import { formatHostPort, parseHostPort } from '../server/cluster-config.js'
 import {
   buildClusterStatus,
   formatClusterStatus,
@@ -23,19 +24,16 @@ export class ClusterCliError extends Error {
 }
 
 export function describeEndpoint(endpoint: RespEndpoint): string {
-  return endpoint.host.includes(':')
-    ? `[${endpoint.host}]:${endpoint.port}`
-    : `${endpoint.host}:${endpoint.port}`
+  return formatHostPort(endpoint)
 }
 
-/** "host:port" (RAFT NODES, leader_addr) -> endpoint; brackets around IPv6 hosts are dropped. */
-export function parseHostPort(text: string): RespEndpoint | null {
-  const colon = text.lastIndexOf(':')
-  if (colon <= 0) return null
-  const port = Number(text.slice(colon + 1))
-  if (!Number.isSafeInteger(port) || port < 1 || port > 65_535) return null
-  const host = text.slice(0, colon).replace(/^\[(.*)\]$/, '$1')
-  return host.length === 0 ? null : { host, port }
+/** "host:port" (RAFT NODES, leader_addr) -> endpoint; null when it is not one. */
+function endpointOfAddress(text: string): RespEndpoint | null {
+  try {
+    return parseHostPort(text)
+  } catch {
+    return null
+  }
 }
 
 /** Runs one command on `endpoint`; unreachable or a dead connection -> ClusterCliError. */
@@ -83,7 +81,7 @@ export async function fetchClusterStatus(
   }
   const infos = await Promise.all(
     entries.map(async (entry) => {
-      const nodeEndpoint = parseHostPort(entry.address)
+      const nodeEndpoint = endpointOfAddress(entry.address)
       return nodeEndpoint === null ? null : fetchRaftInfo(nodeEndpoint, timeoutMs)
     }),
   )
