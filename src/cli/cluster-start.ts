@@ -135,6 +135,8 @@ class Launcher {
   readonly #abort = new AbortController()
   /** Set once the launcher stops the nodes itself: their exits are then expected. */
   #stopping = false
+  /** Set once "ready" is printed: from then on a node's exit is news, not a start failure. */
+  #ready = false
   #lastSeen = ''
   /** The whole start (spawn, elect, join, converge) must finish by then. */
   #deadlineMs = 0
@@ -206,7 +208,7 @@ class Launcher {
     this.#nodes.push(node)
     void node.exited.then((exit) => {
       this.#exits.set(plan.name, exit)
-      if (this.#stopping) return
+      if (this.#stopping || !this.#ready) return
       const where = node.logPath === null ? '' : `; its log: ${node.logPath}`
       process.stderr.write(`caskade: ${plan.name} exited (${describeExit(exit)})${where}\n`)
     })
@@ -263,6 +265,7 @@ class Launcher {
       term: leader?.term ?? 0,
     })
     process.stdout.write(banner)
+    this.#ready = true
   }
 
   async #untilStopOrAllExited(): Promise<void> {
