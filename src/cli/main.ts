@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /* The `caskade` bin: `caskade server [options]`, `caskade inspect DIR`, `caskade --version`,
- * `caskade check-history FILE` (its exit code is the verdict: see cli/check-history.ts).
+ * `caskade check-history FILE` (its exit code is the verdict: see cli/check-history.ts),
+ * `caskade cluster start|status|add|remove|transfer-leader` (cli/cluster-command.ts).
  * Exit codes: 0 ok, 1 runtime failure (data dir locked or corrupt, listen failed, corruption found
  * by inspect), 2 usage or configuration error (printed as one line, never a stack trace). */
 import { readFileSync } from 'node:fs'
@@ -9,6 +10,7 @@ import { createLogger } from '../obs/logger.js'
 import { startServer, type RunningServer } from '../server/server.js'
 import { caskadeVersion } from '../server/version.js'
 import { ClusterStartError } from '../server/cluster-identity.js'
+import { registerClusterCommand } from './cluster-command.js'
 import { ConfigError, loadConfig, type OptionName } from './config.js'
 
 const serverFlags: ReadonlyArray<{ option: OptionName; flags: string; description: string }> = [
@@ -173,6 +175,7 @@ function buildProgram(): Command {
       if (timeLimitSeconds === null) fail(2, `invalid --time-limit '${options.timeLimit}'`)
       process.exitCode = runCheckHistory(file, { timeLimitSeconds })
     })
+  registerClusterCommand(program)
   return program
 }
 
