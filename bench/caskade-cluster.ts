@@ -35,8 +35,11 @@ export interface CaskadeCluster {
   startTimeoutMs: number
 }
 
+/** `mode`: --bootstrap or --join at first start (with --node-id); empty on a restart, where
+ * the node reads its name from the identity file in its dir. */
 function nodeArgs(node: CaskadeNode, mode: string[]): string[] {
-  return [caskadeMain, 'server', '--node-id', node.name, '--port', String(node.port)].concat(
+  const identity = mode.length === 0 ? [] : ['--node-id', node.name]
+  return [caskadeMain, 'server', ...identity, '--port', String(node.port)].concat(
     ['--bind', '127.0.0.1', '--cluster-port', String(node.clusterPort), '--dir', node.dir],
     ['--log-level', 'warning'],
     mode,
