@@ -34,7 +34,8 @@ const resultsPath = join(repoRoot, 'bench', 'results', 'failover-latest.json')
 const startTimeoutMs = 60_000
 const catchUpTimeoutMs = 60_000
 const probeIntervalMs = 5
-const probeInFlightMax = 16
+// Enough for a whole client timeout of probes: a node that holds writes never starves probing.
+const probeInFlightMax = 400
 const probeValueBytes = 100
 const commandTimeoutMs = 2_000
 const reconnectDelayMs = 20
