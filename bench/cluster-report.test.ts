@@ -98,7 +98,8 @@ describe('failover trials', () => {
     newLeader: 'n2',
     failoverMs,
     catchUpMs: 40,
-    failures: { TRYAGAIN: 3, ECONNREFUSED: 1 },
+    failures: { ECONNREFUSED: 1, TRYAGAIN: 3 },
+    laterFailures: {},
     error,
   })
 
@@ -122,8 +123,9 @@ describe('failover trials', () => {
     const trials = [trial(1, 500, null), trial(2, null, 'no write acknowledged')]
     assert.match(failoverSummaryLine(summarizeFailover(trials)), /^- 1\/2 trials: .*NOT met/)
     const lines = failoverTable(trials).split('\n')
-    assert.equal(lines[2], '| 1 | n1 | n2 | 500.00 | 40.00 | 3x TRYAGAIN; 1x ECONNREFUSED |')
-    assert.equal(lines[3], '| 2 | n1 | n2 | failed | 40.00 | 3x TRYAGAIN; 1x ECONNREFUSED |')
+    const failures = '3x TRYAGAIN; 1x ECONNREFUSED | none'
+    assert.equal(lines[2], `| 1 | n1 | n2 | 500.00 | 40.00 | ${failures} |`)
+    assert.equal(lines[3], `| 2 | n1 | n2 | failed | 40.00 | ${failures} |`)
   })
 
   test('write errors group by their RESP code, socket code or timeout', () => {
@@ -131,6 +133,11 @@ describe('failover trials', () => {
     assert.equal(errorKind('UNCERTAIN the write may or may not have been applied'), 'UNCERTAIN')
     assert.equal(errorKind('connect ECONNREFUSED 127.0.0.1:40123'), 'ECONNREFUSED')
     assert.equal(errorKind('Command timed out'), 'timeout')
+    assert.equal(
+      errorKind('ERR sequence 70 is older than the last'),
+      'ERR sequence N is older than the last',
+    )
+    assert.equal(errorKind('Reached the max retries per request limit (which is 0).'), 'connection')
     assert.equal(
       errorKind("Stream isn't writeable and enableOfflineQueue options is false"),
       'connection',

@@ -95,8 +95,11 @@ export interface FailoverTrial {
   newLeader: string | null
   failoverMs: number | null
   catchUpMs: number | null
-  /** Writes that failed between the kill and the first acknowledged one, by error text. */
+  /** Writes sent after the kill that failed before the first acknowledged one, by kind. */
   failures: Record<string, number>
+  /** Writes sent after the kill that failed after the first acknowledged one, until the
+   * restarted node caught up, by kind. */
+  laterFailures: Record<string, number>
   error: string | null
 }
 
@@ -121,8 +124,21 @@ export function summarizeFailover(trials: readonly FailoverTrial[]): FailoverSum
   }
 }
 
+function formatCounts(counts: Readonly<Record<string, number>>): string {
+  const entries = Object.entries(counts).sort((left, right) => right[1] - left[1])
+  return entries.map(([text, count]) => `${count}x ${text}`).join('; ') || 'none'
+}
+
 export function failoverTable(trials: readonly FailoverTrial[]): string {
-  const header = ['trial', 'killed', 'new leader', 'failover ms', 'catch-up ms', 'failed writes']
+  const header = [
+    'trial',
+    'killed',
+    'new leader',
+    'failover ms',
+    'catch-up ms',
+    'failed writes until the first ack',
+    'failed writes after it',
+  ]
   return markdownTable(
     header,
     trials.map((trial) => [
@@ -131,9 +147,8 @@ export function failoverTable(trials: readonly FailoverTrial[]): string {
       trial.newLeader ?? 'n/a',
       trial.error !== null ? 'failed' : formatMs(trial.failoverMs),
       formatMs(trial.catchUpMs),
-      Object.entries(trial.failures)
-        .map(([text, count]) => `${count}x ${text}`)
-        .join('; ') || 'none',
+      formatCounts(trial.failures),
+      formatCounts(trial.laterFailures),
     ]),
   )
 }
@@ -152,14 +167,18 @@ export function failoverSummaryLine(summary: FailoverSummary): string {
   )
 }
 
-/** A short, stable name for a failed write: the RESP error code, the socket error code, or the
- * client's timeout, so failures group in the table instead of listing every port number. */
+const errTextMax = 48
+
+/** A short, stable name for a failed write: the RESP error code (a generic ERR keeps its text,
+ * numbers as N), the socket error code, or the client's timeout, so failures group in the table
+ * instead of listing every port number or sequence. */
 export function errorKind(message: string): string {
   const code = /^([A-Z][A-Z_]+)(\s|$)/.exec(message)?.[1]
+  if (code === 'ERR') return message.replace(/\d+/g, 'N').slice(0, errTextMax)
   if (code !== undefined) return code
   const socket = /\b(E[A-Z]{3,})\b/.exec(message)?.[1]
   if (socket !== undefined) return socket
   if (/timed? ?out/i.test(message)) return 'timeout'
-  if (/closed|offline|writeable|connection/i.test(message)) return 'connection'
-  return 'other'
+  if (/closed|offline|writeable|connection|max retries/i.test(message)) return 'connection'
+  return message.length === 0 ? 'empty error' : 'other'
 }

@@ -45,9 +45,10 @@ function note(text: string): void {
   process.stderr.write(`[failover] ${text}\n`)
 }
 
-/** A client that fails at once while its node is down and reconnects every 20 ms. */
+/** A client that fails at once while its node is down and reconnects every 20 ms; its
+ * connection errors are expected (the node was killed), so they are not logged. */
 function probeClient(port: number): Redis {
-  return new Redis({
+  const client = new Redis({
     host: '127.0.0.1',
     port,
     lazyConnect: true,
@@ -57,6 +58,8 @@ function probeClient(port: number): Redis {
     connectTimeout: 500,
     retryStrategy: () => reconnectDelayMs,
   })
+  client.on('error', () => undefined)
+  return client
 }
 
 async function waitFirstAck(
@@ -93,11 +96,13 @@ async function runTrial(
     result.error = `no write acknowledged within ${options.trialTimeoutMs} ms of the kill`
   } else {
     result.failoverMs = ackAtMs - killedAtMs
-    result.failures = prober.failuresBetween(killedAtMs, ackAtMs)
+    result.failures = prober.failuresSettled(killedAtMs, killedAtMs, ackAtMs)
   }
   result.newLeader = (await waitForLeader(cluster, startTimeoutMs)).name
   await restartNode(cluster, leader)
   result.catchUpMs = await waitCaughtUp(cluster, leader, catchUpTimeoutMs)
+  const firstAckMs = ackAtMs ?? killedAtMs
+  result.laterFailures = prober.failuresSettled(killedAtMs, firstAckMs, performance.now())
   const shown = result.failoverMs === null ? 'failed' : `${result.failoverMs.toFixed(0)} ms`
   note(`trial ${trial}: killed ${leader.name}, new leader ${result.newLeader}, failover ${shown}`)
   return result
@@ -111,6 +116,7 @@ function failedTrial(trial: number): FailoverTrial {
     failoverMs: null,
     catchUpMs: null,
     failures: {},
+    laterFailures: {},
     error: null,
   }
 }

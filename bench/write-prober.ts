@@ -87,12 +87,12 @@ export class WriteProber {
     return first
   }
 
-  /** Failed writes that were sent after `sinceMs` and settled before `untilMs`, by kind. */
-  failuresBetween(sinceMs: number, untilMs: number): Record<string, number> {
+  /** Failed writes sent at or after `sentSinceMs` that settled in (`afterMs`, `untilMs`]. */
+  failuresSettled(sentSinceMs: number, afterMs: number, untilMs: number): Record<string, number> {
     const counts: Record<string, number> = {}
     for (const outcome of this.#outcomes) {
-      if (outcome.error === null || outcome.sentAtMs < sinceMs) continue
-      if (outcome.settledAtMs > untilMs) continue
+      if (outcome.error === null || outcome.sentAtMs < sentSinceMs) continue
+      if (outcome.settledAtMs <= afterMs || outcome.settledAtMs > untilMs) continue
       const kind = errorKind(outcome.error)
       counts[kind] = (counts[kind] ?? 0) + 1
     }
