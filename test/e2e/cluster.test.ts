@@ -164,8 +164,87 @@ describe('a 3-node caskade cluster of real processes', () => {
     assert.deepEqual(multi, [null, 3])
   })
 
+  test('pipelined writes and reads on a follower answer in order', async () => {
+    const leader = await until('a leader', () => leaderAmong(nodes))
+    const follower = nodes.find((n) => n !== leader)!
+    const pipeline = follower.redis.pipeline()
+    for (let i = 0; i < 20; i++) {
+      pipeline.incr('sequence')
+      if (i % 5 === 4) pipeline.get('sequence')
+      if (i % 7 === 6) pipeline.ping()
+    }
+    const replies = ((await pipeline.exec()) ?? []).map(([error, value]) => {
+      assert.equal(error, null)
+      return value
+    })
+    let pushed = 0
+    for (const reply of replies) {
+      if (typeof reply === 'number') assert.equal(reply, ++pushed)
+      else if (reply === 'PONG') continue
+      else assert.equal(reply, String(pushed))
+    }
+    assert.equal(pushed, 20)
+  })
+
+  test('WATCH takes a ReadIndex barrier: a key modified after it aborts EXEC', async () => {
+    const [a, b] = nodes
+    await a!.redis.set('watched', '1')
+    const watcher = client(a!.port)
+    try {
+      assert.equal(await watcher.watch('watched'), 'OK')
+      await b!.redis.set('watched', '2')
+      assert.equal(await watcher.multi().set('watched', '3').exec(), null)
+      assert.equal(await watcher.watch('watched'), 'OK')
+      assert.deepEqual(await watcher.multi().set('watched', '4').exec(), [[null, 'OK']])
+      assert.equal(await b!.redis.get('watched'), '4')
+    } finally {
+      watcher.disconnect()
+    }
+  })
+
+  test('READONLY reads the local replica, READWRITE undoes it', async () => {
+    const leader = await until('a leader', () => leaderAmong(nodes))
+    const follower = nodes.find((n) => n !== leader)!
+    const reader = client(follower.port)
+    try {
+      await leader.redis.set('stale-ok', 'x')
+      assert.equal(await reader.call('READONLY'), 'OK')
+      await until('the follower applied it', async () =>
+        (await reader.get('stale-ok')) === 'x' ? true : null,
+      )
+      assert.equal(await reader.call('READWRITE'), 'OK')
+      assert.equal(await reader.get('stale-ok'), 'x')
+    } finally {
+      reader.disconnect()
+    }
+  })
+
+  test('RAFT TRANSFER hands leadership to the named node', async () => {
+    const leader = await until('a leader', () => leaderAmong(nodes))
+    const target = nodes.find((n) => n !== leader)!
+    const follower = nodes.find((n) => n !== leader && n !== target)!
+    // Sent to a follower: forwarded to the leader as an admin request.
+    assert.equal(await follower.redis.call('RAFT', 'TRANSFER', target.name), 'OK')
+    await until('the new leader', async () =>
+      (await infoRaft(target.redis)).role === 'leader' ? true : null,
+    )
+    const status = (await target.redis.call('RAFT', 'STATUS')) as string[]
+    assert.equal(status[status.indexOf('role') + 1], 'leader')
+  })
+
+  test('the leader proposes tick entries: a TTL expires on every node', async () => {
+    const leader = await until('a leader', () => leaderAmong(nodes))
+    assert.equal(await leader.redis.set('short-lived', 'x', 'PX', 200), 'OK')
+    assert.equal(await nodes[1]!.redis.exists('short-lived'), 1)
+    await until('the key to expire everywhere', async () => {
+      const counts = await Promise.all(nodes.map((node) => node.redis.exists('short-lived')))
+      return counts.every((count) => count === 0) ? true : null
+    })
+  })
+
   test('SIGKILL of the leader: a new leader within seconds, every acknowledged write kept', async () => {
     const leader = await until('a leader', () => leaderAmong(nodes))
+    const keysBefore = await leader.redis.dbsize()
     const acknowledged: string[] = []
     for (let i = 0; i < 50; i++) {
       await leader.redis.set(`k${i}`, `v${i}`)
@@ -179,7 +258,8 @@ describe('a 3-node caskade cluster of real processes', () => {
     assert.notEqual(next.name, leader.name)
     assert.ok(Date.now() - killedAtMs < 5000)
     for (const key of acknowledged) assert.equal(await next.redis.get(key), `v${key.slice(1)}`)
-    for (const node of survivors) assert.equal(await node.redis.dbsize(), acknowledged.length + 2)
+    for (const node of survivors)
+      assert.equal(await node.redis.dbsize(), keysBefore + acknowledged.length)
 
     // The killed node comes back with only its data dir and ports, and catches up.
     const index = nodes.indexOf(leader)
@@ -192,5 +272,29 @@ describe('a 3-node caskade cluster of real processes', () => {
     })
     assert.equal(await restarted.redis.get('after-failover'), 'yes')
     assert.equal((await infoRaft(restarted.redis)).node_id, leader.name)
+  })
+
+  test('RAFT ADD, then the node starts with --join: a voter; RAFT REMOVE', async () => {
+    const leader = await until('a leader', () => leaderAmong(nodes))
+    const dir = makeTempDir('caskade-cluster-')
+    dirs.push(dir)
+    const spec = { name: 'n4', dir, port: await freePort(), clusterPort: await freePort() }
+    const address = `127.0.0.1:${spec.port}:${spec.clusterPort}`
+    assert.equal(await nodes[0]!.redis.call('RAFT', 'ADD', 'n4', address), 'OK')
+    // The new node still names a member to dial: it learns the others' addresses from it.
+    const join = `127.0.0.1:${nodes[0]!.clusterPort}`
+    const n4 = await startNode(spec, ['--node-id', 'n4', '--join', join])
+    nodes.push(n4)
+    await until('four voters', async () => {
+      const info = await infoRaft(n4.redis)
+      return info.members === '4' && info.role === 'follower' ? info : null
+    })
+    assert.equal(await n4.redis.get('greeting'), 'hello')
+    assert.equal(await leader.redis.call('RAFT', 'REMOVE', 'n4'), 'OK')
+    await until('three voters again', async () =>
+      (await infoRaft(leader.redis)).members === '3' ? true : null,
+    )
+    const rows = (await leader.redis.call('RAFT', 'NODES')) as unknown[][]
+    assert.deepEqual(rows.map((row) => row[0]).sort(), ['n1', 'n2', 'n3'])
   })
 })
