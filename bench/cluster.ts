@@ -11,8 +11,10 @@ import { Redis } from 'ioredis'
 import {
   describeCaskadeNode,
   startCaskadeCluster,
+  statusOf,
   stopCaskadeCluster,
   waitForLeader,
+  type CaskadeCluster,
 } from './caskade-cluster.js'
 import { parseClusterBenchOptions, type ClusterBenchOptions } from './cluster-options.js'
 import { clusterTable, verdictLines, type ClusterOp, type ClusterRow } from './cluster-report.js'
@@ -86,7 +88,19 @@ const caskadeLabels = [
   'caskade, GET on a follower (ReadIndex)',
 ]
 
-async function caskadeRows(options: ClusterBenchOptions, runDir: string): Promise<ClusterRow[]> {
+/** Every node's Raft term, e.g. "n1=2 n2=2 n3=2": a change across a row means an election. */
+async function termsOf(cluster: CaskadeCluster): Promise<string> {
+  const statuses = await Promise.all(cluster.nodes.map(statusOf))
+  return cluster.nodes
+    .map((node, index) => `${node.name}=${statuses[index]?.term ?? '?'}`)
+    .join(' ')
+}
+
+async function caskadeRows(
+  options: ClusterBenchOptions,
+  runDir: string,
+  remarks: string[],
+): Promise<ClusterRow[]> {
   const nodeFlags =
     options.cpuProfDir === null ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`]
   let cluster
@@ -121,7 +135,13 @@ async function caskadeRows(options: ClusterBenchOptions, runDir: string): Promis
   const rows: ClusterRow[] = []
   try {
     await Promise.all([toLeader.connect(), toFollower.connect()])
-    for (const phase of phases) rows.push(await measure('caskade', phase, options))
+    for (const phase of phases) {
+      const before = await termsOf(cluster)
+      rows.push(await measure('caskade', phase, options))
+      const after = await termsOf(cluster)
+      if (after !== before)
+        remarks.push(`${phase.label}: an election ran (terms ${before} -> ${after})`)
+    }
   } finally {
     toLeader.disconnect()
     toFollower.disconnect()
@@ -164,6 +184,8 @@ interface ClusterReport {
   etcd: { version: string | null; skipped: string | null }
   machine: ReturnType<typeof describeMachine>
   rows: ClusterRow[]
+  /** Elections seen during a caskade row (its figures include a failover then). */
+  remarks: string[]
 }
 
 function renderMarkdown(report: ClusterReport): string {
@@ -184,6 +206,7 @@ function renderMarkdown(report: ClusterReport): string {
     clusterTable(report.rows),
     '',
     ...verdictLines(report.rows),
+    ...report.remarks.map((remark) => `- ${remark}`),
     '',
   ].join('\n')
 }
@@ -216,7 +239,8 @@ export async function runClusterBench(argv: readonly string[]): Promise<number> 
   const runDir = makeTempDir('caskade-cluster-bench-')
   const skipped = etcdSkipReason(options)
   if (skipped !== null) note(`etcd side ${skipped}`)
-  const rows = await caskadeRows(options, runDir)
+  const remarks: string[] = []
+  const rows = await caskadeRows(options, runDir, remarks)
   if (skipped === null) rows.push(...(await etcdRows(options, runDir)))
   removeTempDir(runDir)
   const report: ClusterReport = {
@@ -227,6 +251,7 @@ export async function runClusterBench(argv: readonly string[]): Promise<number> 
     etcd: { version: skipped === null ? etcdVersion() : null, skipped },
     machine: describeMachine({ redisServer: 'not run', redisBenchmark: 'not run' }),
     rows,
+    remarks,
   }
   process.stdout.write(renderMarkdown(report))
   mkdirSync(dirname(resultsPath), { recursive: true })
