@@ -1,7 +1,8 @@
 /* `npm run bench [-- --quick] [-- --only set,hset]`: caskade against redis-server (AOF, everysec)
  * with redis-benchmark in alternation over the phases of phases.ts (a phase a server lacks is
  * skipped with its reason), then memory and restart time on a loaded dataset; prints markdown and
- * writes bench/results/latest.md. Every child and temp dir dies with the run. */
+ * writes bench/results/latest.md. Every child and temp dir dies with the run.
+ * `npm run bench -- cluster [options]` runs the cluster bench of cluster.ts instead. */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { Command, InvalidArgumentError } from 'commander'
@@ -27,6 +28,7 @@ import {
   type ServerKind,
 } from './servers.js'
 import { describeLoad, runThroughput, stepsPerRound, type ThroughputResult } from './throughput.js'
+import { runClusterBench } from './cluster.js'
 
 const resultsPath = join(repoRoot, 'bench', 'results', 'latest.md')
 const valueBytes = 100
@@ -162,6 +164,7 @@ function renderReport(input: ReportInput): string {
 
 async function main(): Promise<number> {
   const argv = process.argv.slice(2)
+  if (argv[0] === 'cluster') return runClusterBench(argv.slice(1))
   const options = parseOptions(argv)
   const redisBenchmark = installedVersion('redis-benchmark')
   if (redisBenchmark === null) {
