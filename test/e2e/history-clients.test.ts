@@ -4,6 +4,8 @@
  * servers behind one client pool are caught as not linearizable. Seeds: SEED=n repeats a run. */
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
+import net from 'node:net'
+import { once } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { createRng } from '../../src/core/rng.js'
 import { checkHistory } from '../../src/check/index.js'
@@ -19,6 +21,78 @@ function seedFor(name: string): number {
   console.log(`${name}: seed=${seed} (rerun with SEED=${seed})`)
   return seed
 }
+
+/** A fake node: SET -> UNCERTAIN, APPEND -> TRYAGAIN, DEL -> 0, GET -> nil, anything else +OK. */
+async function startFakeNode(): Promise<{ port: number; close: () => Promise<void> }> {
+  const replies: Record<string, string> = {
+    SET: '-UNCERTAIN the write may or may not have been applied\r\n',
+    APPEND: '-TRYAGAIN no leader, try again\r\n',
+    DEL: ':0\r\n',
+    GET: '$-1\r\n',
+  }
+  const sockets = new Set<net.Socket>()
+  const server = net.createServer((socket) => {
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
+    let pending = ''
+    socket.on('data', (chunk: Buffer) => {
+      pending += chunk.toString('latin1')
+      // Each command is one RESP array of bulk strings: *N, then $len + arg per element.
+      for (;;) {
+        const lines = pending.split('\r\n')
+        const count = Number(lines[0]?.slice(1))
+        if (!(count > 0) || lines.length < 1 + 2 * count + 1) return
+        const name = lines[2]!.toUpperCase()
+        pending = lines.slice(1 + 2 * count).join('\r\n')
+        socket.write(replies[name] ?? '+OK\r\n')
+      }
+    })
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    close: async () => {
+      for (const socket of sockets) socket.destroy()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    },
+  }
+}
+
+describe('history clients: how error replies map to the history', () => {
+  test('UNCERTAIN is an unknown write under a fresh client id; TRYAGAIN is left out', async () => {
+    const node = await startFakeNode()
+    try {
+      const log = new HistoryLog()
+      const clients = startHistoryClients({
+        ports: () => [node.port],
+        clients: 2,
+        keys,
+        rng: createRng(7),
+        log,
+        cas: false,
+      })
+      await sleep(300)
+      await clients.stop()
+      const puts = log.operations.filter((op) => op.op === 'put')
+      assert.ok(
+        puts.length > 0 && puts.every((op) => op.unknown === true && op.note === 'UNCERTAIN'),
+      )
+      assert.equal(log.operations.filter((op) => op.op === 'append').length, 0)
+      assert.equal(clients.counts.fail, clients.counts.errors.TRYAGAIN)
+      assert.ok(clients.counts.fail > 0)
+      const ids = puts.map((op) => op.client)
+      assert.equal(new Set(ids).size, ids.length, 'each unknown write ends its client id')
+      const result = checkHistory(log.history(), {
+        timeLimitMs: 10_000,
+        now: () => performance.now(),
+      })
+      assert.equal(result.verdict, 'linearizable')
+    } finally {
+      await node.close()
+    }
+  })
+})
 
 describe('history clients on a single node', () => {
   test('concurrent GET/SET/APPEND/CAS/DEL on one server are linearizable', async () => {
