@@ -48,12 +48,18 @@ export interface ClusterNode {
   readonly lines: string[]
   child: ChildProcess | null
   paused: boolean
+  /** Started at least once (a spare is not, until it joins). */
+  started: boolean
+  /** Removed from the membership: never restarted, never read. */
+  removed: boolean
 }
 
 export type RaftInfo = Record<string, string>
 
 export interface StartClusterOptions {
   nodes: number
+  /** Extra nodes with ports, dirs and proxies, not started (join them with cluster.join). */
+  spares?: number
   /** Extra flags for every node (e.g. a log level). */
   args?: string[]
 }
@@ -65,6 +71,7 @@ function spawnNode(node: ClusterNode, args: string[]): Promise<void> {
   living.add(child)
   node.child = child
   node.paused = false
+  node.started = true
   node.lines.push(`---- start ${args.join(' ')}`)
   return new Promise<void>((resolve, reject) => {
     let partial = ''
@@ -130,8 +137,13 @@ export class Cluster {
     this.#extraArgs = options.extraArgs
   }
 
+  /** The members' names: started and not removed. */
   names(): string[] {
-    return this.nodes.map((node) => node.name)
+    return this.members().map((node) => node.name)
+  }
+
+  members(): ClusterNode[] {
+    return this.nodes.filter((node) => node.started && !node.removed)
   }
 
   node(name: string): ClusterNode {
@@ -149,11 +161,13 @@ export class Cluster {
 
   /** Client ports of the nodes whose process exists (paused ones included). */
   clientPorts(): number[] {
-    return this.nodes.filter((node) => node.child !== null).map((node) => node.port)
+    return this.members()
+      .filter((node) => node.child !== null)
+      .map((node) => node.port)
   }
 
   running(): ClusterNode[] {
-    return this.nodes.filter((node) => node.child !== null && !node.paused)
+    return this.members().filter((node) => node.child !== null && !node.paused)
   }
 
   /** The flags a node runs with; `first` adds --node-id and --bootstrap/--join. */
@@ -167,10 +181,29 @@ export class Cluster {
       ...this.#extraArgs,
     ]
     if (!first) return args
-    const seed = this.nodes[0]!
-    if (node === seed) return ['--node-id', node.name, ...args, '--bootstrap']
-    const join = `127.0.0.1:${this.proxy(node.name, seed.name).port}`
-    return ['--node-id', node.name, ...args, '--join', join]
+    if (node === this.nodes[0]) return ['--node-id', node.name, ...args, '--bootstrap']
+    const join = this.members()
+      .filter((member) => member !== node)
+      .map((member) => `127.0.0.1:${this.proxy(node.name, member.name).port}`)
+    return ['--node-id', node.name, ...args, '--join', join.join(',')]
+  }
+
+  /** Starts a spare node with --join (it joins as a learner, then is promoted). */
+  join(name: string): Promise<void> {
+    return this.start(name, true)
+  }
+
+  /** RAFT REMOVE `name` (sent to the leader), then stops its process. */
+  async remove(name: string): Promise<void> {
+    const leader = await this.leader()
+    const redis = await connectClient(this.node(leader).port, 5000)
+    try {
+      await redis.call('RAFT', 'REMOVE', name)
+    } finally {
+      redis.disconnect()
+    }
+    this.node(name).removed = true
+    await this.kill(name, 'SIGTERM')
   }
 
   async start(name: string, first: boolean): Promise<void> {
@@ -214,7 +247,7 @@ export class Cluster {
       if (groupOf.get(from) !== groupOf.get(to)) proxy.drop()
       else proxy.pass()
     }
-    const quorum = Math.floor(this.nodes.length / 2) + 1
+    const quorum = Math.floor(this.members().length / 2) + 1
     const majority = groups.find((group) => group.length >= quorum)
     this.#majority = new Set(majority ?? [])
   }
@@ -364,14 +397,16 @@ export class Cluster {
  * voter under one leader. */
 export async function startCluster(options: StartClusterOptions): Promise<Cluster> {
   const rootDir = makeTempDir('caskade-cluster-')
-  const ports = await freePorts(options.nodes * 2)
-  const nodes: ClusterNode[] = Array.from({ length: options.nodes }, (_, index) => {
+  const total = options.nodes + (options.spares ?? 0)
+  const ports = await freePorts(total * 2)
+  const nodes: ClusterNode[] = Array.from({ length: total }, (_, index) => {
     const name = `n${index + 1}`
     const dir = path.join(rootDir, name)
     mkdirSync(dir)
     const port = ports[2 * index]!
     const clusterPort = ports[2 * index + 1]!
-    return { name, port, clusterPort, dir, lines: [], child: null, paused: false }
+    const state = { child: null, paused: false, started: false, removed: false }
+    return { name, port, clusterPort, dir, lines: [], ...state }
   })
   const proxies = new Map<string, FaultProxy>()
   for (const from of nodes) {
@@ -384,7 +419,8 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
   try {
     await cluster.start(nodes[0]!.name, true)
     await cluster.leader()
-    await Promise.all(nodes.slice(1).map((node) => cluster.start(node.name, true)))
+    const joiners = nodes.slice(1, options.nodes)
+    await Promise.all(joiners.map((node) => cluster.start(node.name, true)))
     await cluster.waitMembers(options.nodes)
     return cluster
   } catch (error) {

@@ -22,6 +22,8 @@ export interface FaultContext {
 export interface ScenarioOptions {
   name: string
   nodes: number
+  /** Spare nodes the fault may join (cluster.join). */
+  spares?: number
   seed: number
   /** Injects the faults (and may heal them); the clients run all along. */
   fault: (context: FaultContext) => Promise<void>
@@ -63,7 +65,10 @@ export async function healAll(cluster: Cluster): Promise<void> {
   cluster.heal()
   for (const node of cluster.nodes) if (node.paused) cluster.resume(node.name)
   await Promise.all(
-    cluster.nodes.filter((node) => node.child === null).map((node) => cluster.restart(node.name)),
+    cluster
+      .members()
+      .filter((node) => node.child === null)
+      .map((node) => cluster.restart(node.name)),
   )
 }
 
@@ -77,7 +82,7 @@ export async function runFaultScenario(options: ScenarioOptions): Promise<Scenar
       faults.push(`${((performance.now() - startMs) / 1000).toFixed(2)}s ${message}`),
   })
   const startMs = performance.now()
-  const cluster = await startCluster({ nodes: options.nodes })
+  const cluster = await startCluster({ nodes: options.nodes, spares: options.spares ?? 0 })
   let passed = false
   const log = new HistoryLog()
   try {
