@@ -13,6 +13,13 @@ import {
   type ServerConfig,
 } from '../server/config.js'
 import { invalidNotifyFlagsMessage, parseNotifyFlags } from '../commands/notify.js'
+import {
+  nodeNamePattern,
+  parseHostPort,
+  parseHostPortList,
+  parsePeerOverrides,
+  type ClusterSettings,
+} from '../server/cluster-config.js'
 
 /** A configuration mistake: main prints the message (no stack) and exits with code 2. */
 export class ConfigError extends Error {
@@ -44,6 +51,28 @@ function integerSchema(min: number, max: number) {
 }
 
 const defaults = defaultServerConfig()
+
+/** A parser that throws a message becomes a zod transform reporting that message. */
+function parsedBy<In, Out>(parse: (value: In) => Out) {
+  return (value: In, ctx: z.RefinementCtx): Out => {
+    try {
+      return parse(value)
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message })
+      return z.NEVER
+    }
+  }
+}
+
+/** Commander gives a boolean flag as true; env and TOML may say "yes"/"true"/true. */
+const booleanSchema = z.union([z.boolean(), z.string()]).transform((value, ctx) => {
+  if (typeof value === 'boolean') return value
+  const lower = value.trim().toLowerCase()
+  if (['true', 'yes', '1'].includes(lower)) return true
+  if (['false', 'no', '0'].includes(lower)) return false
+  ctx.addIssue({ code: 'custom', message: 'expected true or false' })
+  return z.NEVER
+})
 
 /** Every option: its schema (with default) keyed by its flag/TOML name. */
 export const optionSchemas = {
@@ -90,6 +119,25 @@ export const optionSchemas = {
       return z.NEVER
     })
     .default(defaults.notifyKeyspaceEvents),
+  'node-id': z
+    .string()
+    .regex(nodeNamePattern, { message: 'expected 1 to 64 of A-Z a-z 0-9 _ -' })
+    .optional(),
+  'cluster-port': integerSchema(0, 65535).optional(),
+  'cluster-host': z
+    .string()
+    .min(1, { message: 'must not be empty' })
+    .default(defaults.cluster.clusterHost),
+  'cluster-advertise': z.string().transform(parsedBy(parseHostPort)).optional(),
+  bootstrap: booleanSchema.default(false),
+  join: z
+    .union([z.string(), z.array(z.string())])
+    .transform(parsedBy(parseHostPortList))
+    .optional(),
+  'peer-override': z
+    .union([z.string(), z.record(z.string(), z.string())])
+    .transform(parsedBy(parsePeerOverrides))
+    .optional(),
 } as const
 
 export type OptionName = keyof typeof optionSchemas
@@ -201,5 +249,31 @@ export function loadConfig(inputs: ConfigInputs): ServerConfig {
     enableDebugCommand: parsed['enable-debug-command'],
     configFile: file?.path ?? null,
     notifyKeyspaceEvents: parsed['notify-keyspace-events'],
+    cluster: clusterSettingsOf(parsed),
+  }
+}
+
+/** Cross-option rules of cluster mode, checked once every option is valid on its own. */
+function clusterSettingsOf(parsed: ParsedOptions): ClusterSettings {
+  const nodeId = parsed['node-id'] ?? null
+  const clusterPort = parsed['cluster-port'] ?? null
+  const join = parsed.join ?? []
+  if (parsed.bootstrap && join.length > 0) {
+    throw new ConfigError("options 'bootstrap' and 'join' are mutually exclusive")
+  }
+  if ((parsed.bootstrap || join.length > 0) && nodeId === null) {
+    throw new ConfigError(`option '${parsed.bootstrap ? 'bootstrap' : 'join'}' needs 'node-id'`)
+  }
+  if (nodeId !== null && clusterPort === null) {
+    throw new ConfigError("cluster mode ('node-id') needs 'cluster-port'")
+  }
+  return {
+    nodeId,
+    clusterPort,
+    clusterHost: parsed['cluster-host'],
+    clusterAdvertise: parsed['cluster-advertise'] ?? null,
+    bootstrap: parsed.bootstrap,
+    join,
+    peerOverride: parsed['peer-override'] ?? new Map(),
   }
 }

@@ -62,6 +62,37 @@ const serverFlags: ReadonlyArray<{ option: OptionName; flags: string; descriptio
     flags: '--notify-keyspace-events <classes>',
     description: "keyspace notifications, Redis's letters (e.g. KEA; empty = off)",
   },
+  { option: 'node-id', flags: '--node-id <name>', description: "cluster mode: this node's name" },
+  {
+    option: 'cluster-port',
+    flags: '--cluster-port <n>',
+    description: 'cluster mode: the peer (Raft) port',
+  },
+  {
+    option: 'cluster-host',
+    flags: '--cluster-host <addr>',
+    description: 'cluster mode: peer port bind and advertised address (default 127.0.0.1)',
+  },
+  {
+    option: 'cluster-advertise',
+    flags: '--cluster-advertise <host:port>',
+    description: 'cluster mode: the peer address other nodes dial (e.g. a proxy)',
+  },
+  {
+    option: 'bootstrap',
+    flags: '--bootstrap',
+    description: 'cluster mode: start a new cluster with this node as its first voter',
+  },
+  {
+    option: 'join',
+    flags: '--join <h:p,...>',
+    description: "cluster mode: join through any member's cluster port",
+  },
+  {
+    option: 'peer-override',
+    flags: '--peer-override <name=h:p,...>',
+    description: "test/dev: dial these peer addresses instead of the address book's",
+  },
 ]
 
 function camelCase(option: string): string {

@@ -22,6 +22,8 @@ export const ErrorCode = {
   Io: 'IO',
   /** Writes refused after the disk failed a write or an fdatasync (Redis's AOF write error). */
   MisConf: 'MISCONF',
+  /** Cluster mode: a write's outcome is unknown (leader lost, timeout); it may have applied. */
+  Uncertain: 'UNCERTAIN',
 } as const
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
 
@@ -48,6 +50,10 @@ export const RedisErrors = {
     `unknown command '${name}', with args beginning with: ${argsPreview}`,
   /** With code MISCONF; `reason` is strerror's text for the errno, as Redis prints it. */
   aofWriteError: (reason: string): string => `Errors writing to the AOF file: ${reason}`,
+  /** With code TRYAGAIN: cluster mode, no leader known, nothing was applied. */
+  noLeader: 'no leader, try again',
+  /** With code UNCERTAIN. */
+  uncertainWrite: 'the write may or may not have been applied',
 } as const
 
 export const wrongTypeError = (): CaskadeError =>

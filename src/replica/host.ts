@@ -176,6 +176,10 @@ class Host implements ReplicaHost {
     return started
   }
 
+  matchIndexOf(id: number): number | null {
+    return this.#running?.raft.progressOf(id)?.match ?? null
+  }
+
   status(): ReplicaStatus {
     const running = this.#lastRun
     assert(running !== null, 'status() of a started host')
@@ -302,7 +306,7 @@ class Host implements ReplicaHost {
     if (check.kind === 'stale') {
       return { ok: false, error: 'refused', reason: `sequence ${sequence} is older than the last` }
     }
-    const reply = this.#options.stateMachine.apply(command)
+    const reply = this.#options.stateMachine.apply(command, entry.index)
     this.#sessions.record(clientId, sequence, reply, entry.index)
     return { ok: true, reply }
   }

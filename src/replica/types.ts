@@ -10,8 +10,11 @@ import type { Entry, GroupId, Membership, NodeId, RaftMessage, Role } from '../r
  * state and replies on every node (no clock, no randomness: a command is already an effect).
  */
 export interface StateMachine {
-  /** Applies one committed command; returns its reply. */
-  apply(command: Uint8Array): Uint8Array
+  /**
+   * Applies one committed command; returns its reply. `index` is its Raft log index (increasing
+   * across calls; a state machine may seed its randomness from it or remember it per key).
+   */
+  apply(command: Uint8Array, index: number): Uint8Array
   /** Answers a read-only query from the current state (the host decides when that is safe). */
   query(query: Uint8Array): Uint8Array
   /** The whole state, for a Raft snapshot. */
@@ -130,6 +133,8 @@ export interface ReplicaHost {
   read(query: Uint8Array, done: (result: ReplicaResult) => void): void
   changeMembership(change: MembershipChange, done: (result: ReplicaResult) => void): void
   transferLeadership(target: NodeId): boolean
+  /** On a leader: the highest log index known to be replicated on `id`; null elsewhere. */
+  matchIndexOf(id: NodeId): number | null
   status(): ReplicaStatus
   inspect(): ReplicaInspection
 }

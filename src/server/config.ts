@@ -4,6 +4,7 @@
 import { limits } from '../core/limits.js'
 import type { FsyncPolicy } from '../storage/types.js'
 import type { RedisLogLevel } from '../obs/logger.js'
+import { defaultClusterSettings, type ClusterSettings } from './cluster-config.js'
 
 export interface OutputBufferLimit {
   /** Disconnect at once when pending reply bytes exceed this (0 = no limit). */
@@ -42,6 +43,8 @@ export interface ServerConfig {
   configFile: string | null
   /** notify-keyspace-events as NotifyClass bits (commands/notify.ts); 0 = off, Redis's default. */
   notifyKeyspaceEvents: number
+  /** Cluster mode (Raft): node name, peer port, bootstrap/join (cluster-config.ts). */
+  cluster: ClusterSettings
 }
 
 export const debugCommandPolicies = ['no', 'yes', 'local'] as const
@@ -70,6 +73,7 @@ export const defaultServerConfig = (): ServerConfig => ({
   enableDebugCommand: 'local',
   configFile: null,
   notifyKeyspaceEvents: 0,
+  cluster: defaultClusterSettings(),
 })
 
 const memoryUnits: Record<string, number> = {

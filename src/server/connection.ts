@@ -14,6 +14,7 @@ import { createReplyWriter } from '../protocol/reply-writer.js'
 import type { StorageEngine } from '../storage/types.js'
 import type { Logger } from '../obs/logger.js'
 import type { ServerConfig } from './config.js'
+import type { CommandRouter, RouteKind, RouterSession } from './command-router.js'
 import type { ServerStats } from './stats.js'
 
 /**
@@ -34,7 +35,8 @@ export interface CommandExecutor {
 export interface ConnectionOwner {
   /** The live configuration (CONFIG SET changes it in place). */
   readonly settings: ServerConfig
-  readonly engine: StorageEngine
+  /** Replies wait for its durability (cluster mode: always durable, the Raft log is the WAL). */
+  readonly engine: Pick<StorageEngine, 'hasUndurableWrites' | 'whenDurable'>
   readonly executor: CommandExecutor
   readonly stats: ServerStats
   readonly logger: Logger
@@ -76,6 +78,13 @@ export class Connection {
   #softLimitSinceMs = 0
   #lastActivityMs: number
   #lastInputChunkBytes = 0
+  /** Cluster mode only: routes commands (null: every command runs in the dispatcher now). */
+  readonly #route: RouterSession | null
+  /** Routed commands awaiting their answer, all of kind #inFlightKind. */
+  #inFlight = 0
+  #inFlightKind: RouteKind = 'local'
+  /** A command that must wait for the in-flight ones (its args copied); reading is paused. */
+  #held: Buffer[] | null = null
   /** True while this connection runs its own commands: its own turn flushes deliveries. */
   #inTurn = false
   #deliveryFlushQueued = false
@@ -85,6 +94,7 @@ export class Connection {
     owner: ConnectionOwner
     session: ClientSession
     makeContext: (reply: ReplyWriter, session: ClientSession) => CommandContext
+    router?: CommandRouter
   }) {
     this.#socket = options.socket
     this.#owner = options.owner
@@ -92,6 +102,7 @@ export class Connection {
     this.#parser = new RespParser(parserLimitsOf(options.owner.settings))
     this.#writer = createReplyWriter(this.session.protocol)
     this.#ctx = options.makeContext(this.#writer, this.session)
+    this.#route = options.router?.open(this.session) ?? null
     this.#lastActivityMs = options.owner.clock.monotonicMs()
     const socket = this.#socket
     socket.setNoDelay(true)
@@ -179,6 +190,7 @@ export class Connection {
     this.#lastActivityMs = nowMs
     this.#lastInputChunkBytes = chunk.length
     this.#parser.feed(chunk)
+    if (this.#held !== null) return // runs once the in-flight commands answer
     let closeAfter: boolean
     owner.executor.beginBatch?.(nowMs)
     this.#inTurn = true
@@ -204,16 +216,26 @@ export class Connection {
     this.#flushTurn(closeAfter)
   }
 
-  /** Runs every complete command in the parser; returns true if the connection must close. */
-  #runCommands(): boolean {
+  /**
+   * Runs `first` (a held command), then every complete command in the parser, until one must
+   * wait for routed commands in flight; returns true if the connection must close.
+   */
+  #runCommands(first?: readonly Buffer[]): boolean {
     const owner = this.#owner
     const session = this.session
     const writer = this.#writer
+    let next = first
     try {
       for (;;) {
-        const command = this.#parser.next()
-        if (command === null) return false
-        owner.executor.execute(this.#ctx, command.args)
+        let args = next
+        next = undefined
+        if (args === undefined) {
+          const command = this.#parser.next()
+          if (command === null) return false
+          args = command.args
+        }
+        if (this.#route === null) owner.executor.execute(this.#ctx, args)
+        else if (!this.#runRouted(this.#route, args)) return false
         if (writer.protocol !== session.protocol) writer.protocol = session.protocol
         if (owner.isShuttingDown()) return true
         if (session.closeAfterReply || this.#state !== 'open') return true
@@ -230,6 +252,72 @@ export class Connection {
       )
       writer.error(error.code, error.message)
       return true
+    }
+  }
+
+  /** Cluster mode: runs or starts one command; false when it must wait (it is then held). */
+  #runRouted(route: RouterSession, args: readonly Buffer[]): boolean {
+    const kind = route.classify(this.#ctx, args)
+    const joins = (kind === 'write' || kind === 'read') && kind === this.#inFlightKind
+    if (this.#inFlight > 0 && !joins) {
+      this.#held = args.map((arg) => Buffer.from(arg))
+      this.#socket.pause()
+      return false
+    }
+    if (kind === 'local') {
+      route.beforeLocal(this.#ctx, args)
+      this.#owner.executor.execute(this.#ctx, args)
+      return true
+    }
+    // Replies of the local commands before this one leave first.
+    const before = this.#writer.take()
+    if (before !== null) this.#queueReply(before)
+    const slot: PendingReply = { bytes: null, ready: false, error: undefined, closeAfter: false }
+    this.#pending.push(slot)
+    this.#inFlight++
+    this.#inFlightKind = kind
+    route.start(kind, this.#ctx, args, (reply) => this.#onRoutedReply(slot, reply))
+    return true
+  }
+
+  #queueReply(bytes: Buffer): void {
+    this.#pending.push({ bytes, ready: true, error: undefined, closeAfter: false })
+    this.#pendingBytes += bytes.length
+  }
+
+  #onRoutedReply(slot: PendingReply, reply: Buffer): void {
+    slot.bytes = reply
+    slot.ready = true
+    this.#pendingBytes += reply.length
+    this.#inFlight--
+    if (this.#inFlight === 0) this.#inFlightKind = 'local'
+    this.#drainPending()
+    this.#checkOutputLimit()
+    if (this.#inFlight === 0 && this.#held !== null && !this.#inTurn) this.#resumeHeld()
+  }
+
+  /** The in-flight commands answered: run the held command and whatever was parsed after it. */
+  #resumeHeld(): void {
+    const held = this.#held
+    this.#held = null
+    if (held === null || this.#state !== 'open') return
+    const owner = this.#owner
+    let closeAfter: boolean
+    owner.executor.beginBatch?.(owner.clock.monotonicMs())
+    this.#inTurn = true
+    try {
+      closeAfter = this.#runCommands(held)
+    } finally {
+      this.#inTurn = false
+      owner.executor.endBatch?.(owner.clock.monotonicMs())
+    }
+    if (owner.isShuttingDown()) {
+      this.#writer.take()
+      return
+    }
+    this.#flushTurn(closeAfter)
+    if (this.#held === null && !this.#pausedForDrain && this.#state === 'open') {
+      this.#socket.resume()
     }
   }
 
@@ -301,7 +389,7 @@ export class Connection {
     this.#checkOutputLimit()
     if (!this.#pausedForDrain) return
     this.#pausedForDrain = false
-    if (this.#state === 'open') this.#socket.resume()
+    if (this.#state === 'open' && this.#held === null) this.#socket.resume()
   }
 
   #checkOutputLimit(): void {

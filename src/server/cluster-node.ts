@@ -1,0 +1,324 @@
+/* One cluster node: the replica host on real ports, the replicated keyspace state machine and the
+ * peer transport, wired together (Raft messages both ways, peer RPCs for forwarded writes, joins,
+ * admin and status). Invariant: a client write reaches the log only through host.write on the
+ * leader, with the client's (clientId, sequence), so any retry or forward is applied at most
+ * once; this node's own entries (address, tick) use its own session the same way. */
+import type { PubSubHub } from '../commands/pubsub-hub.js'
+import type { ServerHost } from '../commands/types.js'
+import type { Clock, Disk, Rng, Timers } from '../core/ports.js'
+import type { Logger } from '../obs/logger.js'
+import { noNode, type MembershipChange, type NodeId } from '../raft/index.js'
+import { encodeEntry, type CommandEntry, type NodeAddress } from '../replica/command-entry.js'
+import { createReplicaHost } from '../replica/host.js'
+import type {
+  CreateKeyspaceStateMachine,
+  KeyspaceStateMachine,
+} from '../replica/keyspace-state-machine.js'
+import type {
+  AdminOp,
+  PeerRequest,
+  PeerResponse,
+  PeerTransport,
+  PeerTransportOptions,
+} from '../replica/peer-types.js'
+import type { ReplicaHost, ReplicaResult, WriteRequest } from '../replica/types.js'
+import type { ClusterSettings } from './cluster-config.js'
+import {
+  clusterPathsOf,
+  readIdentity,
+  resolveIdentity,
+  writeIdentity,
+  type NodeIdentity,
+} from './cluster-identity.js'
+import { ClusterMembership } from './cluster-membership.js'
+import { clusterStatusOf, type ClusterStatus, type StatusSources } from './cluster-status.js'
+
+/** Design note section 4: timing defaults. */
+export const clusterTiming = {
+  tickMs: 50,
+  electionTicks: 10,
+  heartbeatTicks: 1,
+  /** The leader proposes a tick entry this often while expiries are due. */
+  expiryTickMs: 100,
+  /** A forwarded write or admin request waits this long for the leader's answer. */
+  forwardTimeoutMs: 2000,
+} as const
+
+/** The single Raft group until sharding lands (DESIGN.md: group ids exist from the start). */
+const groupId = 1
+
+export type Done = (result: ReplicaResult) => void
+
+export interface ClusterNodeOptions {
+  readonly settings: ClusterSettings
+  /** The server's data directory (the node uses DIR/cluster/). */
+  readonly dir: string
+  /** The client port actually bound. */
+  readonly clientPort: number
+  readonly disk: Disk
+  readonly clock: Clock
+  readonly timers: Timers
+  readonly rng: Rng
+  readonly logger: Logger
+  readonly pubsub: PubSubHub
+  readonly serverHost: ServerHost
+  readonly createStateMachine: CreateKeyspaceStateMachine
+  readonly createTransport: (options: PeerTransportOptions) => PeerTransport
+}
+
+export interface ClusterNode {
+  readonly identity: NodeIdentity
+  readonly clock: Clock
+  readonly timers: Timers
+  readonly host: ReplicaHost
+  readonly stateMachine: KeyspaceStateMachine
+  /** A client write: run on the leader, forwarded by a follower (same session and sequence). */
+  write(request: WriteRequest, done: Done): void
+  /** A linearizable read (ReadIndex, on any member). */
+  read(query: Uint8Array, done: Done): void
+  /** A membership or leadership change, run on the leader (forwarded by a follower). */
+  admin(op: AdminOp, id: NodeId, done: Done): void
+  /** Proposes an address-book entry through this node's own session. */
+  proposeAddress(id: NodeId, address: NodeAddress, done: Done): void
+  statusSources(): StatusSources & { matchIndexOf(id: NodeId): number | null }
+  status(): ClusterStatus
+  /** Stops the host, the loops and the transport, and closes the state machine. */
+  close(): Promise<void>
+}
+
+export async function startClusterNode(options: ClusterNodeOptions): Promise<ClusterNode> {
+  const { disk, settings } = options
+  const paths = clusterPathsOf(options.dir)
+  const resolved = resolveIdentity(readIdentity(disk, paths), settings, options.clientPort)
+  disk.mkdirp(paths.root)
+  const stateMachine = await options.createStateMachine({
+    disk,
+    dir: paths.state,
+    clock: options.clock,
+    pubsub: options.pubsub,
+    host: options.serverHost,
+    logger: options.logger,
+  })
+  const node = new Node(options, resolved.identity, stateMachine)
+  try {
+    const clusterPort = await node.transport.listen()
+    node.identity = { ...node.identity, clusterPort }
+    await writeIdentity(disk, paths, node.identity)
+    node.start(paths.raft, resolved.fresh && settings.bootstrap)
+  } catch (error) {
+    await node.close()
+    throw error
+  }
+  return node
+}
+
+class Node implements ClusterNode {
+  identity: NodeIdentity
+  readonly clock: Clock
+  readonly timers: Timers
+  readonly host: ReplicaHost
+  readonly stateMachine: KeyspaceStateMachine
+  readonly transport: PeerTransport
+  readonly #options: ClusterNodeOptions
+  readonly #membership: ClusterMembership
+  /** This node's own session for the entries it proposes itself (address, tick). */
+  readonly #clientId: number
+  #sequence = 0
+  #tickInFlight = false
+  #started = false
+  #closing: Promise<void> | null = null
+  readonly #cancels: Array<() => void> = []
+
+  constructor(options: ClusterNodeOptions, identity: NodeIdentity, sm: KeyspaceStateMachine) {
+    this.#options = options
+    this.identity = identity
+    this.clock = options.clock
+    this.timers = options.timers
+    this.stateMachine = sm
+    this.#clientId = randomClientId(options.rng)
+    this.transport = options.createTransport({
+      selfId: identity.id,
+      host: options.settings.clusterHost,
+      port: identity.clusterPort,
+      resolve: (id) => this.#resolvePeer(id),
+      onRaftMessage: (message) => this.host.receive(message),
+      onRequest: (from, request, respond) => this.#onRequest(from, request, respond),
+      logger: options.logger,
+      timers: options.timers,
+      clock: options.clock,
+      rng: options.rng,
+    })
+    // The host is created at start(), once the bound peer port is known; until then it is unset.
+    this.host = undefined as unknown as ReplicaHost
+    this.#membership = new ClusterMembership(this, options)
+  }
+
+  start(raftDir: string, bootstrap: boolean): void {
+    const o = this.#options
+    const host = createReplicaHost({
+      groupId,
+      id: this.identity.id,
+      dir: raftDir,
+      disk: o.disk,
+      clock: o.clock,
+      timers: o.timers,
+      rng: o.rng,
+      // A bootstrap node is its single-voter group; a joiner knows no voters until it is sent
+      // the log (ignored by a restart: the membership is then recovered from the log).
+      voters: bootstrap ? [this.identity.id] : [],
+      stateMachine: this.stateMachine,
+      send: (message) => this.transport.sendRaft(message),
+      tickMs: clusterTiming.tickMs,
+      electionTicks: clusterTiming.electionTicks,
+      heartbeatTicks: clusterTiming.heartbeatTicks,
+      readMode: 'read-index',
+      onEvent: (event) => this.#membership.onEvent(event),
+    })
+    ;(this as { host: ReplicaHost }).host = host
+    host.start()
+    this.#started = true
+    this.#cancels.push(o.timers.every(clusterTiming.expiryTickMs, () => this.#maybeTick()))
+    this.#cancels.push(this.#membership.start(o.settings.join))
+  }
+
+  write(request: WriteRequest, done: Done): void {
+    if (!this.#started) return done({ ok: false, error: 'not-leader', leaderId: noNode })
+    const { role, leaderId } = this.host.status()
+    if (role === 'leader' || leaderId === noNode || leaderId === this.identity.id) {
+      return this.host.write(request, done)
+    }
+    const forward: PeerRequest = {
+      type: 'forward-write',
+      clientId: request.clientId,
+      sequence: request.sequence,
+      entry: request.command,
+    }
+    this.#requestLeader(leaderId, forward, done)
+  }
+
+  read(query: Uint8Array, done: Done): void {
+    if (!this.#started) return done({ ok: false, error: 'not-leader', leaderId: noNode })
+    this.host.read(query, done)
+  }
+
+  admin(op: AdminOp, id: NodeId, done: Done): void {
+    const { role, leaderId } = this.host.status()
+    if (role === 'leader') return this.#adminLocal(op, id, done)
+    if (leaderId === noNode) return done({ ok: false, error: 'not-leader', leaderId: noNode })
+    this.#requestLeader(leaderId, { type: 'admin', op, id }, done)
+  }
+
+  proposeAddress(id: NodeId, address: NodeAddress, done: Done): void {
+    this.#proposeOwn({ kind: 'address', id, address }, done)
+  }
+
+  statusSources(): StatusSources & { matchIndexOf(id: NodeId): number | null } {
+    return {
+      identity: this.identity,
+      replica: this.host.status(),
+      addressBook: this.stateMachine.addressBook(),
+      matchIndexOf: (id) => this.host.matchIndexOf(id),
+    }
+  }
+
+  status(): ClusterStatus {
+    return clusterStatusOf(this.statusSources())
+  }
+
+  close(): Promise<void> {
+    if (this.#closing === null) this.#closing = this.#close()
+    return this.#closing
+  }
+
+  async #close(): Promise<void> {
+    for (const cancel of this.#cancels.splice(0)) cancel()
+    // The host's log is fsynced per Ready; stop() answers every pending request 'unknown'.
+    if (this.#started) this.host.stop()
+    await this.transport.close()
+    this.stateMachine.close()
+  }
+
+  /** A ReplicaHost's changeMembership / transferLeadership, on this (leader) node. */
+  #adminLocal(op: AdminOp, id: NodeId, done: Done): void {
+    if (op === 'transfer') {
+      if (id === this.identity.id) return done({ ok: true, reply: new Uint8Array(0) })
+      if (this.host.transferLeadership(id)) return done({ ok: true, reply: new Uint8Array(0) })
+      return done({ ok: false, error: 'refused', reason: 'not a voter of this group' })
+    }
+    const change: MembershipChange = { type: op, nodeId: id }
+    this.host.changeMembership(change, done)
+  }
+
+  #requestLeader(leaderId: NodeId, request: PeerRequest, done: Done): void {
+    void this.transport
+      .request(leaderId, request, clusterTiming.forwardTimeoutMs)
+      .then((response) => {
+        done(response.type === 'result' ? response.result : { ok: false, error: 'unknown' })
+      })
+  }
+
+  /** Entries this node proposes itself: its own session, a new sequence each. */
+  #proposeOwn(entry: CommandEntry, done: Done): void {
+    this.#sequence++
+    this.write(
+      { clientId: this.#clientId, sequence: this.#sequence, command: encodeEntry(entry) },
+      done,
+    )
+  }
+
+  /** The leader advances time and expires keys deterministically through 'tick' entries. */
+  #maybeTick(): void {
+    if (this.#tickInFlight || this.host.status().role !== 'leader') return
+    const nowMs = this.#options.clock.wallMs()
+    if (!this.stateMachine.dueExpiries(nowMs)) return
+    this.#tickInFlight = true
+    this.#proposeOwn({ kind: 'tick', timeMs: nowMs }, () => {
+      this.#tickInFlight = false
+    })
+  }
+
+  #resolvePeer(id: NodeId): { host: string; port: number } | null {
+    const address = this.stateMachine.addressBook().get(id) ?? this.#membership.pendingAddressOf(id)
+    if (address === null) return null
+    const overridden = this.#options.settings.peerOverride.get(address.name)
+    return overridden ?? { host: address.host, port: address.clusterPort }
+  }
+
+  #onRequest(
+    _from: NodeId | null,
+    request: PeerRequest,
+    respond: (response: PeerResponse) => void,
+  ): void {
+    const result = (r: ReplicaResult): void => respond({ type: 'result', result: r })
+    switch (request.type) {
+      case 'forward-write':
+        if (!this.#started || this.host.status().role !== 'leader') {
+          return result({ ok: false, error: 'not-leader', leaderId: this.#leaderHint() })
+        }
+        return this.host.write(
+          { clientId: request.clientId, sequence: request.sequence, command: request.entry },
+          result,
+        )
+      case 'admin':
+        if (this.host.status().role !== 'leader') {
+          return result({ ok: false, error: 'not-leader', leaderId: this.#leaderHint() })
+        }
+        return this.#adminLocal(request.op, request.id, result)
+      case 'join':
+        return this.#membership.onJoin(request, respond)
+      case 'status':
+        return respond({ type: 'status', status: { ...this.status() } })
+    }
+  }
+
+  #leaderHint(): NodeId {
+    return this.#started ? this.host.status().leaderId : noNode
+  }
+}
+
+/** A random 53-bit session id (never 0). */
+export function randomClientId(rng: Rng): number {
+  const high = rng.int(1 << 21)
+  const low = rng.int(2 ** 32)
+  return high * 2 ** 32 + low || 1
+}
