@@ -25,6 +25,8 @@ const sections: readonly SectionDef[] = [
   { name: 'commandstats', title: 'Commandstats', inDefault: false },
   { name: 'errorstats', title: 'Errorstats', inDefault: true },
   { name: 'cluster', title: 'Cluster', inDefault: true },
+  // caskade's own: present only in cluster mode (the host provides it; otherwise left out).
+  { name: 'raft', title: 'Raft', inDefault: true },
   { name: 'keyspace', title: 'Keyspace', inDefault: true },
 ]
 

@@ -2,12 +2,33 @@
  * driven by committed Raft entries (command-entry.ts). Invariant: the same entries in the same
  * order give the same replies and the same snapshot bytes on every node (apply time and Rng come
  * from the entries, never from this node's clock). */
-import type { Clock, Disk, Timers } from '../core/ports.js'
+import { createDispatcher, type Dispatcher } from '../commands/dispatch.js'
+import { transactionOf } from '../commands/multi-queue.js'
 import type { PubSubHub } from '../commands/pubsub-hub.js'
-import type { ServerHost } from '../commands/types.js'
+import { commandTable } from '../commands/registry.js'
+import type { ClientSession, CommandContext, CommandSpec, ServerHost } from '../commands/types.js'
+import { assert } from '../core/assert.js'
+import { CaskadeError, ErrorCode } from '../core/errors.js'
+import type { Clock, Disk, Rng, Timers } from '../core/ports.js'
+import { createRng } from '../core/rng.js'
+import { createKeyspace, type EngineKeyspace } from '../keyspace/keyspace.js'
+import { createReplyWriter } from '../protocol/reply-writer.js'
+import type { ProtocolVersion, ReplyWriter } from '../protocol/types.js'
 import type { NodeId } from '../raft/types.js'
+import { openEngine } from '../storage/engine.js'
 import type { HashSeed } from '../storage/half-siphash.js'
-import type { NodeAddress } from './command-entry.js'
+import type { StorageEngine } from '../storage/types.js'
+import {
+  decodeEntry,
+  decodeQuery,
+  type ExecEntry,
+  type NodeAddress,
+  type SingleCommandEntry,
+  type TickEntry,
+} from './command-entry.js'
+import { ExpiryQueue } from './expiry-queue.js'
+import { decodeKeyspaceSnapshot, encodeKeyspaceSnapshot } from './keyspace-snapshot.js'
+import { ModifiedKeys, TrackedEngine } from './tracked-engine.js'
 import type { StateMachine } from './types.js'
 
 export type { NodeAddress } from './command-entry.js'
@@ -45,7 +66,349 @@ export interface KeyspaceStateMachine extends StateMachine {
   close(): void
 }
 
-/** The factory's shape: async because it opens the engine in `dir`. */
-export type CreateKeyspaceStateMachine = (
+/** Commands a log entry may carry besides 'write' and 'readonly' ones: their effect or reply is
+ * the same on every node (PUBLISH reaches every node's subscribers). Others act on one node. */
+const sharedCommands: ReadonlySet<string> = new Set(['publish', 'spublish', 'ping', 'echo', 'time'])
+
+function isReplicable(spec: CommandSpec): boolean {
+  return (
+    spec.flags.includes('write') || spec.flags.includes('readonly') || sharedCommands.has(spec.name)
+  )
+}
+
+const okReply = new Uint8Array(Buffer.from('+OK\r\n', 'latin1'))
+const lockFilePrefix = 'LOCK'
+/** Rotate engine segments at 64 MiB: the engine is rebuilt from the log, never from its files. */
+const stateSegmentBytes = 64 * 1024 * 1024
+const stateMergeDeadRatio = 0.5
+const stateMergeDeadBytesMin = 64 * 1024 * 1024
+/** A rebuild of the expiry queue once stale entries outnumber live expiring keys this much. */
+const expiryQueueSlack = 1024
+
+/** Timers that never fire: expiry runs only at applied entries, never on this node's clock. */
+const inertTimers: Timers = {
+  every: () => () => undefined,
+  after: () => () => undefined,
+  defer: () => undefined,
+}
+
+/** A Rng whose sequence is replaced per entry (seeded from the entry's log index). */
+class SeededRng implements Rng {
+  #rng: Rng = createRng(0)
+  reseed(seed: number): void {
+    // Both halves of a 53-bit index reach the 32-bit seed.
+    this.#rng = createRng((seed % 0x1_0000_0000) ^ Math.floor(seed / 0x1_0000_0000))
+  }
+  int(bound: number): number {
+    return this.#rng.int(bound)
+  }
+  float(): number {
+    return this.#rng.float()
+  }
+}
+
+/** A host for nodes that give none: no clients, no configuration, nothing per node. */
+const detachedHost: ServerHost = {
+  config: {
+    get: () => [],
+    set: () => {
+      throw new CaskadeError(ErrorCode.Err, 'CONFIG SET is not available here')
+    },
+  },
+  clients: () => [],
+  clientListExtras: () => [],
+  killClients: () => 0,
+  infoSection: () => null,
+  shutdown: () => undefined,
+  sleepBlocking: () => undefined,
+}
+
+function entrySession(protocol: ProtocolVersion, nowMs: number): ClientSession {
+  return {
+    id: 0,
+    addr: 'replicated-log:0',
+    laddr: 'replicated-log:0',
+    createdAtMs: nowMs,
+    name: null,
+    libName: null,
+    libVersion: null,
+    protocol,
+    closeAfterReply: false,
+    lastCommand: 'NULL',
+    lastInteractionMs: nowMs,
+  }
+}
+
+/** Empties the engine directory (the engine is rebuilt from the Raft snapshot and log). */
+async function wipeStateDir(disk: Disk, dir: string): Promise<void> {
+  disk.mkdirp(dir)
+  // Held while listing: a live process using this directory makes this throw, not lose data.
+  const lock = disk.lockDir(dir)
+  let names: string[]
+  try {
+    names = await disk.list(dir)
+  } finally {
+    lock.release()
+  }
+  for (const name of names) {
+    if (!name.startsWith(lockFilePrefix)) await disk.remove(`${dir}/${name}`)
+  }
+}
+
+export async function createKeyspaceStateMachine(
   options: KeyspaceStateMachineOptions,
-) => Promise<KeyspaceStateMachine>
+): Promise<KeyspaceStateMachine> {
+  await wipeStateDir(options.disk, options.dir)
+  const engine = await openEngine({
+    dir: options.dir,
+    disk: options.disk,
+    clock: options.clock,
+    timers: options.timers,
+    fsync: 'no', // the Raft log is the write-ahead log
+    segmentBytesMax: stateSegmentBytes,
+    mergeDeadRatioMin: stateMergeDeadRatio,
+    mergeDeadBytesMin: stateMergeDeadBytesMin,
+    ...(options.hashSeed === undefined ? {} : { hashSeed: options.hashSeed }),
+  })
+  return new ReplicatedKeyspace(options, engine)
+}
+
+/** Over any StorageEngine (the memory engine in tests); the caller owns nothing after this. */
+export function keyspaceStateMachineOver(
+  engine: StorageEngine,
+  options: Omit<KeyspaceStateMachineOptions, 'disk' | 'dir' | 'timers'>,
+): KeyspaceStateMachine {
+  assert(engine.keyCount() === 0, 'the state machine starts from an empty engine')
+  return new ReplicatedKeyspace(options, engine)
+}
+
+type MachineOptions = Omit<KeyspaceStateMachineOptions, 'disk' | 'dir' | 'timers'>
+
+class ReplicatedKeyspace implements KeyspaceStateMachine {
+  readonly #options: MachineOptions
+  readonly #engine: StorageEngine
+  readonly #modified = new ModifiedKeys()
+  readonly #expiries = new ExpiryQueue()
+  readonly #tracked: TrackedEngine
+  readonly #dispatcher: Dispatcher = createDispatcher(commandTable)
+  readonly #reply: ReplyWriter = createReplyWriter(2)
+  readonly #entryRng = new SeededRng()
+  readonly #queryRng: Rng
+  readonly #clock: Clock
+  #keyspace: EngineKeyspace
+  #addressBook = new Map<NodeId, NodeAddress>()
+  #appliedTimeMs = 0
+  #lastIndex = 0
+  #closed = false
+
+  constructor(options: MachineOptions, engine: StorageEngine) {
+    this.#options = options
+    this.#engine = engine
+    this.#tracked = new TrackedEngine(engine, this.#modified, this.#expiries)
+    this.#queryRng = createRng(0x5eed)
+    const now = (): number => this.#appliedTimeMs
+    this.#clock = { monotonicMs: now, wallMs: now }
+    this.#keyspace = this.#createKeyspace()
+  }
+
+  get appliedTimeMs(): number {
+    return this.#appliedTimeMs
+  }
+
+  addressBook(): ReadonlyMap<NodeId, NodeAddress> {
+    return this.#addressBook
+  }
+
+  dueExpiries(nowMs: number): boolean {
+    const queue = this.#expiries
+    // Skipping stale entries changes no state: they would be skipped when applying too.
+    while (queue.size > 0 && !this.#isCurrentExpiry(queue.peekName(), queue.peekMs())) queue.pop()
+    return queue.peekMs() < nowMs
+  }
+
+  apply(command: Uint8Array, index: number): Uint8Array {
+    assert(!this.#closed, 'apply after close')
+    assert(index > this.#lastIndex, 'entries are applied in log order, each once')
+    const entry = decodeEntry(command)
+    this.#lastIndex = index
+    if (entry.kind === 'address') {
+      this.#addressBook.set(entry.id, entry.address)
+      return okReply
+    }
+    this.#appliedTimeMs = Math.max(this.#appliedTimeMs, entry.timeMs)
+    this.#tracked.setMode('apply', index)
+    this.#entryRng.reseed(index)
+    try {
+      this.#expireDue()
+      const reply = this.#run(entry)
+      // A key written already expired (SET ... PXAT in the past) goes now: a query never
+      // finds an expired key to delete.
+      this.#expireDue()
+      return reply
+    } finally {
+      this.#tracked.setMode('idle')
+    }
+  }
+
+  #run(entry: SingleCommandEntry | ExecEntry | TickEntry): Uint8Array {
+    switch (entry.kind) {
+      case 'command':
+        return this.#runCommand(entry)
+      case 'exec':
+        return this.#runExec(entry)
+      case 'tick':
+        // The wheel's own bookkeeping (everything due is already gone): it stays small.
+        this.#keyspace.activeExpireCycle()
+        return okReply
+    }
+  }
+
+  #context(protocol: ProtocolVersion, rng: Rng): CommandContext {
+    this.#reply.protocol = protocol
+    const pubsub = this.#options.pubsub
+    return {
+      keyspace: this.#keyspace,
+      clock: this.#clock,
+      rng,
+      reply: this.#reply,
+      client: entrySession(protocol, this.#appliedTimeMs),
+      host: this.#options.host ?? detachedHost,
+      ...(pubsub === undefined ? {} : { pubsub }),
+    }
+  }
+
+  #take(): Uint8Array {
+    const bytes = this.#reply.take()
+    assert(bytes !== null, 'a command writes a reply')
+    return bytes
+  }
+
+  #runCommand(entry: SingleCommandEntry): Uint8Array {
+    const ctx = this.#context(entry.protocol, this.#entryRng)
+    const spec = this.#dispatcher.lookup(entry.argv)
+    if (spec !== null && !isReplicable(spec)) {
+      ctx.reply.error(ErrorCode.Err, notReplicableMessage(spec))
+    } else {
+      this.#dispatcher.execute(ctx, entry.argv)
+    }
+    return this.#take()
+  }
+
+  /** MULTI, the queue, EXEC, as a connection runs them; only EXEC's reply is returned. */
+  #runExec(entry: ExecEntry): Uint8Array {
+    const ctx = this.#context(entry.protocol, this.#entryRng)
+    const dispatcher = this.#dispatcher
+    dispatcher.execute(ctx, [Buffer.from('MULTI')])
+    const state = transactionOf(ctx.client)
+    for (const argv of entry.commands) {
+      const spec = dispatcher.lookup(argv)
+      if (spec !== null && !isReplicable(spec)) state.execAbort = true
+      else dispatcher.execute(ctx, argv)
+    }
+    this.#reply.take() // +OK and the +QUEUED (or refusals) went to the client at queuing
+    const watchIndex = entry.watchIndex
+    if (entry.watched.some((key) => this.#modifiedSince(key, watchIndex))) {
+      state.watcher.dirty = true
+    }
+    dispatcher.execute(ctx, [Buffer.from('EXEC')])
+    return this.#take()
+  }
+
+  #modifiedSince(key: Buffer, index: number): boolean {
+    return this.#modified.lastModifiedIndex(key.toString('latin1')) > index
+  }
+
+  query(query: Uint8Array): Uint8Array {
+    assert(!this.#closed, 'query after close')
+    const { protocol, argv } = decodeQuery(query)
+    const ctx = this.#context(protocol, this.#queryRng)
+    const spec = this.#dispatcher.lookup(argv)
+    this.#tracked.setMode('query')
+    try {
+      if (spec !== null && !spec.flags.includes('readonly')) {
+        ctx.reply.error(ErrorCode.Err, `'${spec.name}' is not a read-only command`)
+      } else {
+        this.#dispatcher.execute(ctx, argv)
+      }
+    } finally {
+      this.#tracked.setMode('idle')
+    }
+    return this.#take()
+  }
+
+  snapshot(): Uint8Array {
+    return encodeKeyspaceSnapshot(this.#engine, {
+      lastIndex: this.#lastIndex,
+      appliedTimeMs: this.#appliedTimeMs,
+      addressBook: this.#addressBook,
+      modifiedFloorIndex: this.#modified.floorIndex,
+      modified: [...this.#modified.entries()],
+    })
+  }
+
+  restore(data: Uint8Array): void {
+    assert(!this.#closed, 'restore after close')
+    this.#keyspace.close()
+    // FLUSHALL's marker: every record before it is dead (merge reclaims the space), at once.
+    this.#engine.clear()
+    const meta = decodeKeyspaceSnapshot(data, this.#engine)
+    this.#lastIndex = meta.lastIndex
+    this.#appliedTimeMs = meta.appliedTimeMs
+    this.#addressBook = new Map(meta.addressBook)
+    this.#modified.reset(meta.modifiedFloorIndex, meta.modified)
+    this.#keyspace = this.#createKeyspace()
+    this.#options.logger?.info({ keys: this.#engine.keyCount() }, 'state machine restored')
+  }
+
+  close(): void {
+    if (this.#closed) return
+    this.#closed = true
+    this.#keyspace.close()
+    this.#engine.close().catch((error: unknown) => {
+      this.#options.logger?.info({ error: String(error) }, 'state machine engine close failed')
+    })
+  }
+
+  /** A fresh keyspace over the engine (its wheel and the expiry queue refilled from it). */
+  #createKeyspace(): EngineKeyspace {
+    this.#expiries.clear()
+    this.#engine.forEachExpiring((key, expiresAtMs) => {
+      this.#expiries.push(key.toString('latin1'), expiresAtMs)
+    })
+    const pubsub = this.#options.pubsub
+    return createKeyspace({
+      engine: this.#tracked,
+      clock: this.#clock,
+      timers: inertTimers,
+      rng: this.#entryRng,
+      ...(pubsub === undefined ? {} : { events: pubsub }),
+    })
+  }
+
+  #isCurrentExpiry(name: string, atMs: number): boolean {
+    return this.#engine.expiresAtMs(Buffer.from(name, 'latin1')) === atMs
+  }
+
+  /** Deletes every key expired at the apply time, in (expiry, key) order: same on every node. */
+  #expireDue(): void {
+    const queue = this.#expiries
+    const nowMs = this.#appliedTimeMs
+    while (queue.peekMs() < nowMs) {
+      const name = queue.peekName()
+      const atMs = queue.peekMs()
+      queue.pop()
+      // The keyspace's lazy expiry: delete, count, notify 'expired', as on access.
+      if (this.#isCurrentExpiry(name, atMs)) this.#keyspace.has(Buffer.from(name, 'latin1'))
+    }
+    if (queue.size > 2 * this.#engine.stats().keysWithExpiry + expiryQueueSlack) {
+      this.#expiries.clear()
+      this.#engine.forEachExpiring((key, expiresAtMs) => {
+        this.#expiries.push(key.toString('latin1'), expiresAtMs)
+      })
+    }
+  }
+}
+
+function notReplicableMessage(spec: CommandSpec): string {
+  return `'${spec.name}' acts on one node and is not replicated`
+}

@@ -95,6 +95,7 @@ export async function startClusterNode(options: ClusterNodeOptions): Promise<Clu
     disk,
     dir: paths.state,
     clock: options.clock,
+    timers: options.timers,
     pubsub: options.pubsub,
     host: options.serverHost,
     logger: options.logger,

@@ -20,8 +20,7 @@ import { retrying, type RetryOutcome } from './cluster-retry.js'
 export const routeRetryWindowMs = 5000
 
 const ok = Buffer.from('+OK\r\n')
-const errorBytes = (code: string, message: string): Buffer =>
-  Buffer.from(`-${code} ${message}\r\n`)
+const errorBytes = (code: string, message: string): Buffer => Buffer.from(`-${code} ${message}\r\n`)
 export const tryAgainReply = errorBytes(ErrorCode.TryAgain, RedisErrors.noLeader)
 export const uncertainReply = errorBytes(ErrorCode.Uncertain, RedisErrors.uncertainWrite)
 const blockingReply = errorBytes(

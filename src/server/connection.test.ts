@@ -6,7 +6,6 @@ import { EventEmitter } from 'node:events'
 import type { Socket } from 'node:net'
 import type { ClientSession, CommandContext } from '../commands/types.js'
 import type { Clock } from '../core/ports.js'
-import type { StorageEngine } from '../storage/types.js'
 import { createSilentLogger } from '../obs/logger.js'
 import { defaultServerConfig } from './config.js'
 import { Connection, type CommandExecutor, type ConnectionOwner } from './connection.js'
@@ -102,7 +101,7 @@ function setup(configure?: (owner: ConnectionOwner) => void): {
   const clock: Clock = { monotonicMs: () => 0, wallMs: () => 0 }
   const owner: ConnectionOwner = {
     settings: defaultServerConfig(),
-    engine: engine as unknown as StorageEngine,
+    engine,
     executor: fakeExecutor(engine),
     stats: new ServerStats(),
     logger: createSilentLogger(),

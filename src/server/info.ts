@@ -31,6 +31,8 @@ export interface InfoSources {
   pubsubChannels?(): number
   pubsubPatterns?(): number
   pubsubShardChannels?(): number
+  /** Cluster mode: the sections the node owns (raft, replication); null for the others. */
+  clusterSection?(section: string): InfoField[] | null
 }
 
 function serverSection(sources: InfoSources): InfoField[] {
@@ -170,6 +172,8 @@ const sectionBuilders: Record<string, (sources: InfoSources) => InfoField[]> = {
 
 /** One section by its lowercase name, or null when the host does not own it. */
 export function buildInfoSection(sources: InfoSources, section: string): InfoField[] | null {
+  const cluster = sources.clusterSection?.(section.toLowerCase()) ?? null
+  if (cluster !== null) return cluster
   const build = sectionBuilders[section.toLowerCase()]
   return build === undefined ? null : build(sources)
 }

@@ -95,12 +95,7 @@ function add(node: ClusterNode, name: string, spec: string, done: (reply: Buffer
   )
 }
 
-function adminOp(
-  node: ClusterNode,
-  op: AdminOp,
-  id: NodeId,
-  done: (reply: Buffer) => void,
-): void {
+function adminOp(node: ClusterNode, op: AdminOp, id: NodeId, done: (reply: Buffer) => void): void {
   retrying(
     { clock: node.clock, timers: node.timers, windowMs: adminRetryWindowMs, retryUnknown: false },
     (attemptDone) => node.admin(op, id, attemptDone),

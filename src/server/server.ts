@@ -31,6 +31,12 @@ import { createServerHost } from './host.js'
 import type { InfoSources } from './info.js'
 import { ServerStats, metricSampleIntervalMs } from './stats.js'
 import { caskadeVersion } from './version.js'
+import { assert } from '../core/assert.js'
+import type { CommandRouter } from './command-router.js'
+import type { ServerHost } from '../commands/types.js'
+import { clusterPathsOf } from './cluster-identity.js'
+import { wantsClusterMode } from './cluster-config.js'
+import type { ClusterDeps, ClusterAttachment } from './cluster-server.js'
 
 export interface ServerDeps {
   disk?: Disk
@@ -38,6 +44,8 @@ export interface ServerDeps {
   timers?: Timers
   rng?: Rng
   logger?: Logger
+  /** Cluster mode's state machine and transport factories (default: the real ones). */
+  cluster?: ClusterDeps
 }
 
 export interface RunningServer {
@@ -67,6 +75,13 @@ export async function startServer(
   const logger = deps.logger ?? createSilentLogger()
   const rng = deps.rng ?? createRng(randomBytes(4).readUInt32LE(0))
   disk.mkdirp(config.dir)
+  const clustered =
+    wantsClusterMode(config.cluster) || disk.exists(clusterPathsOf(config.dir).identity)
+  if (clustered) {
+    const { startClusterServer } = await import('./cluster-server.js')
+    assert(deps.cluster !== undefined, 'cluster mode needs deps.cluster (the CLI passes it)')
+    return startClusterServer(config, { disk, clock, timers, logger, rng }, deps.cluster)
+  }
   const openedAtMs = clock.monotonicMs()
   const engine = await openEngine({
     dir: config.dir,
@@ -135,7 +150,7 @@ export function logStorageEvent(logger: Logger, event: StorageEvent): void {
   }
 }
 
-interface ServerParts {
+export interface ServerParts {
   config: ServerConfig
   engine: StorageEngine
   keyspace: Keyspace
@@ -146,7 +161,7 @@ interface ServerParts {
   logger: Logger
 }
 
-class CaskadeServer implements RunningServer, ConnectionOwner {
+export class CaskadeServer implements RunningServer, ConnectionOwner {
   readonly config: LiveConfigRegistry
   readonly engine: StorageEngine
   readonly keyspace: Keyspace
@@ -163,8 +178,12 @@ class CaskadeServer implements RunningServer, ConnectionOwner {
   readonly #parts: ServerParts
   readonly #listeners: net.Server[] = []
   readonly #cancelTimers: Array<() => void> = []
-  readonly #host
+  readonly host: ServerHost
   readonly #info: InfoSources
+  /** Cluster mode: routes client commands; connections arriving before it are refused. */
+  #router: CommandRouter | null = null
+  #cluster: ClusterAttachment | null = null
+  #clusterPending = false
   #nextClientId = 1
   #closing: Promise<void> | null = null
   #resolveClosed: () => void = () => undefined
@@ -188,7 +207,7 @@ class CaskadeServer implements RunningServer, ConnectionOwner {
       this.#resolveClosed = resolve
     })
     this.#info = this.#makeInfoSources()
-    this.#host = createServerHost({
+    this.host = createServerHost({
       config: this.config,
       connections: this.connections,
       info: this.#info,
@@ -201,6 +220,17 @@ class CaskadeServer implements RunningServer, ConnectionOwner {
   /** The ServerConfig object the registry mutates (ConnectionOwner reads limits from it). */
   get settings(): ServerConfig {
     return this.config.current
+  }
+
+  /** Cluster mode: until attachCluster, client connections are refused. */
+  expectCluster(): void {
+    this.#clusterPending = true
+  }
+
+  attachCluster(cluster: ClusterAttachment, router: CommandRouter): void {
+    this.#cluster = cluster
+    this.#router = router
+    this.#clusterPending = false
   }
 
   isShuttingDown(): boolean {
@@ -276,7 +306,7 @@ class CaskadeServer implements RunningServer, ConnectionOwner {
 
   #onConnection(socket: net.Socket): void {
     this.stats.connectionsReceived++
-    if (this.#closing !== null) {
+    if (this.#closing !== null || this.#clusterPending) {
       socket.destroy()
       return
     }
@@ -298,9 +328,10 @@ class CaskadeServer implements RunningServer, ConnectionOwner {
         rng: this.#parts.rng,
         reply,
         client,
-        host: this.#host,
+        host: this.host,
         pubsub: this.pubsub,
       }),
+      ...(this.#router === null ? {} : { router: this.#router }),
     })
     this.connections.set(session.id, connection)
   }
@@ -358,6 +389,7 @@ class CaskadeServer implements RunningServer, ConnectionOwner {
       pubsubChannels: () => this.pubsub.channelCount(),
       pubsubPatterns: () => this.pubsub.patternCount(),
       pubsubShardChannels: () => this.pubsub.channelCount('shard'),
+      clusterSection: (section) => this.#cluster?.infoSection(section) ?? null,
     }
   }
 
@@ -372,6 +404,11 @@ class CaskadeServer implements RunningServer, ConnectionOwner {
       this.logger.error({ err: String(error) }, 'shutdown: flush and sync failed')
     }
     await this.#waitForConnections()
+    try {
+      await this.#cluster?.close()
+    } catch (error) {
+      this.logger.error({ err: String(error) }, 'shutdown: stopping the cluster node failed')
+    }
     try {
       this.keyspace.close()
       await this.engine.close()

@@ -1,0 +1,97 @@
+/* `caskade server` in cluster mode: the client listener and connections of the single-node server
+ * (per-node commands run on a node-local, empty in-memory keyspace that nothing writes to), with
+ * a CommandRouter sending keyspace commands through the cluster node. Invariant: no client
+ * command runs before the router is attached (earlier connections are refused), so no write can
+ * land in the node-local keyspace instead of the Raft log. */
+import { PubSubHub } from '../commands/pubsub-hub.js'
+import type { InfoField } from '../commands/types.js'
+import type { Clock, Disk, Rng, Timers } from '../core/ports.js'
+import { createKeyspace } from '../keyspace/keyspace.js'
+import { createMemoryEngine } from '../keyspace/memory-engine.js'
+import type { Logger } from '../obs/logger.js'
+import type { CreateKeyspaceStateMachine } from '../replica/keyspace-state-machine.js'
+import type { PeerTransport, PeerTransportOptions } from '../replica/peer-types.js'
+import { startClusterNode, type ClusterNode } from './cluster-node.js'
+import { createClusterRouter } from './cluster-router.js'
+import { raftInfoFields, replicationInfoFields } from './cluster-status.js'
+import type { ServerConfig } from './config.js'
+import { CaskadeServer, type RunningServer } from './server.js'
+import { caskadeVersion } from './version.js'
+
+export interface ClusterDeps {
+  readonly createStateMachine: CreateKeyspaceStateMachine
+  readonly createTransport: (options: PeerTransportOptions) => PeerTransport
+}
+
+/** What the server asks of its cluster node: INFO sections and the shutdown. */
+export interface ClusterAttachment {
+  infoSection(section: string): InfoField[] | null
+  close(): Promise<void>
+}
+
+interface Ports {
+  disk: Disk
+  clock: Clock
+  timers: Timers
+  logger: Logger
+  rng: Rng
+}
+
+export async function startClusterServer(
+  config: ServerConfig,
+  ports: Ports,
+  deps: ClusterDeps,
+): Promise<RunningServer> {
+  const { disk, clock, timers, logger, rng } = ports
+  // The Raft log has no lock of its own: one process per data directory, held until exit.
+  const lock = disk.lockDir(config.dir)
+  const engine = createMemoryEngine()
+  const pubsub = new PubSubHub()
+  const keyspace = createKeyspace({ engine, clock, timers, events: pubsub })
+  const server = new CaskadeServer({ config, engine, keyspace, pubsub, clock, timers, rng, logger })
+  server.expectCluster()
+  let node: ClusterNode
+  try {
+    await server.listen()
+    node = await startClusterNode({
+      settings: config.cluster,
+      dir: config.dir,
+      clientPort: server.port,
+      disk,
+      clock,
+      timers,
+      rng,
+      logger,
+      pubsub,
+      serverHost: server.host,
+      createStateMachine: deps.createStateMachine,
+      createTransport: deps.createTransport,
+    })
+  } catch (error) {
+    await server.close()
+    lock.release()
+    throw error
+  }
+  const router = createClusterRouter({ node, dispatcher: server.dispatcher, clock, timers, rng })
+  server.attachCluster(
+    {
+      infoSection: (section) => {
+        if (section === 'raft') return raftInfoFields(node.status())
+        if (section === 'replication') return replicationInfoFields(node.statusSources())
+        return null
+      },
+      close: async () => {
+        await node.close()
+        lock.release()
+      },
+    },
+    router,
+  )
+  const { name, id, clusterPort } = node.identity
+  logger.info(
+    { version: caskadeVersion, node: name, raftId: id, port: server.port, clusterPort },
+    'caskade started in cluster mode',
+  )
+  logger.info({ port: server.port, clusterPort }, 'Ready to accept connections')
+  return server
+}
