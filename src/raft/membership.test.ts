@@ -9,6 +9,9 @@ describe('raft membership', () => {
   test('a membership survives its encoding', () => {
     const membership = { voters: [1, 2, 3], learners: [70000] }
     assert.deepEqual(decodeMembership(encodeMembership(membership)), membership)
+    // Node ids are 53-bit (nodeIdOf hashes the name): every bit survives the round trip.
+    const wide = { voters: [2 ** 53 - 1, 5483297594987712], learners: [2 ** 32 + 7] }
+    assert.deepEqual(decodeMembership(encodeMembership(wide)), wide)
     assert.deepEqual(decodeMembership(encodeMembership({ voters: [], learners: [] })), {
       voters: [],
       learners: [],
@@ -19,7 +22,9 @@ describe('raft membership', () => {
     const bytes = encodeMembership({ voters: [1, 2], learners: [] })
     assert.throws(() => decodeMembership(bytes.subarray(0, bytes.length - 1)), AssertionError)
     const twice = encodeMembership({ voters: [1], learners: [] })
-    const overlap = new Uint8Array([...twice.subarray(0, 8), 0, 0, 0, 1, 0, 0, 0, 1])
+    // voters [1], then one learner: 1 again (8-byte ids)
+    const learnerOne = [0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1]
+    const overlap = new Uint8Array([...twice.subarray(0, 12), ...learnerOne])
     assert.throws(() => decodeMembership(overlap), /voter or a learner/)
   })
 

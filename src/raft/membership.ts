@@ -49,19 +49,22 @@ function sorted(ids: NodeId[]): NodeId[] {
   return ids.sort((a, b) => a - b)
 }
 
-/** u32 voter count, voter ids, u32 learner count, learner ids (all u32, big-endian). */
+/**
+ * u32 voter count, voter ids, u32 learner count, learner ids (big-endian; each id is 8 bytes,
+ * high then low u32, because node ids are 53-bit: nodeIdOf hashes a node's name).
+ */
 export function encodeMembership(membership: Membership): Uint8Array {
   checkMembership(membership)
-  const count = 2 + membership.voters.length + membership.learners.length
-  const bytes = new Uint8Array(count * 4)
+  const bytes = new Uint8Array(8 + (membership.voters.length + membership.learners.length) * 8)
   const view = new DataView(bytes.buffer)
   let offset = 0
   for (const list of [membership.voters, membership.learners]) {
     view.setUint32(offset, list.length)
     offset += 4
     for (const id of list) {
-      view.setUint32(offset, id)
-      offset += 4
+      view.setUint32(offset, Math.floor(id / 2 ** 32))
+      view.setUint32(offset + 4, id >>> 0)
+      offset += 8
     }
   }
   return bytes
@@ -74,9 +77,11 @@ export function decodeMembership(bytes: Uint8Array): Membership {
     assert(offset + 4 <= bytes.byteLength, 'membership: truncated count')
     const length = view.getUint32(offset)
     offset += 4
-    assert(length <= membersMax && offset + length * 4 <= bytes.byteLength, 'membership: length')
+    assert(length <= membersMax && offset + length * 8 <= bytes.byteLength, 'membership: length')
     const ids: NodeId[] = []
-    for (let i = 0; i < length; i++, offset += 4) ids.push(view.getUint32(offset))
+    for (let i = 0; i < length; i++, offset += 8) {
+      ids.push(view.getUint32(offset) * 2 ** 32 + view.getUint32(offset + 4))
+    }
     return ids
   }
   const membership = { voters: readList(), learners: readList() }

@@ -11,7 +11,7 @@ import { noNode, type MembershipChange, type NodeId } from '../raft/index.js'
 import { encodeEntry, type CommandEntry, type NodeAddress } from '../replica/command-entry.js'
 import { createReplicaHost } from '../replica/host.js'
 import type {
-  CreateKeyspaceStateMachine,
+  KeyspaceStateMachineOptions,
   KeyspaceStateMachine,
 } from '../replica/keyspace-state-machine.js'
 import type {
@@ -32,6 +32,10 @@ import {
 } from './cluster-identity.js'
 import { ClusterMembership } from './cluster-membership.js'
 import { clusterStatusOf, type ClusterStatus, type StatusSources } from './cluster-status.js'
+
+export type CreateKeyspaceStateMachine = (
+  options: KeyspaceStateMachineOptions,
+) => Promise<KeyspaceStateMachine>
 
 /** Design note section 4: timing defaults. */
 export const clusterTiming = {
@@ -61,7 +65,8 @@ export interface ClusterNodeOptions {
   readonly rng: Rng
   readonly logger: Logger
   readonly pubsub: PubSubHub
-  readonly serverHost: ServerHost
+  /** The node's server host (CONFIG, INFO... inside entries); omitted: the state machine's. */
+  readonly serverHost?: ServerHost
   readonly createStateMachine: CreateKeyspaceStateMachine
   readonly createTransport: (options: PeerTransportOptions) => PeerTransport
 }
@@ -96,8 +101,9 @@ export async function startClusterNode(options: ClusterNodeOptions): Promise<Clu
     dir: paths.state,
     clock: options.clock,
     timers: options.timers,
+    hashSeed: [options.rng.int(2 ** 32), options.rng.int(2 ** 32)],
     pubsub: options.pubsub,
-    host: options.serverHost,
+    ...(options.serverHost === undefined ? {} : { host: options.serverHost }),
     logger: options.logger,
   })
   const node = new Node(options, resolved.identity, stateMachine)
