@@ -8,6 +8,7 @@ import { Command, CommanderError } from 'commander'
 import { createLogger } from '../obs/logger.js'
 import { startServer, type RunningServer } from '../server/server.js'
 import { caskadeVersion } from '../server/version.js'
+import { ClusterStartError } from '../server/cluster-identity.js'
 import { ConfigError, loadConfig, type OptionName } from './config.js'
 
 const serverFlags: ReadonlyArray<{ option: OptionName; flags: string; description: string }> = [
@@ -124,6 +125,7 @@ async function runServer(options: Record<string, unknown>): Promise<void> {
     server = await startServer(config, { logger })
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error)
+    if (error instanceof ClusterStartError) fail(2, message)
     logger.error({ dir: config.dir, port: config.port }, `cannot start: ${message}`)
     fail(1, message)
   }

@@ -31,7 +31,6 @@ import { createServerHost } from './host.js'
 import type { InfoSources } from './info.js'
 import { ServerStats, metricSampleIntervalMs } from './stats.js'
 import { caskadeVersion } from './version.js'
-import { assert } from '../core/assert.js'
 import type { CommandRouter } from './command-router.js'
 import type { ServerHost } from '../commands/types.js'
 import { clusterPathsOf } from './cluster-identity.js'
@@ -79,8 +78,8 @@ export async function startServer(
     wantsClusterMode(config.cluster) || disk.exists(clusterPathsOf(config.dir).identity)
   if (clustered) {
     const { startClusterServer } = await import('./cluster-server.js')
-    assert(deps.cluster !== undefined, 'cluster mode needs deps.cluster (the CLI passes it)')
-    return startClusterServer(config, { disk, clock, timers, logger, rng }, deps.cluster)
+    const cluster = deps.cluster ?? (await import('./cluster-deps.js')).realClusterDeps
+    return startClusterServer(config, { disk, clock, timers, logger, rng }, cluster)
   }
   const openedAtMs = clock.monotonicMs()
   const engine = await openEngine({
