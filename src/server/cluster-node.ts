@@ -148,7 +148,8 @@ class Node implements ClusterNode {
       host: options.settings.clusterHost,
       port: identity.clusterPort,
       resolve: (id) => this.#resolvePeer(id),
-      onRaftMessage: (message) => this.host.receive(message),
+      // Peers may send before start() creates the host (a restart): drop those, Raft resends.
+      onRaftMessage: (message) => (this.host as ReplicaHost | undefined)?.receive(message),
       onRequest: (from, request, respond) => this.#onRequest(from, request, respond),
       logger: options.logger,
       timers: options.timers,
