@@ -4,10 +4,11 @@
  * clients' history plus final local reads on every node is linearizable, every node holds the
  * same values, and clients make progress after the heal. SEED=n repeats a run;
  * CASKADE_HISTORY_DIR=dir keeps every history. */
-import { describe, test } from 'node:test'
+import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { runFaultScenario, type FaultContext } from '../helpers/fault-scenario.js'
+import { startCluster, type Cluster } from '../helpers/cluster-process.js'
+import { runScenarioOn, type FaultContext } from '../helpers/fault-scenario.js'
 
 const baseSeed = Number(process.env.SEED ?? Math.floor(Math.random() * 2 ** 31))
 console.log(`cluster faults: seed=${baseSeed} (rerun with SEED=${baseSeed})`)
@@ -15,13 +16,25 @@ console.log(`cluster faults: seed=${baseSeed} (rerun with SEED=${baseSeed})`)
 /** Longer than the election timeout (500 ms .. 1 s) with room for the election itself. */
 const pastElectionMs = 2000
 
+/** The scenarios of one describe share a cluster (a process start costs seconds); each scenario
+ * starts from a healed, whole cluster and uses its own keys. */
+function sharedCluster(nodes: number, spares = 0): () => Cluster {
+  let cluster: Cluster | null = null
+  before(async () => {
+    cluster = await startCluster({ nodes, spares })
+  })
+  after(async () => {
+    await cluster?.stop()
+  })
+  return () => cluster!
+}
+
 async function scenario(
+  cluster: Cluster,
   name: string,
-  nodes: number,
   fault: (context: FaultContext) => Promise<void>,
-  spares = 0,
 ): Promise<void> {
-  const report = await runFaultScenario({ name, nodes, spares, seed: baseSeed, fault })
+  const report = await runScenarioOn(cluster, { name, seed: baseSeed, fault })
   console.log(
     `${name}: ${report.operations} ops (${report.unknown} unknown, ${report.fail} failed, ` +
       `${report.okAfterHeal} ok after heal), applied ${report.appliedIndex}, ` +
@@ -36,8 +49,9 @@ function followerOf(context: FaultContext, leader: string): string {
 }
 
 describe('cluster faults, 3 nodes', () => {
+  const shared = sharedCluster(3)
   test('SIGKILL of the leader, a new leader serves, the old one restarts and catches up', () =>
-    scenario('kill-leader', 3, async ({ cluster, note }) => {
+    scenario(shared(), 'kill-leader', async ({ cluster, note }) => {
       const leader = await cluster.leader()
       await cluster.kill(leader)
       note(`SIGKILL leader ${leader}`)
@@ -48,7 +62,7 @@ describe('cluster faults, 3 nodes', () => {
     }))
 
   test('SIGKILL of a follower, then its restart', () =>
-    scenario('kill-follower', 3, async (context) => {
+    scenario(shared(), 'kill-follower', async (context) => {
       const { cluster, note } = context
       const follower = followerOf(context, await cluster.leader())
       await cluster.kill(follower)
@@ -59,7 +73,7 @@ describe('cluster faults, 3 nodes', () => {
     }))
 
   test('SIGKILL of a majority: no write is acknowledged wrongly, restart brings it back', () =>
-    scenario('kill-majority', 3, async (context) => {
+    scenario(shared(), 'kill-majority', async (context) => {
       const { cluster, note } = context
       const leader = await cluster.leader()
       const follower = followerOf(context, leader)
@@ -72,7 +86,7 @@ describe('cluster faults, 3 nodes', () => {
     }))
 
   test('SIGSTOP of the leader past the election timeout, then SIGCONT', () =>
-    scenario('pause-leader', 3, async ({ cluster, note }) => {
+    scenario(shared(), 'pause-leader', async ({ cluster, note }) => {
       const leader = await cluster.leader()
       cluster.pause(leader)
       note(`SIGSTOP leader ${leader}`)
@@ -82,14 +96,14 @@ describe('cluster faults, 3 nodes', () => {
     }))
 
   test('the leader isolated by the proxies, then healed', () =>
-    scenario('isolate-leader', 3, async ({ cluster, note }) => {
+    scenario(shared(), 'isolate-leader', async ({ cluster, note }) => {
       note(`isolated leader ${await cluster.isolateLeader()}`)
       note(`new leader ${await cluster.leader()}`)
       await sleep(pastElectionMs)
     }))
 
   test('one-way links: the leader cannot send, then a follower cannot reply', () =>
-    scenario('one-way', 3, async (context) => {
+    scenario(shared(), 'one-way', async (context) => {
       const { cluster, note } = context
       const leader = await cluster.leader()
       for (const name of cluster.names()) if (name !== leader) cluster.oneWay(leader, name)
@@ -104,14 +118,14 @@ describe('cluster faults, 3 nodes', () => {
     }))
 
   test('every link delayed by 100 ms', () =>
-    scenario('delay', 3, async ({ cluster, note }) => {
+    scenario(shared(), 'delay', async ({ cluster, note }) => {
       cluster.delay(100)
       note('all links +100 ms')
       await sleep(pastElectionMs)
     }))
 
   test('majority/minority: a follower cut off, then the leader, without a heal between', () =>
-    scenario('flapping-partitions', 3, async (context) => {
+    scenario(shared(), 'flapping-partitions', async (context) => {
       const { cluster, note } = context
       const leader = await cluster.leader()
       const follower = followerOf(context, leader)
@@ -124,8 +138,9 @@ describe('cluster faults, 3 nodes', () => {
 })
 
 describe('cluster faults, 5 nodes', () => {
+  const shared = sharedCluster(5)
   test('SIGKILL of two nodes (the leader among them), then their restart', () =>
-    scenario('kill-two-of-five', 5, async (context) => {
+    scenario(shared(), 'kill-two-of-five', async (context) => {
       const { cluster, note } = context
       const leader = await cluster.leader()
       const follower = followerOf(context, leader)
@@ -138,7 +153,7 @@ describe('cluster faults, 5 nodes', () => {
     }))
 
   test('a 2|3 partition with the leader on the minority side', () =>
-    scenario('partition-2-3', 5, async ({ cluster, note }) => {
+    scenario(shared(), 'partition-2-3', async ({ cluster, note }) => {
       const minority = await cluster.splitLeaderIntoMinority(2)
       note(`${minority.join(',')} | rest`)
       note(`majority leader ${await cluster.leader()}`)
@@ -147,22 +162,18 @@ describe('cluster faults, 5 nodes', () => {
 })
 
 describe('cluster faults with membership changes', () => {
+  const shared = sharedCluster(3, 1)
   test('a node joins and a dead follower is removed while that follower is down', () =>
-    scenario(
-      'membership-during-kill',
-      3,
-      async (context) => {
-        const { cluster, note } = context
-        const follower = followerOf(context, await cluster.leader())
-        await cluster.kill(follower)
-        note(`SIGKILL follower ${follower}`)
-        await cluster.join('n4')
-        await cluster.waitMembers(4)
-        note('n4 joined and was promoted: 4 voters, 3 alive')
-        await cluster.remove(follower)
-        await cluster.waitMembers(3)
-        note(`RAFT REMOVE ${follower}: 3 voters`)
-      },
-      1,
-    ))
+    scenario(shared(), 'membership-during-kill', async (context) => {
+      const { cluster, note } = context
+      const follower = followerOf(context, await cluster.leader())
+      await cluster.kill(follower)
+      note(`SIGKILL follower ${follower}`)
+      await cluster.join('n4')
+      await cluster.waitMembers(4)
+      note('n4 joined and was promoted: 4 voters, 3 alive')
+      await cluster.remove(follower)
+      await cluster.waitMembers(3)
+      note(`RAFT REMOVE ${follower}: 3 voters`)
+    }))
 })

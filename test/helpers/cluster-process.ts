@@ -122,6 +122,8 @@ export class Cluster {
   readonly rootDir: string
   readonly #proxies: ReadonlyMap<string, FaultProxy>
   readonly #extraArgs: readonly string[]
+  /** A scenario on this cluster failed: stop() keeps its dir and logs by default. */
+  failed = false
   /** While partitioned: the side that can elect a leader (null: no partition). */
   #majority: ReadonlySet<string> | null = null
 
@@ -305,7 +307,7 @@ export class Cluster {
   }
 
   /** Waits until every node of `among` (default: running, on the majority side) names the same
-   * leader and that leader says it leads; returns its name. */
+   * leader, one of them, that says it leads; returns its name. */
   async leader(options: { among?: readonly string[]; timeoutMs?: number } = {}): Promise<string> {
     const deadline = performance.now() + (options.timeoutMs ?? 15_000)
     let last = ''
@@ -315,11 +317,9 @@ export class Cluster {
       const leaders = new Set(infos.map((info) => info?.leader_id ?? ''))
       const [leader] = [...leaders]
       last = JSON.stringify(infos.map((info) => [info?.node_id, info?.role, info?.leader_id]))
-      if (leaders.size === 1 && leader !== undefined && leader !== '') {
-        const mine = infos.find((info) => info?.node_id === leader)
-        const leaderInfo = mine ?? (await this.info(leader, 500).catch(() => null))
-        if (leaderInfo?.role === 'leader') return leader
-      }
+      // The leader must be one of `among` (a killed or cut-off leader is still named for a while).
+      const mine = infos.find((info) => info !== null && info.node_id === leader)
+      if (leaders.size === 1 && mine?.role === 'leader') return leader!
       await sleep(50)
     }
     throw new Error(`no agreed leader among the nodes: ${last}`)
@@ -388,7 +388,7 @@ export class Cluster {
       }),
     )
     await Promise.all([...this.#proxies.values()].map((proxy) => proxy.close()))
-    if (options.keepDir === true) this.dumpLogs()
+    if (options.keepDir ?? this.failed) this.dumpLogs()
     else removeDir(this.rootDir)
   }
 }

@@ -9,7 +9,13 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { createRng } from '../../src/core/rng.js'
 import type { Rng } from '../../src/core/ports.js'
 import { startCluster, type Cluster } from './cluster-process.js'
-import { HistoryLog, connectClient, nowUs, startHistoryClients } from './history-clients.js'
+import {
+  HistoryLog,
+  connectClient,
+  nowUs,
+  startHistoryClients,
+  type HistoryClients,
+} from './history-clients.js'
 import { assertLinearizable, readEverywhere, writeHistoryFile } from './history-check.js'
 
 export interface FaultContext {
@@ -39,6 +45,7 @@ export interface ScenarioReport {
   unknown: number
   ok: number
   fail: number
+  info: number
   okAfterHeal: number
   errors: Record<string, number>
   appliedIndex: number
@@ -72,23 +79,30 @@ export async function healAll(cluster: Cluster): Promise<void> {
   )
 }
 
-export async function runFaultScenario(options: ScenarioOptions): Promise<ScenarioReport> {
+/** Runs one scenario on a running cluster (healed and whole first); keys are prefixed by the
+ * scenario's name, so scenarios can share a cluster. On failure the history and node logs are
+ * written to the cluster's dir (see Cluster.stop keepDir) and their path printed. */
+export async function runScenarioOn(
+  cluster: Cluster,
+  options: Omit<ScenarioOptions, 'nodes' | 'spares'>,
+): Promise<ScenarioReport> {
+  const startMs = performance.now()
   const rng = createRng(options.seed)
   const faults: string[] = []
-  const context = (cluster: Cluster): FaultContext => ({
+  const context: FaultContext = {
     cluster,
     rng,
     note: (message) =>
       faults.push(`${((performance.now() - startMs) / 1000).toFixed(2)}s ${message}`),
-  })
-  const startMs = performance.now()
-  const cluster = await startCluster({ nodes: options.nodes, spares: options.spares ?? 0 })
-  let passed = false
+  }
   const log = new HistoryLog()
+  const keys = Array.from({ length: options.keys ?? 4 }, (_, index) => `${options.name}:k${index}`)
+  let clients: HistoryClients | null = null
   try {
-    const keys = Array.from({ length: options.keys ?? 4 }, (_, index) => `k${index}`)
-    const cas = await supportsCas(cluster.nodes[0]!.port)
-    const clients = startHistoryClients({
+    await healAll(cluster)
+    await cluster.waitMembers(cluster.members().length)
+    const cas = await supportsCas(cluster.running()[0]!.port)
+    clients = startHistoryClients({
       ports: () => cluster.clientPorts(),
       clients: options.clients ?? 6,
       keys,
@@ -98,14 +112,15 @@ export async function runFaultScenario(options: ScenarioOptions): Promise<Scenar
     })
     await sleep(options.warmupMs ?? 1000)
     try {
-      await options.fault(context(cluster))
+      await options.fault(context)
       await healAll(cluster)
     } finally {
-      context(cluster).note('healed')
+      context.note('healed')
     }
     const healedUs = nowUs()
     await sleep(options.afterHealMs ?? 1500)
     await clients.stop()
+    const counts = clients.counts
     const okAfterHeal = log.operations.filter(
       (op) => op.call >= healedUs && op.unknown !== true,
     ).length
@@ -117,23 +132,24 @@ export async function runFaultScenario(options: ScenarioOptions): Promise<Scenar
       assert.deepEqual(nodeValues, values[0], `${label}: node ${index} differs from node 0`)
     }
     const report = assertLinearizable(log.history(), options.name, label)
-    passed = true
-    return {
-      ...report,
-      ok: clients.counts.ok,
-      fail: clients.counts.fail,
-      okAfterHeal,
-      errors: clients.counts.errors,
-      appliedIndex,
-      faults,
-    }
+    return { ...report, ...counts, okAfterHeal, appliedIndex, faults }
+  } catch (error) {
+    await clients?.stop()
+    console.log(`${options.name} FAILED: seed=${options.seed} faults: ${faults.join('; ')}`)
+    const file = path.join(cluster.dumpLogs(), `${options.name}-history.json`)
+    writeHistoryFile(log.history(), file)
+    console.log(`${options.name}: history ${file}; node logs beside it`)
+    cluster.failed = true
+    throw error
+  }
+}
+
+/** Runs one scenario on a fresh cluster, stopped afterwards (its dir kept on failure). */
+export async function runFaultScenario(options: ScenarioOptions): Promise<ScenarioReport> {
+  const cluster = await startCluster({ nodes: options.nodes, spares: options.spares ?? 0 })
+  try {
+    return await runScenarioOn(cluster, options)
   } finally {
-    if (!passed) {
-      console.log(`${options.name} FAILED: seed=${options.seed} faults: ${faults.join('; ')}`)
-      const file = path.join(cluster.dumpLogs(), 'history.json')
-      writeHistoryFile(log.history(), file)
-      console.log(`${options.name}: history ${file}; node logs and data kept beside it`)
-    }
-    await cluster.stop({ keepDir: !passed })
+    await cluster.stop()
   }
 }
