@@ -1,0 +1,266 @@
+/* End to end, real processes on 127.0.0.1: `caskade server --bootstrap` plus two `--join`s make
+ * three voters; a write on the leader is read on every follower (ioredis and redis-cli); a write
+ * sent to a follower is forwarded and applied once; SIGKILL of the leader brings a new leader
+ * with every acknowledged write; the killed node restarts with only --dir and its ports. */
+import { after, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { execFile, execFileSync } from 'node:child_process'
+import net from 'node:net'
+import { promisify } from 'node:util'
+import { Redis } from 'ioredis'
+import {
+  makeTempDir,
+  removeDir,
+  startServerProcess,
+  type ServerProcess,
+} from '../helpers/server-process.js'
+
+const execFileAsync = promisify(execFile)
+
+function hasRedisCli(): boolean {
+  try {
+    execFileSync('redis-cli', ['--version'], { stdio: 'ignore' })
+    return true
+  } catch {
+    return false
+  }
+}
+
+async function freePort(): Promise<number> {
+  const server = net.createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const address = server.address()
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  assert.ok(address !== null && typeof address === 'object')
+  return address.port
+}
+
+interface Node {
+  readonly name: string
+  readonly dir: string
+  readonly port: number
+  readonly clusterPort: number
+  process: ServerProcess
+  redis: Redis
+}
+
+function client(port: number): Redis {
+  return new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 0, lazyConnect: false })
+}
+
+async function startNode(node: Omit<Node, 'process' | 'redis'>, extra: string[]): Promise<Node> {
+  const ports = ['--port', String(node.port), '--cluster-port', String(node.clusterPort)]
+  const process = await startServerProcess({ dir: node.dir, args: [...ports, ...extra] })
+  return { ...node, process, redis: client(node.port) }
+}
+
+async function infoRaft(redis: Redis): Promise<Record<string, string>> {
+  const text = await redis.info('raft')
+  const fields: Record<string, string> = {}
+  for (const line of text.split('\r\n')) {
+    const colon = line.indexOf(':')
+    if (colon > 0) fields[line.slice(0, colon)] = line.slice(colon + 1)
+  }
+  return fields
+}
+
+async function until<T>(what: string, probe: () => Promise<T | null>, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await probe().catch(() => null)
+    if (value !== null) return value
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
+async function leaderAmong(nodes: readonly Node[]): Promise<Node | null> {
+  for (const node of nodes) {
+    if ((await infoRaft(node.redis)).role === 'leader') return node
+  }
+  return null
+}
+
+describe('a 3-node caskade cluster of real processes', () => {
+  const nodes: Node[] = []
+  const dirs: string[] = []
+
+  before(async () => {
+    const specs = await Promise.all(
+      ['n1', 'n2', 'n3'].map(async (name) => {
+        const dir = makeTempDir('caskade-cluster-')
+        dirs.push(dir)
+        return { name, dir, port: await freePort(), clusterPort: await freePort() }
+      }),
+    )
+    const [first, ...others] = specs as [(typeof specs)[0], ...typeof specs]
+    nodes.push(await startNode(first, ['--node-id', 'n1', '--bootstrap']))
+    const join = `127.0.0.1:${first.clusterPort}`
+    for (const spec of others) {
+      nodes.push(await startNode(spec, ['--node-id', spec.name, '--join', join]))
+    }
+    await until('three voters on every node', async () => {
+      const infos = await Promise.all(nodes.map((node) => infoRaft(node.redis)))
+      return infos.every((info) => info.members === '3' && info.learners === '0') ? infos : null
+    })
+  })
+
+  after(async () => {
+    for (const node of nodes) {
+      node.redis.disconnect()
+      await node.process.stop()
+    }
+    for (const dir of dirs) removeDir(dir)
+  })
+
+  test('INFO raft and RAFT NODES describe the cluster', async () => {
+    const leader = await until('a leader', () => leaderAmong(nodes))
+    const info = await infoRaft(nodes[1]!.redis)
+    assert.equal(info.node_id, 'n2')
+    assert.equal(info.leader_id, leader.name)
+    assert.equal(info.leader_addr, `127.0.0.1:${leader.port}`)
+    assert.match(info.role!, /^(leader|follower)$/)
+    for (const field of ['raft_id', 'term', 'commit_index', 'applied_index', 'last_index']) {
+      assert.match(info[field]!, /^\d+$/, field)
+    }
+    const rows = (await leader.redis.call('RAFT', 'NODES')) as unknown[][]
+    const byName = new Map(rows.map((row) => [row[0], row]))
+    for (const node of nodes) {
+      const row = byName.get(node.name)
+      assert.ok(row !== undefined, node.name)
+      assert.equal(row[2], `127.0.0.1:${node.port}`)
+      assert.equal(row[3], `127.0.0.1:${node.clusterPort}`)
+      assert.equal(row[4], 'voter')
+    }
+    const replication = await leader.redis.info('replication')
+    assert.match(replication, /role:master/)
+    assert.match(replication, /connected_slaves:2/)
+  })
+
+  test('a write on the leader is read on both followers (ioredis and redis-cli)', async (t) => {
+    const leader = await until('a leader', () => leaderAmong(nodes))
+    assert.equal(await leader.redis.set('greeting', 'hello'), 'OK')
+    for (const node of nodes.filter((n) => n !== leader)) {
+      assert.equal(await node.redis.get('greeting'), 'hello')
+    }
+    if (!hasRedisCli()) return t.skip('redis-cli is not installed')
+    const follower = nodes.find((n) => n !== leader)!
+    const { stdout } = await execFileAsync('redis-cli', [
+      '-p',
+      String(follower.port),
+      'GET',
+      'greeting',
+    ])
+    assert.equal(stdout.trim(), 'hello')
+  })
+
+  test('a write sent to a follower is forwarded and applied once', async () => {
+    const leader = await until('a leader', () => leaderAmong(nodes))
+    const follower = nodes.find((n) => n !== leader)!
+    assert.equal(await follower.redis.incr('counter'), 1)
+    assert.equal(await follower.redis.incr('counter'), 2)
+    assert.equal(await leader.redis.get('counter'), '2')
+    const [multi] = (await follower.redis.multi().incr('counter').get('counter').exec()) ?? []
+    assert.deepEqual(multi, [null, 3])
+  })
+
+  test('pipelined writes and reads on a follower answer in order', async () => {
+    const leader = await until('a leader', () => leaderAmong(nodes))
+    const follower = nodes.find((n) => n !== leader)!
+    const pipeline = follower.redis.pipeline()
+    for (let i = 0; i < 20; i++) {
+      pipeline.incr('sequence')
+      if (i % 5 === 4) pipeline.get('sequence')
+      if (i % 7 === 6) pipeline.ping()
+    }
+    const replies = ((await pipeline.exec()) ?? []).map(([error, value]) => {
+      assert.equal(error, null)
+      return value
+    })
+    let pushed = 0
+    for (const reply of replies) {
+      if (typeof reply === 'number') assert.equal(reply, ++pushed)
+      else if (reply === 'PONG') continue
+      else assert.equal(reply, String(pushed))
+    }
+    assert.equal(pushed, 20)
+  })
+
+  test('WATCH takes a ReadIndex barrier: a key modified after it aborts EXEC', async () => {
+    const [a, b] = nodes
+    await a!.redis.set('watched', '1')
+    const watcher = client(a!.port)
+    try {
+      assert.equal(await watcher.watch('watched'), 'OK')
+      await b!.redis.set('watched', '2')
+      assert.equal(await watcher.multi().set('watched', '3').exec(), null)
+      assert.equal(await watcher.watch('watched'), 'OK')
+      assert.deepEqual(await watcher.multi().set('watched', '4').exec(), [[null, 'OK']])
+      assert.equal(await b!.redis.get('watched'), '4')
+    } finally {
+      watcher.disconnect()
+    }
+  })
+
+  test('READONLY reads the local replica, READWRITE undoes it', async () => {
+    const leader = await until('a leader', () => leaderAmong(nodes))
+    const follower = nodes.find((n) => n !== leader)!
+    const reader = client(follower.port)
+    try {
+      await leader.redis.set('stale-ok', 'x')
+      assert.equal(await reader.call('READONLY'), 'OK')
+      await until('the follower applied it', async () =>
+        (await reader.get('stale-ok')) === 'x' ? true : null,
+      )
+      assert.equal(await reader.call('READWRITE'), 'OK')
+      assert.equal(await reader.get('stale-ok'), 'x')
+    } finally {
+      reader.disconnect()
+    }
+  })
+
+  test('RAFT TRANSFER hands leadership to the named node', async () => {
+    const leader = await until('a leader', () => leaderAmong(nodes))
+    const target = nodes.find((n) => n !== leader)!
+    const follower = nodes.find((n) => n !== leader && n !== target)!
+    // Sent to a follower: forwarded to the leader as an admin request.
+    assert.equal(await follower.redis.call('RAFT', 'TRANSFER', target.name), 'OK')
+    await until('the new leader', async () =>
+      (await infoRaft(target.redis)).role === 'leader' ? true : null,
+    )
+    const status = (await target.redis.call('RAFT', 'STATUS')) as string[]
+    assert.equal(status[status.indexOf('role') + 1], 'leader')
+  })
+
+  test('SIGKILL of the leader: a new leader within seconds, every acknowledged write kept', async () => {
+    const leader = await until('a leader', () => leaderAmong(nodes))
+    const keysBefore = await leader.redis.dbsize()
+    const acknowledged: string[] = []
+    for (let i = 0; i < 50; i++) {
+      await leader.redis.set(`k${i}`, `v${i}`)
+      acknowledged.push(`k${i}`)
+    }
+    await leader.process.crash()
+    leader.redis.disconnect()
+    const survivors = nodes.filter((n) => n !== leader)
+    const killedAtMs = Date.now()
+    const next = await until('a new leader', () => leaderAmong(survivors), 5000)
+    assert.notEqual(next.name, leader.name)
+    assert.ok(Date.now() - killedAtMs < 5000)
+    for (const key of acknowledged) assert.equal(await next.redis.get(key), `v${key.slice(1)}`)
+    for (const node of survivors)
+      assert.equal(await node.redis.dbsize(), keysBefore + acknowledged.length)
+
+    // The killed node comes back with only its data dir and ports, and catches up.
+    const index = nodes.indexOf(leader)
+    await next.redis.set('after-failover', 'yes')
+    const restarted = await startNode(leader, [])
+    nodes[index] = restarted
+    await until('the restarted node to follow the new leader', async () => {
+      const info = await infoRaft(restarted.redis)
+      return info.leader_id === next.name && info.role === 'follower' ? info : null
+    })
+    assert.equal(await restarted.redis.get('after-failover'), 'yes')
+    assert.equal((await infoRaft(restarted.redis)).node_id, leader.name)
+  })
+})
