@@ -1,6 +1,6 @@
-/* The fault soak (`npm run faults -- --minutes N [--seed S] [--nodes 3|5]`): back-to-back
- * scenarios of random fault sequences on a fresh real cluster each, with the e2e tests' checks
- * (linearizable history with final reads on every node, equal values on every node). Invariant:
+/* The fault soak (`npm run faults -- --minutes N [--seed S] [--nodes 3|5] [--history DIR]`):
+ * back-to-back scenarios of random fault sequences on a fresh real cluster each, with the e2e
+ * tests' checks (linearizable history with final reads on every node, equal values). Invariant:
  * the run stops at the first failure and prints its seed, faults and history/log paths; the same
  * seed replays the same fault choices (timing still varies: processes are real). */
 import { parseArgs } from 'node:util'
@@ -87,8 +87,11 @@ async function main(): Promise<void> {
       minutes: { type: 'string', default: '5' },
       seed: { type: 'string' },
       nodes: { type: 'string' },
+      /** Keep every run's history in this directory (failures are always kept). */
+      history: { type: 'string' },
     },
   })
+  if (values.history !== undefined) process.env.CASKADE_HISTORY_DIR = values.history
   const deadlineMs = performance.now() + Number(values.minutes) * 60_000
   const baseSeed = Number(values.seed ?? Math.floor(Math.random() * 2 ** 31))
   console.log(`fault soak: seed=${baseSeed} for ${values.minutes} min`)
