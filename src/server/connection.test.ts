@@ -10,6 +10,7 @@ import { createSilentLogger } from '../obs/logger.js'
 import { defaultServerConfig } from './config.js'
 import { Connection, type CommandExecutor, type ConnectionOwner } from './connection.js'
 import { ServerStats } from './stats.js'
+import type { CommandRouter, RouteKind } from './command-router.js'
 
 /** A socket double: records writes, lets the test decide when the kernel buffer is "full". */
 class FakeSocket extends EventEmitter {
@@ -89,7 +90,10 @@ function fakeExecutor(engine: FakeEngine): CommandExecutor {
   }
 }
 
-function setup(configure?: (owner: ConnectionOwner) => void): {
+function setup(
+  configure?: (owner: ConnectionOwner) => void,
+  router?: CommandRouter,
+): {
   socket: FakeSocket
   engine: FakeEngine
   owner: ConnectionOwner
@@ -128,6 +132,7 @@ function setup(configure?: (owner: ConnectionOwner) => void): {
     owner,
     session,
     makeContext: (reply, client) => ({ reply, client }) as unknown as CommandContext,
+    ...(router === undefined ? {} : { router }),
   })
   return { socket, engine, owner, closed }
 }
@@ -213,5 +218,82 @@ describe('connection', () => {
     assert.equal(socket.destroyed, true)
     assert.equal(socket.text(), '')
     assert.equal(owner.stats.limitDisconnects, 1)
+  })
+})
+
+/** A router double: WRITE/READ/EXCL are routed (answered by the test), the rest run locally. */
+class FakeRouter implements CommandRouter {
+  started: Array<{ kind: RouteKind; arg: string; done: (reply: Buffer) => void }> = []
+  open(): ReturnType<CommandRouter['open']> {
+    const kinds: Record<string, RouteKind> = { write: 'write', read: 'read', excl: 'exclusive' }
+    return {
+      classify: (_ctx, args) => kinds[(args[0] as Buffer).toString().toLowerCase()] ?? 'local',
+      beforeLocal: () => undefined,
+      start: (kind, _ctx, args, done) => {
+        this.started.push({ kind, arg: (args[1] as Buffer).toString(), done })
+      },
+    }
+  }
+  answer(arg: string): void {
+    const index = this.started.findIndex((s) => s.arg === arg)
+    const [started] = this.started.splice(index, 1)
+    started?.done(Buffer.from(`+${arg}\r\n`))
+  }
+}
+
+describe('connection with a command router (cluster mode)', () => {
+  test('routed replies leave in command order whatever order they are answered in', () => {
+    const router = new FakeRouter()
+    const { socket } = setup(undefined, router)
+    socket.emit('data', Buffer.from('WRITE a\r\nWRITE b\r\nWRITE c\r\n'))
+    assert.deepEqual(
+      router.started.map((s) => s.arg),
+      ['a', 'b', 'c'],
+      'consecutive writes are in flight together',
+    )
+    router.answer('c')
+    router.answer('b')
+    assert.equal(socket.text(), '')
+    router.answer('a')
+    assert.equal(socket.text(), '+a\r\n+b\r\n+c\r\n')
+  })
+
+  test('a switch of kind or a local command waits for the commands in flight', () => {
+    const router = new FakeRouter()
+    const { socket } = setup(undefined, router)
+    socket.emit('data', Buffer.from('WRITE a\r\nREAD b\r\nGET k\r\nREAD c\r\n'))
+    assert.deepEqual(
+      router.started.map((s) => s.arg),
+      ['a'],
+    )
+    assert.equal(socket.paused, true, 'reading pauses while a command is held')
+    router.answer('a')
+    assert.deepEqual(
+      router.started.map((s) => s.arg),
+      ['b'],
+    )
+    router.answer('b')
+    // GET ran locally once READ b answered; READ c is in flight.
+    assert.deepEqual(
+      router.started.map((s) => s.arg),
+      ['c'],
+    )
+    assert.equal(socket.text(), '+a\r\n+b\r\n$-1\r\n')
+    router.answer('c')
+    assert.equal(socket.text(), '+a\r\n+b\r\n$-1\r\n+c\r\n')
+    assert.equal(socket.paused, false)
+  })
+
+  test('an exclusive command runs alone', () => {
+    const router = new FakeRouter()
+    const { socket } = setup(undefined, router)
+    socket.emit('data', Buffer.from('EXCL x\r\nEXCL y\r\n'))
+    assert.deepEqual(
+      router.started.map((s) => s.arg),
+      ['x'],
+    )
+    router.answer('x')
+    router.answer('y')
+    assert.equal(socket.text(), '+x\r\n+y\r\n')
   })
 })

@@ -271,7 +271,10 @@ export class Connection {
     }
     // Replies of the local commands before this one leave first.
     const before = this.#writer.take()
-    if (before !== null) this.#queueReply(before)
+    if (before !== null) {
+      this.#queueReply(before)
+      this.#drainPending()
+    }
     const slot: PendingReply = { bytes: null, ready: false, error: undefined, closeAfter: false }
     this.#pending.push(slot)
     this.#inFlight++

@@ -232,6 +232,16 @@ describe('a 3-node caskade cluster of real processes', () => {
     assert.equal(status[status.indexOf('role') + 1], 'leader')
   })
 
+  test('the leader proposes tick entries: a TTL expires on every node', async () => {
+    const leader = await until('a leader', () => leaderAmong(nodes))
+    assert.equal(await leader.redis.set('short-lived', 'x', 'PX', 200), 'OK')
+    assert.equal(await nodes[1]!.redis.exists('short-lived'), 1)
+    await until('the key to expire everywhere', async () => {
+      const counts = await Promise.all(nodes.map((node) => node.redis.exists('short-lived')))
+      return counts.every((count) => count === 0) ? true : null
+    })
+  })
+
   test('SIGKILL of the leader: a new leader within seconds, every acknowledged write kept', async () => {
     const leader = await until('a leader', () => leaderAmong(nodes))
     const keysBefore = await leader.redis.dbsize()
@@ -262,5 +272,29 @@ describe('a 3-node caskade cluster of real processes', () => {
     })
     assert.equal(await restarted.redis.get('after-failover'), 'yes')
     assert.equal((await infoRaft(restarted.redis)).node_id, leader.name)
+  })
+
+  test('RAFT ADD, then the node starts with --join: a voter; RAFT REMOVE', async () => {
+    const leader = await until('a leader', () => leaderAmong(nodes))
+    const dir = makeTempDir('caskade-cluster-')
+    dirs.push(dir)
+    const spec = { name: 'n4', dir, port: await freePort(), clusterPort: await freePort() }
+    const address = `127.0.0.1:${spec.port}:${spec.clusterPort}`
+    assert.equal(await nodes[0]!.redis.call('RAFT', 'ADD', 'n4', address), 'OK')
+    // The new node still names a member to dial: it learns the others' addresses from it.
+    const join = `127.0.0.1:${nodes[0]!.clusterPort}`
+    const n4 = await startNode(spec, ['--node-id', 'n4', '--join', join])
+    nodes.push(n4)
+    await until('four voters', async () => {
+      const info = await infoRaft(n4.redis)
+      return info.members === '4' && info.role === 'follower' ? info : null
+    })
+    assert.equal(await n4.redis.get('greeting'), 'hello')
+    assert.equal(await leader.redis.call('RAFT', 'REMOVE', 'n4'), 'OK')
+    await until('three voters again', async () =>
+      (await infoRaft(leader.redis)).members === '3' ? true : null,
+    )
+    const rows = (await leader.redis.call('RAFT', 'NODES')) as unknown[][]
+    assert.deepEqual(rows.map((row) => row[0]).sort(), ['n1', 'n2', 'n3'])
   })
 })
