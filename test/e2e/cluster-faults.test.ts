@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { startCluster, type Cluster } from '../helpers/cluster-process.js'
-import { runScenarioOn, type FaultContext } from '../helpers/fault-scenario.js'
+import { runScenarioOn, type FaultContext, type ScenarioReport } from '../helpers/fault-scenario.js'
 
 const baseSeed = Number(process.env.SEED ?? Math.floor(Math.random() * 2 ** 31))
 console.log(`cluster faults: seed=${baseSeed} (rerun with SEED=${baseSeed})`)
@@ -29,18 +29,28 @@ function sharedCluster(nodes: number, spares = 0): () => Cluster {
   return () => cluster!
 }
 
-async function scenario(
+async function runScenario(
   cluster: Cluster,
   name: string,
   fault: (context: FaultContext) => Promise<void>,
-): Promise<void> {
-  const report = await runScenarioOn(cluster, { name, seed: baseSeed, fault })
+  options: { commandTimeoutMs?: number } = {},
+): Promise<ScenarioReport> {
+  const report = await runScenarioOn(cluster, { name, seed: baseSeed, fault, ...options })
   console.log(
     `${name}: ${report.operations} ops (${report.unknown} unknown, ${report.fail} failed, ` +
       `${report.okAfterHeal} ok after heal), applied ${report.appliedIndex}, ` +
       `errors ${JSON.stringify(report.errors)}; ${report.faults.join('; ')}`,
   )
   assert.ok(report.okAfterHeal > 0, `${name}: the clients made progress after the heal`)
+  return report
+}
+
+async function scenario(
+  cluster: Cluster,
+  name: string,
+  fault: (context: FaultContext) => Promise<void>,
+): Promise<void> {
+  await runScenario(cluster, name, fault)
 }
 
 function followerOf(context: FaultContext, leader: string): string {
@@ -84,6 +94,30 @@ describe('cluster faults, 3 nodes', () => {
       note(`restarted ${leader}, ${follower}`)
       note(`leader ${await cluster.leader()}`)
     }))
+
+  test('a majority down past the no-leader window: TRYAGAIN, and nothing it refused applies', async () => {
+    // Clients wait longer than the node's 5 s no-leader window, so they see its TRYAGAIN; the
+    // history leaves those writes out, so a refused write that took effect would be caught.
+    const report = await runScenario(
+      shared(),
+      'kill-majority-tryagain',
+      async (context) => {
+        const { cluster, note } = context
+        const leader = await cluster.leader()
+        const follower = followerOf(context, leader)
+        await Promise.all([cluster.kill(leader), cluster.kill(follower)])
+        note(`SIGKILL ${leader} (leader) and ${follower}`)
+        await sleep(7000)
+        await Promise.all([cluster.restart(leader), cluster.restart(follower)])
+        note(`restarted ${leader}, ${follower}`)
+      },
+      { commandTimeoutMs: 9000 },
+    )
+    assert.ok(
+      report.fail > 0,
+      `some operations were refused with TRYAGAIN: ${JSON.stringify(report.errors)}`,
+    )
+  })
 
   test('SIGSTOP of the leader past the election timeout, then SIGCONT', () =>
     scenario(shared(), 'pause-leader', async ({ cluster, note }) => {

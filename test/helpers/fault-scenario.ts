@@ -35,6 +35,8 @@ export interface ScenarioOptions {
   fault: (context: FaultContext) => Promise<void>
   clients?: number
   keys?: number
+  /** The clients' per-command deadline (default 1000 ms). */
+  commandTimeoutMs?: number
   /** Client traffic before the first fault and after the heal. */
   warmupMs?: number
   afterHealMs?: number
@@ -109,6 +111,9 @@ export async function runScenarioOn(
       rng,
       log,
       cas,
+      ...(options.commandTimeoutMs === undefined
+        ? {}
+        : { commandTimeoutMs: options.commandTimeoutMs }),
     })
     await sleep(options.warmupMs ?? 1000)
     try {
