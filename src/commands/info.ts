@@ -96,7 +96,8 @@ function sectionFields(ctx: CommandContext, name: string): readonly InfoField[] 
     case 'errorstats':
       return errorStatsFields(activeDispatcher())
     case 'keyspace':
-      return keyspaceFields(ctx)
+      // A cluster node's keys live in its replicated state machine, which its host reports.
+      return ctx.host.infoSection('keyspace') ?? keyspaceFields(ctx)
     case 'modules':
       return []
     case 'cluster':

@@ -47,12 +47,11 @@ export class InboundConnection {
     this.#socket.destroy()
   }
 
-  /** Writes the responses of this turn in one corked batch. */
+  /** Writes the responses of this turn in one write. */
   flush(): void {
     if (!this.#open || this.#out.length === 0) return
-    this.#socket.cork()
-    for (const frame of this.#out) this.#socket.write(frame)
-    this.#socket.uncork()
+    const only = this.#out.length === 1 ? this.#out[0] : undefined
+    this.#socket.write(only ?? Buffer.concat(this.#out))
     this.#out = []
   }
 

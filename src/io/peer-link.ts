@@ -101,20 +101,26 @@ export class PeerLink {
     })
   }
 
-  /** Writes everything queued in one corked batch (writev), if connected. */
+  /** Writes everything queued in one write, if connected. */
   flush(): void {
     const socket = this.#socket
     if (this.#state !== 'connected' || socket === null || this.#queue.length === 0) return
     const nowMs = this.#context.clock.monotonicMs()
-    socket.cork()
-    for (const { frame, requestId } of this.#queue) {
-      socket.write(frame)
+    // One write per turn: a copy of small frames costs less than a writev entry per frame.
+    const only = this.#queue.length === 1 ? this.#queue[0]?.frame : undefined
+    socket.write(
+      only ??
+        Buffer.concat(
+          this.#queue.map((item) => item.frame),
+          this.#queuedBytes,
+        ),
+    )
+    for (const { requestId } of this.#queue) {
       const pending = requestId === 0 ? undefined : this.#pending.get(requestId)
       if (pending === undefined) continue
       pending.written = true
       pending.writtenAtMs = nowMs
     }
-    socket.uncork()
     this.#sent += this.#queue.length
     this.#queue = []
     this.#queuedBytes = 0

@@ -4,6 +4,7 @@
 import { describe, it, afterEach } from 'node:test'
 import assert from 'node:assert/strict'
 import { connect, createServer } from 'node:net'
+import type { Clock } from '../core/ports.js'
 import { createRng } from '../core/rng.js'
 import type { NodeId, RaftMessage } from '../raft/types.js'
 import type {
@@ -35,7 +36,7 @@ afterEach(async () => {
 
 async function startNode(
   id: NodeId,
-  extra: { port?: number; onRequest?: OnRequest; queueBytesMax?: number } = {},
+  extra: { port?: number; onRequest?: OnRequest; queueBytesMax?: number; clock?: Clock } = {},
 ): Promise<TestNode> {
   const inbox: RaftMessage[] = []
   const transport = createPeerTransport({
@@ -49,7 +50,7 @@ async function startNode(
     onRaftMessage: (message) => inbox.push(message),
     onRequest: extra.onRequest ?? (() => undefined),
     timers: nodeTimers,
-    clock: systemClock,
+    clock: extra.clock ?? systemClock,
     rng: createRng(id),
     ...(extra.queueBytesMax === undefined ? {} : { queueBytesMax: extra.queueBytesMax }),
   })
@@ -58,6 +59,9 @@ async function startNode(
   ports.set(id, port)
   return { id, transport, port, inbox }
 }
+
+/** Time that stands still: an open breaker stays open (it turns half-open by the clock). */
+const frozenClock: Clock = { monotonicMs: () => 0, wallMs: () => 0 }
 
 function heartbeat(from: NodeId, to: NodeId, commit: number): RaftMessage {
   return { type: 'heartbeat', groupId: 1, from, to, term: 1, commit, readRound: 0 }
@@ -75,6 +79,12 @@ const statsOf = (node: TestNode, peer: NodeId) => {
   const row = node.transport.stats().find((s) => s.id === peer)
   assert.ok(row, `stats for ${peer}`)
   return row
+}
+
+/** Opens the link (a request unsent when its timeout fires fails 'busy', not 'unknown'). */
+async function connected(node: TestNode, peer: NodeId): Promise<void> {
+  node.transport.sendRaft(heartbeat(node.id, peer, 0))
+  await waitFor('the link to connect', () => statsOf(node, peer).state === 'connected')
 }
 
 /** A port nothing listens on (bound, then released). */
@@ -174,7 +184,7 @@ describe('peer transport', () => {
   })
 
   it('a dead peer opens the breaker, after which sends cost no dial', async () => {
-    const a = await startNode(1)
+    const a = await startNode(1, { clock: frozenClock })
     ports.set(9, await deadPort())
     await sendUntilBreakerOpens(a, 9)
     const before = statsOf(a, 9)
@@ -280,6 +290,7 @@ describe('peer transport', () => {
   it('an RPC that gets no answer resolves unknown after its timeout', async () => {
     await startNode(2, { onRequest: () => undefined })
     const a = await startNode(1)
+    await connected(a, 2)
     const started = Date.now()
     const response = await a.transport.request(2, { type: 'status' }, 150)
     assert.deepEqual(response, { type: 'result', result: { ok: false, error: 'unknown' } })
@@ -289,7 +300,8 @@ describe('peer transport', () => {
 
   it('three RPC timeouts in a row open the breaker (a peer that accepts but never answers)', async () => {
     await startNode(2, { onRequest: () => undefined })
-    const a = await startNode(1)
+    const a = await startNode(1, { clock: frozenClock })
+    await connected(a, 2)
     for (let i = 0; i < 3; i++) {
       const response = await a.transport.request(2, { type: 'status' }, 30)
       assert.deepEqual(response, { type: 'result', result: { ok: false, error: 'unknown' } })

@@ -1,6 +1,6 @@
 /* The real peer transport (design note section 3): a server socket peers dial, and one outbound
  * PeerLink per peer this node sends to (Raft messages and RPCs), each with its own queue, backoff
- * and breaker. Writes of one event-loop turn go out as one corked batch per connection.
+ * and breaker. Writes of one event-loop turn go out as one write per connection.
  * Invariant: sendRaft never blocks or throws, request never rejects, and nothing a peer sends can
  * stop this process (a bad frame closes that one connection). */
 import { createServer, type Server, type Socket } from 'node:net'

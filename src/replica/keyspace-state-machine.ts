@@ -1,10 +1,12 @@
 /* The replicated keyspace: the single-node command handlers and keyspace over a Bitcask engine,
  * driven by committed Raft entries (command-entry.ts). Invariant: the same entries in the same
- * order give the same replies and the same snapshot bytes on every node (apply time and Rng come
- * from the entries, never from this node's clock). */
+ * order give the same replies and the same snapshot bytes on every node, restored or not: apply
+ * time and Rng come from the entries (never this node's clock), every key expired at the apply
+ * time is deleted before and after each entry in (expiry, key) order, random picks depend on the
+ * data only (tracked-engine.ts), and a query finds nothing to expire, so it never writes. */
 import { createDispatcher, type Dispatcher } from '../commands/dispatch.js'
 import { transactionOf } from '../commands/multi-queue.js'
-import type { PubSubHub } from '../commands/pubsub-hub.js'
+import { PubSubHub } from '../commands/pubsub-hub.js'
 import { commandTable } from '../commands/registry.js'
 import type { ClientSession, CommandContext, CommandSpec, ServerHost } from '../commands/types.js'
 import { assert } from '../core/assert.js'
@@ -40,7 +42,10 @@ export interface StateMachineLogger {
 
 export interface KeyspaceStateMachineOptions {
   readonly disk: Disk
-  /** The engine's directory (DIR/cluster/state): wiped at creation and on restore. */
+  /**
+   * The engine's directory (DIR/cluster/state): wiped at creation. restore() empties the engine
+   * with a FLUSHALL marker instead (synchronous; merge reclaims the dead segments).
+   */
   readonly dir: string
   /** The real clock, for stats only: apply time comes from the entries. */
   readonly clock: Clock
@@ -50,7 +55,7 @@ export interface KeyspaceStateMachineOptions {
   readonly hashSeed?: HashSeed
   /** Keyspace notifications and PUBLISH at apply go here (every node's subscribers get them). */
   readonly pubsub?: PubSubHub
-  /** The node's server host (CONFIG, INFO ... of commands run inside entries). */
+  /** The node's server host, for the commands in entries that ask it (none by default). */
   readonly host?: ServerHost
   readonly logger?: StateMachineLogger
 }
@@ -195,6 +200,8 @@ class ReplicatedKeyspace implements KeyspaceStateMachine {
   readonly #entryRng = new SeededRng()
   readonly #queryRng: Rng
   readonly #clock: Clock
+  /** The node's hub, or one with no subscribers (PUBLISH then reaches nobody here). */
+  readonly #pubsub: PubSubHub
   #keyspace: EngineKeyspace
   #addressBook = new Map<NodeId, NodeAddress>()
   #appliedTimeMs = 0
@@ -206,6 +213,7 @@ class ReplicatedKeyspace implements KeyspaceStateMachine {
     this.#engine = engine
     this.#tracked = new TrackedEngine(engine, this.#modified, this.#expiries)
     this.#queryRng = createRng(0x5eed)
+    this.#pubsub = options.pubsub ?? new PubSubHub()
     const now = (): number => this.#appliedTimeMs
     this.#clock = { monotonicMs: now, wallMs: now }
     this.#keyspace = this.#createKeyspace()
@@ -265,7 +273,6 @@ class ReplicatedKeyspace implements KeyspaceStateMachine {
 
   #context(protocol: ProtocolVersion, rng: Rng): CommandContext {
     this.#reply.protocol = protocol
-    const pubsub = this.#options.pubsub
     return {
       keyspace: this.#keyspace,
       clock: this.#clock,
@@ -273,7 +280,7 @@ class ReplicatedKeyspace implements KeyspaceStateMachine {
       reply: this.#reply,
       client: entrySession(protocol, this.#appliedTimeMs),
       host: this.#options.host ?? detachedHost,
-      ...(pubsub === undefined ? {} : { pubsub }),
+      pubsub: this.#pubsub,
     }
   }
 
@@ -375,13 +382,12 @@ class ReplicatedKeyspace implements KeyspaceStateMachine {
     this.#engine.forEachExpiring((key, expiresAtMs) => {
       this.#expiries.push(key.toString('latin1'), expiresAtMs)
     })
-    const pubsub = this.#options.pubsub
     return createKeyspace({
       engine: this.#tracked,
       clock: this.#clock,
       timers: inertTimers,
       rng: this.#entryRng,
-      ...(pubsub === undefined ? {} : { events: pubsub }),
+      events: this.#pubsub,
     })
   }
 
@@ -400,7 +406,8 @@ class ReplicatedKeyspace implements KeyspaceStateMachine {
       // The keyspace's lazy expiry: delete, count, notify 'expired', as on access.
       if (this.#isCurrentExpiry(name, atMs)) this.#keyspace.has(Buffer.from(name, 'latin1'))
     }
-    if (queue.size > 2 * this.#engine.stats().keysWithExpiry + expiryQueueSlack) {
+    const sizeMax = expiryQueueSlack + 2 * this.#engine.stats().keysWithExpiry
+    if (queue.size > expiryQueueSlack && queue.size > sizeMax) {
       this.#expiries.clear()
       this.#engine.forEachExpiring((key, expiresAtMs) => {
         this.#expiries.push(key.toString('latin1'), expiresAtMs)

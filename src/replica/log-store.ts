@@ -122,7 +122,9 @@ export class LogStore {
     this.#remove(obsolete)
   }
 
+  /** Syncs what was appended (a clean shutdown leaves nothing unsynced) and closes the file. */
   close(): void {
+    this.#file.syncSync()
     this.#file.closeSync()
   }
 

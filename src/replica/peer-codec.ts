@@ -72,13 +72,16 @@ export function encodeRaftFrame(message: RaftMessage): Uint8Array {
 }
 
 export function encodeRequestFrame(requestId: number, request: PeerRequest): Uint8Array {
-  const writer = startFrame(frameTypes.request, 64).num(requestId)
+  const entryBytes = request.type === 'forward-write' ? request.entry.byteLength : 0
+  const writer = startFrame(frameTypes.request, 64 + entryBytes).num(requestId)
   encodeRequest(writer, request)
   return finishFrame(writer)
 }
 
 export function encodeResponseFrame(requestId: number, response: PeerResponse): Uint8Array {
-  const writer = startFrame(frameTypes.response, 64).num(requestId)
+  const replyBytes =
+    response.type === 'result' && response.result.ok ? response.result.reply.byteLength : 0
+  const writer = startFrame(frameTypes.response, 64 + replyBytes).num(requestId)
   encodeResponse(writer, response)
   return finishFrame(writer)
 }

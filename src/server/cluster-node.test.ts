@@ -56,7 +56,7 @@ function start(
 }
 
 let describeNodes = (): string => ''
-async function until(what: string, check: () => boolean, timeoutMs = 8000): Promise<void> {
+async function until(what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${describeNodes()}`)
@@ -121,6 +121,7 @@ describe('cluster node (in process)', () => {
     const n2 = await start(network, tempDir(), { nodeId: 'n2', clusterPort: 0, join }, 12)
     const n3 = await start(network, tempDir(), { nodeId: 'n3', clusterPort: 0, join }, 13)
     let nodes = [n1, n2, n3]
+    describeNodes = () => JSON.stringify(nodes.map((node) => node.status()))
     try {
       await until('3 voters', () => nodes.every((node) => node.status().members === 3))
       const set = encodeEntry({

@@ -148,8 +148,10 @@ class Node implements ClusterNode {
       host: options.settings.clusterHost,
       port: identity.clusterPort,
       resolve: (id) => this.#resolvePeer(id),
-      // Peers may send before start() creates the host (a restart): drop those, Raft resends.
-      onRaftMessage: (message) => (this.host as ReplicaHost | undefined)?.receive(message),
+      // Peers may talk before start() created the host: Raft retries what is dropped here.
+      onRaftMessage: (message) => {
+        if (this.#started) this.host.receive(message)
+      },
       onRequest: (from, request, respond) => this.#onRequest(from, request, respond),
       logger: options.logger,
       timers: options.timers,
@@ -298,9 +300,10 @@ class Node implements ClusterNode {
     respond: (response: PeerResponse) => void,
   ): void {
     const result = (r: ReplicaResult): void => respond({ type: 'result', result: r })
+    if (!this.#started) return result({ ok: false, error: 'not-leader', leaderId: noNode })
     switch (request.type) {
       case 'forward-write':
-        if (!this.#started || this.host.status().role !== 'leader') {
+        if (this.host.status().role !== 'leader') {
           return result({ ok: false, error: 'not-leader', leaderId: this.#leaderHint() })
         }
         return this.host.write(

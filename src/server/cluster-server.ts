@@ -9,6 +9,7 @@ import type { Clock, Disk, Rng, Timers } from '../core/ports.js'
 import { createKeyspace } from '../keyspace/keyspace.js'
 import { createMemoryEngine } from '../keyspace/memory-engine.js'
 import type { Logger } from '../obs/logger.js'
+import { encodeQuery } from '../replica/command-entry.js'
 import type { CreateKeyspaceStateMachine } from './cluster-node.js'
 import type { PeerTransport, PeerTransportOptions } from '../replica/peer-types.js'
 import { startClusterNode, type ClusterNode } from './cluster-node.js'
@@ -27,6 +28,14 @@ export interface ClusterDeps {
 export interface ClusterAttachment {
   infoSection(section: string): InfoField[] | null
   close(): Promise<void>
+}
+
+/** INFO keyspace from the replicated state (DBSIZE as of this node's last applied entry). */
+function keyspaceInfoFields(node: ClusterNode): InfoField[] {
+  const query = encodeQuery({ protocol: 2, argv: [Buffer.from('DBSIZE')] })
+  const reply = Buffer.from(node.stateMachine.query(query)).toString('latin1')
+  const keys = /^:(\d+)\r\n$/.exec(reply)?.[1] ?? '0'
+  return keys === '0' ? [] : [['db0', `keys=${keys},expires=0,avg_ttl=0`]]
 }
 
 interface Ports {
@@ -78,6 +87,7 @@ export async function startClusterServer(
       infoSection: (section) => {
         if (section === 'raft') return raftInfoFields(node.status())
         if (section === 'replication') return replicationInfoFields(node.statusSources())
+        if (section === 'keyspace') return keyspaceInfoFields(node)
         return null
       },
       close: async () => {

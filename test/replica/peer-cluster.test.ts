@@ -84,7 +84,7 @@ async function startNode(id: NodeId, voters: NodeId[], root: string, ports: Map<
   return { id, host, transport }
 }
 
-async function waitForLeader(nodes: readonly Node[], timeoutMs = 8000): Promise<Node> {
+async function waitForLeader(nodes: readonly Node[], timeoutMs = 15_000): Promise<Node> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const leaders = nodes.filter((n) => n.host.status().role === 'leader')
