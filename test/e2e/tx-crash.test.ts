@@ -8,7 +8,7 @@ import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createRng } from '../../src/core/rng.js'
 import type { Rng } from '../../src/core/ports.js'
-import { Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
 import {
   makeTempDir,
   removeDir,

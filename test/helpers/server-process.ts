@@ -12,7 +12,9 @@ import { fileURLToPath } from 'node:url'
 export const cliPath = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url))
 
 const readyMessage = 'Ready to accept connections'
-const startTimeoutMs = 15_000
+/** Bounds a server that never starts, not a slow one: with a load average over 20 on 2 cores a
+ * start was measured taking more than 15 s (node's startup, then recovery). */
+const startTimeoutMs = 60_000
 /** A SIGTERMed server that has not exited by then is SIGKILLed and the stop fails. */
 const stopTimeoutMs = 15_000
 const living = new Set<ChildProcess>()
@@ -76,7 +78,7 @@ export async function startServerProcess(options: StartOptions = {}): Promise<Se
     let partial = ''
     const timer = setTimeout(() => {
       child.kill('SIGKILL')
-      reject(new Error(`server did not start in time: ${stderr}\n${lines.join('\n')}`))
+      reject(new Error(`server not ready in ${startTimeoutMs} ms: ${stderr}\n${lines.join('\n')}`))
     }, startTimeoutMs)
     child.stdout?.on('data', (chunk: Buffer) => {
       partial += chunk.toString('utf8')
