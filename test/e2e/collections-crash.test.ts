@@ -16,7 +16,7 @@ import {
   startServerProcess,
   type ServerProcess,
 } from '../helpers/server-process.js'
-import { connectWithoutRetries, whenReady } from '../helpers/crash-client.js'
+import { connectAll, connectReady } from '../helpers/crash-client.js'
 
 const writers = 4
 const rounds = 4
@@ -204,10 +204,7 @@ function nextOperation(w: Writer, rng: Rng, zsets: boolean): Op {
 }
 
 /** Sends operations one at a time until the connection dies; an error reply fails the test. */
-async function runWriter(port: number, w: Writer, rng: Rng, zsets: boolean): Promise<void> {
-  const redis = connectWithoutRetries(port)
-  redis.on('error', () => undefined)
-  await whenReady(redis)
+async function runWriter(redis: Redis, w: Writer, rng: Rng, zsets: boolean): Promise<void> {
   try {
     for (;;) {
       const op = nextOperation(w, rng, zsets)
@@ -280,8 +277,7 @@ async function verifyWriter(redis: Redis, w: Writer, zsets: boolean): Promise<vo
 }
 
 async function verify(port: number, ws: Writer[], zsets: boolean): Promise<void> {
-  const redis = connectWithoutRetries(port)
-  await whenReady(redis)
+  const redis = await connectReady(port)
   try {
     for (const w of ws) await verifyWriter(redis, w, zsets)
   } finally {
@@ -290,8 +286,7 @@ async function verify(port: number, ws: Writer[], zsets: boolean): Promise<void>
 }
 
 async function hasCommand(port: number, name: string): Promise<boolean> {
-  const redis = connectWithoutRetries(port)
-  await whenReady(redis)
+  const redis = await connectReady(port)
   try {
     const info = (await redis.call('COMMAND', 'INFO', name)) as unknown[]
     return Array.isArray(info) && info[0] !== null && info[0] !== undefined
@@ -325,8 +320,9 @@ describe('collection crash safety', () => {
         else await verify(server.port, ws, zsets)
         const before = ws.reduce((sum, w) => sum + w.acked, 0)
         const killAfterMs = 300 + rng.int(1500)
-        const port = server.port
-        const running = ws.map((w) => runWriter(port, w, rng, zsets))
+        // Connected before the kill timer starts: a client killed mid-handshake never settles.
+        const clients = await connectAll(server.port, writers)
+        const running = ws.map((w) => runWriter(clients[w.index] as Redis, w, rng, zsets))
         await new Promise((resolve) => setTimeout(resolve, killAfterMs))
         await server.crash()
         await Promise.all(running)

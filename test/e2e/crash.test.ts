@@ -6,8 +6,14 @@ import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createRng } from '../../src/core/rng.js'
 import type { Rng } from '../../src/core/ports.js'
-import { makeTempDir, removeDir, startServerProcess } from '../helpers/server-process.js'
-import { connectWithoutRetries } from '../helpers/crash-client.js'
+import type { Redis } from 'ioredis'
+import {
+  makeTempDir,
+  removeDir,
+  startServerProcess,
+  type ServerProcess,
+} from '../helpers/server-process.js'
+import { connectAll, connectReady } from '../helpers/crash-client.js'
 
 const writers = 4
 const keysPerWriter = 40
@@ -23,15 +29,13 @@ interface KeyHistory {
 
 /** Writes until the connection dies; returns how many SETs were acknowledged. */
 async function runWriter(options: {
-  port: number
+  redis: Redis
   writerId: number
   round: number
   rng: Rng
   history: Map<string, KeyHistory>
 }): Promise<number> {
-  const redis = connectWithoutRetries(options.port)
-  redis.on('error', () => undefined)
-  await new Promise<void>((resolve) => redis.once('ready', () => resolve()))
+  const redis = options.redis
   let acked = 0
   let sequence = 0
   let alive = true
@@ -57,14 +61,16 @@ async function runWriter(options: {
       }
     }
   }
-  await Promise.all(Array.from({ length: inflightPerWriter }, lane))
-  redis.disconnect()
+  try {
+    await Promise.all(Array.from({ length: inflightPerWriter }, lane))
+  } finally {
+    redis.disconnect()
+  }
   return acked
 }
 
 async function verify(port: number, history: Map<string, KeyHistory>): Promise<number> {
-  const redis = connectWithoutRetries(port)
-  await new Promise<void>((resolve) => redis.once('ready', () => resolve()))
+  const redis = await connectReady(port)
   try {
     let checked = 0
     for (const [key, entry] of history) {
@@ -94,13 +100,17 @@ describe('crash safety', () => {
     const rng = createRng(seed)
     const dir = makeTempDir('caskade-crash-')
     const history = new Map<string, KeyHistory>()
+    // A failed check must not leave the server running (the test process would never exit).
+    let server: ServerProcess | undefined
     try {
       for (let round = 0; round < rounds; round++) {
-        const server = await startServerProcess({ dir, fsync: 'always' })
+        server = await startServerProcess({ dir, fsync: 'always' })
         if (round > 0) await verify(server.port, history)
         const killAfterMs = 300 + rng.int(1200)
-        const running = Array.from({ length: writers }, (_, writerId) =>
-          runWriter({ port: server.port, writerId, round, rng, history }),
+        // Connected before the kill timer starts: a client killed mid-handshake never settles.
+        const clients = await connectAll(server.port, writers)
+        const running = clients.map((redis, writerId) =>
+          runWriter({ redis, writerId, round, rng, history }),
         )
         await new Promise((resolve) => setTimeout(resolve, killAfterMs))
         await server.crash()
@@ -108,17 +118,15 @@ describe('crash safety', () => {
         console.log(`round ${round}: killed after ${killAfterMs} ms, ${acked} acknowledged SETs`)
         assert.ok(acked > 0, 'the writers got acknowledgements before the kill')
       }
-      const server = await startServerProcess({ dir, fsync: 'always' })
-      try {
-        const checked = await verify(server.port, history)
-        assert.ok(checked > 0)
-      } finally {
-        await server.stop()
-      }
+      server = await startServerProcess({ dir, fsync: 'always' })
+      const checked = await verify(server.port, history)
+      assert.ok(checked > 0)
+      await server.stop()
     } catch (error) {
       console.log(`crash test FAILED with seed=${seed}`)
       throw error
     } finally {
+      await server?.crash()
       removeDir(dir)
     }
   })

@@ -8,8 +8,14 @@ import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createRng } from '../../src/core/rng.js'
 import type { Rng } from '../../src/core/ports.js'
-import { makeTempDir, removeDir, startServerProcess } from '../helpers/server-process.js'
-import { connectWithoutRetries, whenReady } from '../helpers/crash-client.js'
+import type { Redis } from 'ioredis'
+import {
+  makeTempDir,
+  removeDir,
+  startServerProcess,
+  type ServerProcess,
+} from '../helpers/server-process.js'
+import { connectAll, connectReady } from '../helpers/crash-client.js'
 
 const writers = 4
 const keysPerBlock = 6
@@ -29,10 +35,7 @@ const keyOf = (writer: number, index: number): string => `tx{w${writer}}:k${inde
 const counterOf = (writer: number): string => `tx{w${writer}}:count`
 
 /** Block `n`: every key = "n:<padding>", counter + 1 (so counter = n after blocks 1..n). */
-async function runWriter(port: number, writer: number, state: WriterState, rng: Rng) {
-  const redis = connectWithoutRetries(port)
-  redis.on('error', () => undefined)
-  await whenReady(redis)
+async function runWriter(redis: Redis, writer: number, state: WriterState, rng: Rng) {
   try {
     for (;;) {
       const block = state.sent + 1
@@ -57,8 +60,7 @@ async function runWriter(port: number, writer: number, state: WriterState, rng: 
 
 /** Checks every writer's keys after a restart; returns each writer's block on disk. */
 async function verify(port: number, states: WriterState[]): Promise<number[]> {
-  const redis = connectWithoutRetries(port)
-  await whenReady(redis)
+  const redis = await connectReady(port)
   try {
     const blocks: number[] = []
     for (let writer = 0; writer < writers; writer++) {
@@ -89,19 +91,19 @@ describe('transaction crash safety', () => {
     const dir = makeTempDir('caskade-tx-crash-')
     const states: WriterState[] = Array.from({ length: writers }, () => ({ acked: 0, sent: 0 }))
     let ackedTotal = 0
+    // A failed check must not leave the server running (the test process would never exit).
+    let server: ServerProcess | undefined
     try {
       for (let round = 0; round < rounds; round++) {
-        const server = await startServerProcess({ dir, fsync: 'always' })
-        // A failed check must not leave the server running (the test process would never exit).
-        if (round > 0) {
-          await verify(server.port, states).catch(async (error: unknown) => {
-            await server.crash()
-            throw error
-          })
-        }
+        server = await startServerProcess({ dir, fsync: 'always' })
+        if (round > 0) await verify(server.port, states)
         const before = states.reduce((sum, state) => sum + state.acked, 0)
         const killAfterMs = 300 + rng.int(1200)
-        const running = states.map((state, writer) => runWriter(server.port, writer, state, rng))
+        // Connected before the kill timer starts: a client killed mid-handshake never settles.
+        const clients = await connectAll(server.port, writers)
+        const running = states.map((state, writer) =>
+          runWriter(clients[writer] as Redis, writer, state, rng),
+        )
         await new Promise((resolve) => setTimeout(resolve, killAfterMs))
         await server.crash()
         await Promise.all(running)
@@ -111,17 +113,15 @@ describe('transaction crash safety', () => {
       }
       // Per run, not per round: a round killed early may find every writer inside a big block.
       assert.ok(ackedTotal > 0, 'the writers got acknowledgements before the kills')
-      const server = await startServerProcess({ dir, fsync: 'always' })
-      try {
-        const blocks = await verify(server.port, states)
-        console.log(`blocks on disk per writer: ${blocks.join(' ')}`)
-      } finally {
-        await server.stop()
-      }
+      server = await startServerProcess({ dir, fsync: 'always' })
+      const blocks = await verify(server.port, states)
+      console.log(`blocks on disk per writer: ${blocks.join(' ')}`)
+      await server.stop()
     } catch (error) {
       console.log(`tx crash test FAILED with seed=${seed}`)
       throw error
     } finally {
+      await server?.crash()
       removeDir(dir)
     }
   })

@@ -12,7 +12,11 @@ import { fileURLToPath } from 'node:url'
 export const cliPath = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url))
 
 const readyMessage = 'Ready to accept connections'
-const startTimeoutMs = 15_000
+/** Bounds a server that never starts, not a slow one: with a load average over 20 on 2 cores a
+ * start was measured taking more than 15 s (node's startup, then recovery). */
+const startTimeoutMs = 60_000
+/** A SIGTERMed server that has not exited by then is SIGKILLed and the stop fails. */
+const stopTimeoutMs = 15_000
 const living = new Set<ChildProcess>()
 process.on('exit', () => {
   for (const child of living) child.kill('SIGKILL')
@@ -35,7 +39,7 @@ export interface ServerProcess {
   readonly stderr: () => string
   /** Resolves with the exit code (null if killed by a signal) when the process ends. */
   readonly exited: Promise<number | null>
-  /** SIGTERM and wait for the exit. */
+  /** SIGTERM and wait for the exit; rejects (after a SIGKILL) if it takes over 15 s. */
   stop(): Promise<number | null>
   /** SIGKILL (a crash) and wait for the exit. */
   crash(): Promise<void>
@@ -74,7 +78,7 @@ export async function startServerProcess(options: StartOptions = {}): Promise<Se
     let partial = ''
     const timer = setTimeout(() => {
       child.kill('SIGKILL')
-      reject(new Error(`server did not start in time: ${stderr}\n${lines.join('\n')}`))
+      reject(new Error(`server not ready in ${startTimeoutMs} ms: ${stderr}\n${lines.join('\n')}`))
     }, startTimeoutMs)
     child.stdout?.on('data', (chunk: Buffer) => {
       partial += chunk.toString('utf8')
@@ -103,7 +107,18 @@ export async function startServerProcess(options: StartOptions = {}): Promise<Se
     exited,
     async stop(): Promise<number | null> {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
-      return exited
+      let timer: NodeJS.Timeout | undefined
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          child.kill('SIGKILL')
+          reject(new Error(`server did not exit ${stopTimeoutMs} ms after SIGTERM: ${stderr}`))
+        }, stopTimeoutMs)
+      })
+      try {
+        return await Promise.race([exited, late])
+      } finally {
+        clearTimeout(timer)
+      }
     },
     async crash(): Promise<void> {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
