@@ -161,6 +161,9 @@ export class ClusterMembership {
     const status = this.#node.host.status()
     const book = new Map(this.#node.stateMachine.addressBook())
     for (const [id, address] of this.#pending) if (!book.has(id)) book.set(id, address)
+    // A fresh leader may not have applied its own address entry yet: the joiner must still learn
+    // where to answer it, or its replies to the leader have nowhere to go.
+    if (!book.has(this.#node.identity.id)) book.set(this.#node.identity.id, this.ownAddress())
     const members = [...status.membership.voters, ...status.membership.learners]
       .map((id) => ({ id, address: book.get(id), voter: status.membership.voters.includes(id) }))
       .filter((m): m is { id: NodeId; address: NodeAddress; voter: boolean } => !!m.address)
