@@ -99,7 +99,7 @@ async function rpcs(): Promise<void> {
       const started = performance.now()
       const response = await a.request(
         2,
-        { type: 'forward-write', clientId: 1, sequence: next, entry },
+        { type: 'forward-write', clientId: 1, sequence: next, ackedThrough: next - 1, entry },
         5000,
       )
       if (response.type !== 'result' || !response.result.ok) throw new Error('request failed')

@@ -239,7 +239,13 @@ describe('peer transport', () => {
     // One turn: the link is still connecting, so everything waits in the queue.
     for (let i = 0; i < 100; i++) a.transport.sendRaft(big(i))
     const entry = new Uint8Array(1000)
-    const write: PeerRequest = { type: 'forward-write', clientId: 1, sequence: 1, entry }
+    const write: PeerRequest = {
+      type: 'forward-write',
+      clientId: 1,
+      sequence: 1,
+      ackedThrough: 0,
+      entry,
+    }
     const rpc = await a.transport.request(2, write, 5000)
     assert.deepEqual(rpc, { type: 'result', result: { ok: false, error: 'busy' } })
     const dropped = statsOf(a, 2).droppedMessages
@@ -265,7 +271,13 @@ describe('peer transport', () => {
     })
     const a = await startNode(1)
     const entry = new Uint8Array([1, 2, 3])
-    const write: PeerRequest = { type: 'forward-write', clientId: 99, sequence: 5, entry }
+    const write: PeerRequest = {
+      type: 'forward-write',
+      clientId: 99,
+      sequence: 5,
+      ackedThrough: 4,
+      entry,
+    }
     const answers = await Promise.all([
       a.transport.request(2, write, 2000),
       a.transport.request(2, { type: 'status' }, 2000),

@@ -30,10 +30,14 @@ function issue(cluster: TestCluster, client: Client, rng: Rng): void {
   client.unacknowledged = true
   const sent = token(client)
   const command = encodeKvCommand({ op: 'append', key: 'log', value: sent })
-  host.write({ clientId: client.id, sequence: client.sequence, command }, (result) => {
-    client.inFlight = false
-    settle(client, result, sent, rng)
-  })
+  const ackedThrough = client.sequence - 1
+  host.write(
+    { clientId: client.id, sequence: client.sequence, ackedThrough, command },
+    (result) => {
+      client.inFlight = false
+      settle(client, result, sent, rng)
+    },
+  )
 }
 
 function settle(client: Client, result: ReplicaResult, sent: string, rng: Rng): void {
@@ -45,7 +49,7 @@ function settle(client: Client, result: ReplicaResult, sent: string, rng: Rng): 
   } else if (result.error === 'not-leader' && result.leaderId !== 0) {
     client.target = result.leaderId
   } else {
-    assert.notEqual(result.error, 'refused', 'a client never sends an older sequence')
+    assert.notEqual(result.error, 'stale', 'a client never sends a sequence it had answered')
     client.target = ids[rng.int(ids.length)] ?? 1
   }
 }

@@ -46,7 +46,7 @@ describe('replica host: a 3-node group', () => {
     assert.deepEqual(next, { op: 'append', length: 2 })
     const stale = cluster.write(leader, 7, 1, { op: 'append', key: 'list', value: 'x' })
     assert.equal(stale.ok, false)
-    assert.equal(!stale.ok && stale.error, 'refused')
+    assert.equal(!stale.ok && stale.error, 'stale')
     assert.deepEqual(kvReply(cluster.read(leader, 'list')), { op: 'get', value: 'xy' })
   })
 
@@ -56,7 +56,9 @@ describe('replica host: a 3-node group', () => {
     const replies: unknown[] = []
     const command = new TextEncoder().encode(JSON.stringify({ op: 'append', key: 'a', value: 'z' }))
     for (let i = 0; i < 2; i++) {
-      cluster.host(leader).write({ clientId: 9, sequence: 1, command }, (r) => replies.push(r))
+      cluster
+        .host(leader)
+        .write({ clientId: 9, sequence: 1, ackedThrough: 0, command }, (r) => replies.push(r))
     }
     cluster.until(() => replies.length === 2)
     for (const reply of replies) {
@@ -91,7 +93,9 @@ describe('replica host: a 3-node group', () => {
     const leader = cluster.leader()
     const results: unknown[] = []
     const command = new TextEncoder().encode(JSON.stringify({ op: 'put', key: 'a', value: 'b' }))
-    cluster.host(leader).write({ clientId: 1, sequence: 1, command }, (r) => results.push(r))
+    cluster
+      .host(leader)
+      .write({ clientId: 1, sequence: 1, ackedThrough: 0, command }, (r) => results.push(r))
     cluster
       .host(leader)
       .read(new TextEncoder().encode('{"op":"get","key":"a"}'), (r) => results.push(r))

@@ -20,7 +20,7 @@ import { replicaDefaults, resolveReplicaConfig, type ReplicaConfig } from './con
 import { LogStore } from './log-store.js'
 import { PendingProposals, PendingReads } from './pending.js'
 import { loadStorage } from './recovery.js'
-import { SessionTable, decodeEnvelope, encodeEnvelope } from './sessions.js'
+import { SessionTable, checkRequestWindow, decodeEnvelope, encodeEnvelope } from './sessions.js'
 import { decodeState, encodeState } from './snapshot-codec.js'
 import type {
   ReplicaEvent,
@@ -122,6 +122,10 @@ class Host implements ReplicaHost {
   }
 
   write(request: WriteRequest, done: Done): void {
+    // The apply enforces the same rule; refusing here keeps a bad request out of the log.
+    const window = checkRequestWindow(request.sequence, request.ackedThrough)
+    if (window.kind === 'stale') return done({ ok: false, error: 'stale' })
+    if (window.kind === 'beyond-window') return done({ ok: false, error: 'busy' })
     const envelope = encodeEnvelope(request)
     this.#propose(done, (raft) => raft.propose(envelope))
   }
@@ -298,17 +302,26 @@ class Host implements ReplicaHost {
     this.#options.onApplied?.(entry)
   }
 
-  /** Exactly once: a session's duplicate gets the first reply, an older sequence is refused. */
+  /**
+   * Exactly once: a duplicate gets the first reply; a sequence at or below the client's
+   * ackedThrough, or beyond the replies its session may keep, is not applied.
+   */
   #applyCommand(entry: Entry): ReplicaResult {
-    const { clientId, sequence, command } = decodeEnvelope(entry.data)
-    const check = this.#sessions.check(clientId, sequence)
-    if (check.kind === 'duplicate') return { ok: true, reply: check.reply }
-    if (check.kind === 'stale') {
-      return { ok: false, error: 'refused', reason: `sequence ${sequence} is older than the last` }
+    const envelope = decodeEnvelope(entry.data)
+    const check = this.#sessions.admit(envelope)
+    switch (check.kind) {
+      case 'duplicate':
+        return { ok: true, reply: check.reply }
+      case 'stale':
+        return { ok: false, error: 'stale' }
+      case 'beyond-window':
+        return { ok: false, error: 'busy' }
+      case 'new': {
+        const reply = this.#options.stateMachine.apply(envelope.command, entry.index)
+        this.#sessions.record(envelope, reply, entry.index)
+        return { ok: true, reply }
+      }
     }
-    const reply = this.#options.stateMachine.apply(command, entry.index)
-    this.#sessions.record(clientId, sequence, reply, entry.index)
-    return { ok: true, reply }
   }
 
   /** Snapshots the applied state every snapshotEveryEntries and compacts the log behind it. */

@@ -153,7 +153,13 @@ async function runSeed(seed: number): Promise<{ restores: number; crashes: numbe
       const entry: CommandEntry = leader.machine.dueExpiries(now)
         ? { kind: 'tick', timeMs: now }
         : commandEntry(rng, now)
-      const request = { clientId, sequence: ++sequence, command: encodeEntry(entry) }
+      sequence++
+      const request = {
+        clientId,
+        sequence,
+        ackedThrough: sequence - 1,
+        command: encodeEntry(entry),
+      }
       leader.host.write(request, (result: ReplicaResult) => {
         if (result.ok) acknowledged.push({ entry, reply: Buffer.from(result.reply).toString() })
       })

@@ -94,6 +94,7 @@ const request: fc.Arbitrary<PeerRequest> = fc.oneof(
     type: fc.constant('forward-write' as const),
     clientId: uint,
     sequence: uint,
+    ackedThrough: uint,
     entry: bytes,
   }),
   fc.record({ type: fc.constant('join' as const), name: text, id: uint, address }),
@@ -110,6 +111,7 @@ const result: fc.Arbitrary<ReplicaResult> = fc.oneof(
   }),
   fc.constant({ ok: false as const, error: 'unknown' as const }),
   fc.constant({ ok: false as const, error: 'busy' as const }),
+  fc.constant({ ok: false as const, error: 'stale' as const }),
   fc.record({
     ok: fc.constant(false as const),
     error: fc.constant('refused' as const),

@@ -15,7 +15,8 @@ export const peerFrameBytesMax = 64 * 1024 * 1024
 export const peerFrameHeaderBytes = 5
 /** 'CSKD': a hello from anything else is refused at once. */
 const helloMagic = 0x43534b44
-const wireVersion = 1
+/** 2: forward-write carries ackedThrough, results may be 'stale'. */
+const wireVersion = 2
 
 export const frameTypes = { hello: 1, raft: 2, request: 3, response: 4 } as const
 

@@ -18,7 +18,7 @@ const encoder = new TextEncoder()
 const requestCodes = { 'forward-write': 1, join: 2, status: 3, admin: 4 } as const
 const responseCodes = { result: 1, joined: 2, status: 3 } as const
 const adminOps: readonly AdminOp[] = ['remove', 'transfer', 'add-learner', 'promote']
-const failureCodes = { 'not-leader': 1, unknown: 2, busy: 3, refused: 4 } as const
+const failureCodes = { 'not-leader': 1, unknown: 2, busy: 3, refused: 4, stale: 5 } as const
 
 function writeString(writer: ByteWriter, value: string): void {
   writer.bytes(encoder.encode(value))
@@ -41,7 +41,8 @@ export function encodeRequest(writer: ByteWriter, request: PeerRequest): void {
   writer.u8(requestCodes[request.type])
   switch (request.type) {
     case 'forward-write':
-      writer.num(request.clientId).num(request.sequence).bytes(request.entry)
+      writer.num(request.clientId).num(request.sequence).num(request.ackedThrough)
+      writer.bytes(request.entry)
       return
     case 'join':
       writeString(writer, request.name)
@@ -61,7 +62,8 @@ export function decodeRequest(reader: WireReader): PeerRequest {
     case requestCodes['forward-write']: {
       const clientId = reader.uint()
       const sequence = reader.uint()
-      return { type: 'forward-write', clientId, sequence, entry: reader.bytes() }
+      const ackedThrough = reader.uint()
+      return { type: 'forward-write', clientId, sequence, ackedThrough, entry: reader.bytes() }
     }
     case requestCodes.join: {
       const name = reader.string()
@@ -152,6 +154,8 @@ function readResult(reader: WireReader): ReplicaResult {
       return { ok: false, error: 'busy' }
     case failureCodes.refused:
       return { ok: false, error: 'refused', reason: reader.string() }
+    case failureCodes.stale:
+      return { ok: false, error: 'stale' }
     default:
       throw corruptFrame(`unknown result code ${code}`)
   }

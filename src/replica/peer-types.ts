@@ -32,6 +32,7 @@ export type PeerRequest =
       readonly type: 'forward-write'
       readonly clientId: number
       readonly sequence: number
+      readonly ackedThrough: number
       readonly entry: Uint8Array
     }
   /** A new node asks to join: 'joined' from the leader, or 'result' not-leader elsewhere. */

@@ -17,8 +17,9 @@ describe('replica host: requests', () => {
     for (let i = 0; i < 50; i++) {
       cluster
         .host(leader)
-        .write({ clientId: 100 + i, sequence: 1, command: put(`k${i}`, 'v') }, (r) =>
-          results.push(r),
+        .write(
+          { clientId: 100 + i, sequence: 1, ackedThrough: 0, command: put(`k${i}`, 'v') },
+          (r) => results.push(r),
         )
     }
     cluster.until(() => results.length === 50)
@@ -31,7 +32,9 @@ describe('replica host: requests', () => {
     const leader = cluster.leader()
     cluster.isolate(leader)
     const result = cluster.call((done) =>
-      cluster.host(leader).write({ clientId: 1, sequence: 1, command: put('a', 'b') }, done),
+      cluster
+        .host(leader)
+        .write({ clientId: 1, sequence: 1, ackedThrough: 0, command: put('a', 'b') }, done),
     )
     assert.deepEqual(result, { ok: false, error: 'unknown' })
     assert.notEqual(cluster.host(leader).status().role, 'leader')
@@ -67,7 +70,9 @@ describe('replica host: requests', () => {
     const results: ReplicaResult[] = []
     cluster
       .host(leader)
-      .write({ clientId: 1, sequence: 1, command: put('a', 'b') }, (r) => results.push(r))
+      .write({ clientId: 1, sequence: 1, ackedThrough: 0, command: put('a', 'b') }, (r) =>
+        results.push(r),
+      )
     assert.deepEqual(results, [{ ok: false, error: 'busy' }])
     cluster.until(() => cluster.host(target).status().role === 'leader')
     assert.deepEqual(kvReply(cluster.write(target, 1, 1, { op: 'put', key: 'a', value: 'b' })), {

@@ -8,7 +8,9 @@ import { ByteReader, ByteWriter } from './bytes.js'
 import { frame, unframe } from './log-codec.js'
 import type { SessionTable } from './sessions.js'
 
-const stateFormatVersion = 1
+/** 2: sessions keep ackedThrough and several replies per client; 1 (still read): one reply. */
+const stateFormatVersion = 2
+const legacyStateFormatVersion = 1
 
 export function encodeState(sessions: SessionTable, machine: Uint8Array): Uint8Array {
   const writer = new ByteWriter().u8(stateFormatVersion)
@@ -19,8 +21,12 @@ export function encodeState(sessions: SessionTable, machine: Uint8Array): Uint8A
 /** Restores `sessions` in place; returns the state machine's snapshot bytes (a view). */
 export function decodeState(data: Uint8Array, sessions: SessionTable): Uint8Array {
   const reader = new ByteReader(data)
-  assert(reader.u8() === stateFormatVersion, 'snapshot state format version')
-  sessions.decode(reader)
+  const version = reader.u8()
+  assert(
+    version === stateFormatVersion || version === legacyStateFormatVersion,
+    'snapshot state format version',
+  )
+  sessions.decode(reader, version === legacyStateFormatVersion)
   const machine = reader.bytes()
   assert(reader.done, 'snapshot state has trailing bytes')
   return machine

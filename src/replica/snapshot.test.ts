@@ -81,7 +81,9 @@ describe('replica host: snapshots and compaction', () => {
     // A write proposed but not yet persisted: the crash tears whatever part of it was written.
     const command = new TextEncoder().encode(JSON.stringify({ op: 'put', key: 'torn', value: 'x' }))
     const results: unknown[] = []
-    cluster.host(leader).write({ clientId: 3, sequence: 6, command }, (r) => results.push(r))
+    cluster
+      .host(leader)
+      .write({ clientId: 3, sequence: 6, ackedThrough: 5, command }, (r) => results.push(r))
     cluster.crash(leader, 7)
     assert.deepEqual(results, [{ ok: false, error: 'unknown' }])
     cluster.start(leader)

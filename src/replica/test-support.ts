@@ -387,8 +387,14 @@ export class TestCluster {
     return result
   }
 
+  /** A write of a client with one write in flight (ackedThrough: the sequence before). */
   write(id: NodeId, clientId: number, sequence: number, command: KvCommand): ReplicaResult {
-    const request = { clientId, sequence, command: encodeKvCommand(command) }
+    const request = {
+      clientId,
+      sequence,
+      ackedThrough: sequence - 1,
+      command: encodeKvCommand(command),
+    }
     return this.call((done) => this.host(id).write(request, done))
   }
 

@@ -81,6 +81,11 @@ export interface WriteRequest {
   readonly clientId: number
   /** Increases by one per new write of that client; a retry repeats it. */
   readonly sequence: number
+  /**
+   * Every sequence <= this has had its reply delivered (the lowest sequence without one, minus
+   * one): the session then forgets their replies. At most sessionRepliesMax below `sequence`.
+   */
+  readonly ackedThrough: number
   readonly command: Uint8Array
 }
 
@@ -89,12 +94,17 @@ export type ReplicaFailure =
   | { readonly ok: false; readonly error: 'not-leader'; readonly leaderId: NodeId }
   /** Accepted but its fate is unknown (leadership lost before commit, or the host stopped). */
   | { readonly ok: false; readonly error: 'unknown' }
-  /** Refused before anything happened (queue full, leadership transfer in progress). */
+  /**
+   * Refused before anything happened (queue full, leadership transfer in progress, a write more
+   * than sessionRepliesMax above its ackedThrough).
+   */
   | { readonly ok: false; readonly error: 'busy' }
   /**
-   * Refused for good, nothing applied: a write whose sequence is older than its session's last
-   * (its reply is gone), or a membership change that does not apply to the current membership.
+   * A write at or below its session's ackedThrough (a correct client never sends one): its reply
+   * is gone and it was not applied now, but an earlier copy may have been.
    */
+  | { readonly ok: false; readonly error: 'stale' }
+  /** Refused for good, nothing applied: a membership change that does not apply. */
   | { readonly ok: false; readonly error: 'refused'; readonly reason: string }
 
 export type ReplicaResult = { readonly ok: true; readonly reply: Uint8Array } | ReplicaFailure

@@ -95,7 +95,7 @@ describe('cluster node (in process)', () => {
         protocol: 2,
         argv: argv('INCR', 'c'),
       })
-      const request = { clientId: 77, sequence: 1, command }
+      const request = { clientId: 77, sequence: 1, ackedThrough: 0, command }
       assert.equal(text(await call((done) => n2.write(request, done))), ':1\r\n')
       // A retry of the same (clientId, sequence) gets the first reply, not a second increment.
       assert.equal(text(await call((done) => n3.write(request, done))), ':1\r\n')
@@ -131,7 +131,11 @@ describe('cluster node (in process)', () => {
         argv: argv('SET', 'k', 'v'),
       })
       assert.equal(
-        text(await call((done) => n1.write({ clientId: 5, sequence: 1, command: set }, done))),
+        text(
+          await call((done) =>
+            n1.write({ clientId: 5, sequence: 1, ackedThrough: 0, command: set }, done),
+          ),
+        ),
         '+OK\r\n',
       )
       await n1.close()

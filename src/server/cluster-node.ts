@@ -10,6 +10,7 @@ import type { Logger } from '../obs/logger.js'
 import { noNode, type MembershipChange, type NodeId } from '../raft/index.js'
 import { encodeEntry, type CommandEntry, type NodeAddress } from '../replica/command-entry.js'
 import { createReplicaHost } from '../replica/host.js'
+import { SessionClient } from '../replica/session-client.js'
 import type {
   KeyspaceStateMachineOptions,
   KeyspaceStateMachine,
@@ -129,8 +130,7 @@ class Node implements ClusterNode {
   readonly #options: ClusterNodeOptions
   readonly #membership: ClusterMembership
   /** This node's own session for the entries it proposes itself (address, tick). */
-  readonly #clientId: number
-  #sequence = 0
+  readonly #session: SessionClient
   #tickInFlight = false
   #started = false
   #closing: Promise<void> | null = null
@@ -142,7 +142,7 @@ class Node implements ClusterNode {
     this.clock = options.clock
     this.timers = options.timers
     this.stateMachine = sm
-    this.#clientId = randomClientId(options.rng)
+    this.#session = new SessionClient(randomClientId(options.rng))
     this.transport = options.createTransport({
       selfId: identity.id,
       host: options.settings.clusterHost,
@@ -201,6 +201,7 @@ class Node implements ClusterNode {
       type: 'forward-write',
       clientId: request.clientId,
       sequence: request.sequence,
+      ackedThrough: request.ackedThrough,
       entry: request.command,
     }
     this.#requestLeader(leaderId, forward, done)
@@ -269,11 +270,14 @@ class Node implements ClusterNode {
 
   /** Entries this node proposes itself: its own session, a new sequence each. */
   #proposeOwn(entry: CommandEntry, done: Done): void {
-    this.#sequence++
-    this.write(
-      { clientId: this.#clientId, sequence: this.#sequence, command: encodeEntry(entry) },
-      done,
-    )
+    const session = this.#session
+    if (!session.canStart) return done({ ok: false, error: 'busy' })
+    const sequence = session.next()
+    const { clientId, ackedThrough } = session
+    this.write({ clientId, sequence, ackedThrough, command: encodeEntry(entry) }, (result) => {
+      session.answered(sequence)
+      done(result)
+    })
   }
 
   /** The leader advances time and expires keys deterministically through 'tick' entries. */
@@ -307,7 +311,12 @@ class Node implements ClusterNode {
           return result({ ok: false, error: 'not-leader', leaderId: this.#leaderHint() })
         }
         return this.host.write(
-          { clientId: request.clientId, sequence: request.sequence, command: request.entry },
+          {
+            clientId: request.clientId,
+            sequence: request.sequence,
+            ackedThrough: request.ackedThrough,
+            command: request.entry,
+          },
           result,
         )
       case 'admin':

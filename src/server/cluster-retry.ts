@@ -33,7 +33,9 @@ export function retrying(
   let delayMs = retryDelayMinMs
   const run = (): void =>
     attempt((result) => {
-      if (result.ok || result.error === 'refused') return finish({ result, uncertain })
+      if (result.ok || result.error === 'refused' || result.error === 'stale') {
+        return finish({ result, uncertain })
+      }
       if (result.error === 'unknown') {
         uncertain = true
         if (!parts.retryUnknown) return finish({ result, uncertain })

@@ -1,8 +1,9 @@
 /* Cluster-mode command routing: 'write' commands become log entries (host.write on the leader,
  * forwarded by a follower), 'readonly' ones ReadIndex reads (local and stale after READONLY),
  * EXEC one 'exec' entry whose WATCH index came from a ReadIndex barrier; per-node commands run
- * locally. Invariant: every write of a connection carries (clientId, sequence) and a retry
- * repeats them, so a write is applied at most once however often it is retried or forwarded. */
+ * locally. Invariant: every write of a connection carries (clientId, sequence, ackedThrough),
+ * a retry repeats its sequence, and at most sessionRepliesMax writes are in flight, so a write is
+ * applied at most once however often or in whatever order it is retried or forwarded. */
 import type { Dispatcher } from '../commands/dispatch.js'
 import { hasSubscriptions } from '../commands/pubsub.js'
 import { resetTransaction } from '../commands/transactions.js'
@@ -10,6 +11,7 @@ import type { ClientSession, CommandContext, CommandSpec } from '../commands/typ
 import { ErrorCode, RedisErrors } from '../core/errors.js'
 import type { Clock, Rng, Timers } from '../core/ports.js'
 import { encodeEntry, encodeQuery, type CommandEntry } from '../replica/command-entry.js'
+import { SessionClient } from '../replica/session-client.js'
 import type { ReplicaResult } from '../replica/types.js'
 import { randomClientId, type ClusterNode } from './cluster-node.js'
 import { runRaftCommand } from './raft-command.js'
@@ -18,6 +20,8 @@ import { retrying, type RetryOutcome } from './cluster-retry.js'
 
 /** How long a write or read keeps retrying (elections, a lost leader) before it answers. */
 export const routeRetryWindowMs = 5000
+/** Writes of one connection waiting for the session's window; beyond: TRYAGAIN, not proposed. */
+export const writesWaitingMax = 10_000
 
 const ok = Buffer.from('+OK\r\n')
 const errorBytes = (code: string, message: string): Buffer => Buffer.from(`-${code} ${message}\r\n`)
@@ -57,15 +61,17 @@ function lowerName(arg: Buffer | undefined): string {
 
 class ClusterRouterSession implements RouterSession {
   readonly #parts: ClusterRouterParts
-  readonly #clientId: number
-  #sequence = 0
+  /** The connection's session: sequences, ackedThrough, and the window of writes in flight. */
+  readonly #session: SessionClient
+  /** Writes past the window, started in order as earlier ones are answered. */
+  readonly #waiting: Array<{ command: Uint8Array; done: (reply: Buffer) => void }> = []
   #readonly = false
   #watched: Buffer[] = []
   #watchIndex = 0
 
   constructor(parts: ClusterRouterParts) {
     this.#parts = parts
-    this.#clientId = randomClientId(parts.rng)
+    this.#session = new SessionClient(randomClientId(parts.rng))
   }
 
   classify(ctx: CommandContext, args: readonly Buffer[]): RouteKind {
@@ -126,18 +132,44 @@ class ClusterRouterSession implements RouterSession {
     }
   }
 
+  /** Starts the write now if the session's window allows, else queues it (or TRYAGAIN). */
   #write(entry: CommandEntry, done: (reply: Buffer) => void): void {
-    const request = {
-      clientId: this.#clientId,
-      sequence: ++this.#sequence,
-      command: encodeEntry(entry),
+    const command = encodeEntry(entry)
+    if (this.#waiting.length > 0 || !this.#session.canStart) {
+      if (this.#waiting.length >= writesWaitingMax) return done(tryAgainReply)
+      this.#waiting.push({ command, done })
+      return
     }
+    this.#startWrite(command, done)
+  }
+
+  /**
+   * Every attempt carries the current ackedThrough (it only grows); the sequence counts as
+   * answered once the reply is handed to the connection, which never asks for it again.
+   */
+  #startWrite(command: Uint8Array, done: (reply: Buffer) => void): void {
+    const session = this.#session
+    const sequence = session.next()
     const node = this.#parts.node
     retrying(
       this.#retryParts(true),
-      (attemptDone) => node.write(request, attemptDone),
-      (outcome) => done(replyOf(outcome, true)),
+      (attemptDone) => {
+        const { clientId, ackedThrough } = session
+        node.write({ clientId, sequence, ackedThrough, command }, attemptDone)
+      },
+      (outcome) => {
+        session.answered(sequence)
+        done(replyOf(outcome, true))
+        this.#startWaiting()
+      },
     )
+  }
+
+  #startWaiting(): void {
+    while (this.#waiting.length > 0 && this.#session.canStart) {
+      const write = this.#waiting.shift()
+      if (write !== undefined) this.#startWrite(write.command, write.done)
+    }
   }
 
   #read(query: Uint8Array, done: (reply: Buffer) => void): void {
@@ -211,6 +243,8 @@ export function replyOf(outcome: RetryOutcome, write: boolean): Buffer {
   if (result.ok) return Buffer.from(result.reply)
   // A read that never got its answer changed nothing: it is always safe to try again.
   if (write && outcome.uncertain) return uncertainReply
+  // Only an earlier copy of a write that outlived its answer is stale: it may have applied.
+  if (result.error === 'stale') return uncertainReply
   if (result.error === 'refused') return errorBytes(ErrorCode.Err, result.reason)
   return tryAgainReply
 }

@@ -194,6 +194,8 @@ export class SimClient {
       const request = {
         clientId: this.#options.sessionId,
         sequence: operation.sequence,
+        // One write at a time: every earlier one was answered (or given up on as unknown).
+        ackedThrough: operation.sequence - 1,
         command: codec.encodeCommand(operation.command),
       }
       transport.write(target, request, onReply)
@@ -216,8 +218,11 @@ export class SimClient {
       case 'busy':
         break
       case 'refused':
-        // Only a sequence older than the session's last is refused: this client never sends one.
         this.#options.fail(`client ${this.#options.sessionId}: write refused: ${result.reason}`)
+        return
+      case 'stale':
+        // Only a sequence at or below ackedThrough is stale: this client never sends one.
+        this.#options.fail(`client ${this.#options.sessionId}: a write was stale`)
         return
     }
     const delayMs =

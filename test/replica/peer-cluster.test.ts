@@ -56,8 +56,8 @@ async function startNode(id: NodeId, voters: NodeId[], root: string, ports: Map<
         respond({ type: 'result', result: { ok: false, error: 'refused', reason: 'unsupported' } })
         return
       }
-      const { clientId, sequence, entry } = request
-      host.write({ clientId, sequence, command: entry }, (result) =>
+      const { clientId, sequence, ackedThrough, entry } = request
+      host.write({ clientId, sequence, ackedThrough, command: entry }, (result) =>
         respond({ type: 'result', result }),
       )
     },
@@ -110,7 +110,7 @@ describe('a Raft group over the peer transport', () => {
       for (let i = 1; i <= 20; i++) {
         const command = encodeKvCommand({ op: 'append', key: 'log', value: String(i % 10) })
         const result = await call((done) =>
-          leader.host.write({ clientId: 1, sequence: i, command }, done),
+          leader.host.write({ clientId: 1, sequence: i, ackedThrough: i - 1, command }, done),
         )
         assert.deepEqual(kv(result), { op: 'append', length: i })
       }
@@ -120,7 +120,7 @@ describe('a Raft group over the peer transport', () => {
       const entry = encodeKvCommand({ op: 'put', key: 'via', value: 'follower' })
       const forwarded = await follower.transport.request(
         leader.id,
-        { type: 'forward-write', clientId: 2, sequence: 1, entry },
+        { type: 'forward-write', clientId: 2, sequence: 1, ackedThrough: 0, entry },
         2000,
       )
       assert.equal(forwarded.type, 'result')
@@ -143,7 +143,7 @@ describe('a Raft group over the peer transport', () => {
       const next = await waitForLeader(rest)
       const command = encodeKvCommand({ op: 'append', key: 'log', value: '!' })
       const after = await call((done) =>
-        next.host.write({ clientId: 1, sequence: 21, command }, done),
+        next.host.write({ clientId: 1, sequence: 21, ackedThrough: 20, command }, done),
       )
       assert.deepEqual(kv(after), { op: 'append', length: 21 })
       const stats = next.transport.stats().find((s) => s.id === leader.id)
