@@ -4,6 +4,7 @@
 import fs from 'node:fs'
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import type { BlockFile, Disk } from '../core/ports.js'
+import type { StateMachine } from '../replica/types.js'
 
 const prefix = process.env.CASKADE_PERF_TRACE ?? ''
 const reportEveryMs = 5000
@@ -88,5 +89,21 @@ export function traceDisk(disk: Disk): Disk {
     ...disk,
     openSync: (path, mode) => tracedFile(disk.openSync(path, mode)),
     open: async (path, mode) => tracedFile(await disk.open(path, mode)),
+  }
+}
+
+/** `machine` with its snapshot() timed (itself unless tracing): a full dump runs on the loop. */
+export function traceSnapshots(machine: StateMachine): StateMachine {
+  if (!perfTraceEnabled) return machine
+  return {
+    apply: (command, index) => machine.apply(command, index),
+    query: (query) => machine.query(query),
+    restore: (data) => machine.restore(data),
+    snapshot: () => {
+      const startMs = performance.now()
+      const data = machine.snapshot()
+      recordStage('state machine snapshot()', performance.now() - startMs)
+      return data
+    },
   }
 }

@@ -7,7 +7,7 @@ import type { PubSubHub } from '../commands/pubsub-hub.js'
 import type { ServerHost } from '../commands/types.js'
 import type { Clock, Disk, Rng, Timers } from '../core/ports.js'
 import type { Logger } from '../obs/logger.js'
-import { timed } from '../io/perf-trace.js'
+import { timed, traceSnapshots } from '../io/perf-trace.js'
 import { noNode, type MembershipChange, type NodeId } from '../raft/index.js'
 import { encodeEntry, type CommandEntry, type NodeAddress } from '../replica/command-entry.js'
 import { createReplicaHost } from '../replica/host.js'
@@ -177,7 +177,7 @@ class Node implements ClusterNode {
       // A bootstrap node is its single-voter group; a joiner knows no voters until it is sent
       // the log (ignored by a restart: the membership is then recovered from the log).
       voters: bootstrap ? [this.identity.id] : [],
-      stateMachine: this.stateMachine,
+      stateMachine: traceSnapshots(this.stateMachine),
       send: (message) => this.transport.sendRaft(message),
       tickMs: clusterTiming.tickMs,
       electionTicks: clusterTiming.electionTicks,
