@@ -34,7 +34,7 @@ export interface PeerLinkContext {
   readonly rng: Rng
   readonly logger: PeerLogger | undefined
   readonly queueBytesMax: number
-  /** Asks for flush() after this event-loop turn (one batched write per link per turn). */
+  /** Asks for flush() once the current callback is done (one batched write per link). */
   readonly scheduleFlush: (link: PeerLink) => void
 }
 

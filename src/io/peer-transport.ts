@@ -1,6 +1,6 @@
 /* The real peer transport (design note section 3): a server socket peers dial, and one outbound
  * PeerLink per peer this node sends to (Raft messages and RPCs), each with its own queue, backoff
- * and breaker. Writes of one event-loop turn go out as one write per connection.
+ * and breaker. Writes of one callback (one Ready) go out as one write per connection.
  * Invariant: sendRaft never blocks or throws, request never rejects, and nothing a peer sends can
  * stop this process (a bad frame closes that one connection). */
 import { createServer, type Server, type Socket } from 'node:net'
@@ -151,7 +151,9 @@ class Transport implements PeerTransport {
     this.#dirty.add(target)
     if (this.#flushScheduled) return
     this.#flushScheduled = true
-    this.#options.timers.defer(() => {
+    // A microtask, not the next turn: every message the current callback sends (one Ready's)
+    // leaves in one write per link, without waiting a loop iteration behind other I/O.
+    queueMicrotask(() => {
       this.#flushScheduled = false
       const targets = [...this.#dirty]
       this.#dirty.clear()

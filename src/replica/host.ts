@@ -1,13 +1,15 @@
 /* The replica host: one node's member of one Raft group. It recovers the durable log, ticks the
- * core, and drives its Ready loop once per event-loop turn (persist with one fdatasync, then
- * send, then apply, then advance), answering writes when their entry applies and reads when
- * their ReadIndex is applied. Invariant: no message leaves before the state it depends on is
- * durable, and every request is answered exactly once. Pure: time, timers and disk via ports. */
+ * core, and drives its Ready loop once per event-loop turn (persist with one fdatasync, run off
+ * the loop while stepping and ticking go on, then send, apply, advance), answering writes when
+ * their entry applies and reads when their ReadIndex is applied. Invariant: no message leaves
+ * before the state it depends on is durable (sendableBeforePersist: heartbeats and a leader's
+ * appends depend on none), and every request is answered exactly once. Pure: ports only. */
 import { assert } from '../core/assert.js'
 import {
   MemoryStorage,
   Raft,
   noNode,
+  sendableBeforePersist,
   type Entry,
   type Membership,
   type MembershipChange,
@@ -58,6 +60,10 @@ class Host implements ReplicaHost {
   #lastRun: Running | null = null
   #stopped = false
   #readyScheduled = false
+  /** An fdatasync of the last Ready is running: no new Ready until it is done. */
+  #syncing = false
+  /** Term and vote as on disk: messages that promise them wait while they are not. */
+  #durable: { term: number; vote: number } = { term: 0, vote: 0 }
   #nextRequestId = 0
   #reported: { role: string; term: number; leaderId: number; members: string } = {
     role: '',
@@ -80,6 +86,7 @@ class Host implements ReplicaHost {
     const bootstrap = { voters: o.voters, learners: o.learners ?? [] }
     const { store, recovered } = LogStore.open(o.disk, o.dir, bootstrap)
     const storage = loadStorage(recovered)
+    this.#durable = { term: recovered.hardState.term, vote: recovered.hardState.vote }
     if (recovered.snapshot !== null) this.#restore(recovered.snapshot)
     const raft = new Raft({
       groupId: o.groupId,
@@ -235,6 +242,11 @@ class Host implements ReplicaHost {
   #processReady(): void {
     const running = this.#running
     if (running === null) return
+    if (this.#syncing) {
+      // The disk has the last Ready: only what depends on nothing unpersisted may go meanwhile.
+      for (const message of running.raft.takeSendable()) this.#options.send(message)
+      return
+    }
     for (let round = 0; round < replicaDefaults.readyRoundsPerTurn; round++) {
       const ready = running.raft.ready()
       if (ready === null) {
@@ -242,26 +254,86 @@ class Host implements ReplicaHost {
         return
       }
       this.#handleReady(running, ready)
-      if (this.#running !== running) return
+      if (this.#running !== running || this.#syncing) return
     }
     this.#scheduleReady()
   }
 
+  /**
+   * Persist, send, apply, advance. A Ready that needs an fdatasync writes its records now and
+   * syncs on the disk's own thread while the loop keeps stepping and ticking: its messages that
+   * depend on nothing unpersisted go at once, committed entries (durable on a quorum already) are
+   * applied at once, and the rest (append and vote answers) go only once the sync is done.
+   */
   #handleReady(running: Running, ready: Ready): void {
-    const { raft, storage, log } = running
     if (ready.snapshot !== null) {
       this.#installSnapshot(running, ready)
-    } else {
-      log.append(ready.hardState, ready.entries)
-      if (ready.mustSync) log.sync()
-      storage.append(ready.entries)
-      if (ready.hardState !== null) storage.setHardState(ready.hardState)
+      this.#durableTermVote(ready)
+      return this.#finishReady(running, ready, ready.messages, true)
     }
-    for (const message of ready.messages) this.#options.send(message)
+    running.log.append(ready.hardState, ready.entries)
+    if (!ready.mustSync) return this.#finishReady(running, ready, ready.messages, true)
+    if (this.#options.syncOffLoop !== true) {
+      running.log.sync()
+      this.#durableTermVote(ready)
+      return this.#finishReady(running, ready, ready.messages, true)
+    }
+    const termVoteDurable =
+      ready.hardState === null ||
+      (ready.hardState.term === this.#durable.term && ready.hardState.vote === this.#durable.vote)
+    const held: RaftMessage[] = []
+    for (const message of ready.messages) {
+      if (termVoteDurable && sendableBeforePersist(message)) this.#options.send(message)
+      else held.push(message)
+    }
+    this.#applyCommitted(ready)
+    this.#syncing = true
+    running.log.syncAsync().then(
+      () => {
+        this.#syncing = false
+        if (this.#running !== running) return
+        this.#durableTermVote(ready)
+        this.#finishReady(running, ready, held, false)
+        this.#scheduleReady()
+      },
+      (error: unknown) => {
+        // A failed fdatasync leaves durability unknown: stop the process, as a failed sync did.
+        if (this.#running !== running) return
+        this.#options.timers.defer(() => {
+          throw error instanceof Error ? error : new Error(String(error))
+        })
+      },
+    )
+  }
+
+  /** Records, once the Ready's state is on disk, what it made durable. */
+  #durableTermVote(ready: Ready): void {
+    if (ready.hardState !== null) {
+      this.#durable = { term: ready.hardState.term, vote: ready.hardState.vote }
+    }
+  }
+
+  #applyCommitted(ready: Ready): void {
     for (const entry of ready.committed) this.#apply(entry)
     for (const readState of ready.readStates) {
       this.#reads.onReadState(readState.requestId, readState.index)
     }
+  }
+
+  /** The Ready's state is durable: the in-memory log takes it, the rest goes out, then advance. */
+  #finishReady(
+    running: Running,
+    ready: Ready,
+    messages: readonly RaftMessage[],
+    applyNow: boolean,
+  ): void {
+    const { raft, storage } = running
+    if (ready.snapshot === null) {
+      storage.append(ready.entries)
+      if (ready.hardState !== null) storage.setHardState(ready.hardState)
+    }
+    for (const message of messages) this.#options.send(message)
+    if (applyNow) this.#applyCommitted(ready)
     raft.advance(ready)
     this.#reportChanges(raft)
     if (raft.status().role !== 'leader') this.#proposals.failUpTo()

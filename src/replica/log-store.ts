@@ -1,8 +1,8 @@
-/* The durable Raft log of one replica over the Disk port (synchronous calls only, so the Ready
- * loop stays one deterministic turn): a generation file of CRC-framed records (base, hard state,
- * entries) and snapshot files. A new generation is written whole, sealed and synced before the
- * old files are deleted, so recovery always finds one sealed generation; opening rewrites the
- * log into a fresh generation, which is also how a torn tail is cut off. */
+/* The durable Raft log of one replica over the Disk port (synchronous writes; the per-Ready
+ * fdatasync may run async, the host taking no new Ready until it is done): a generation file of
+ * CRC-framed records (base, hard state, entries) and snapshot files. A new generation is written
+ * whole, sealed and synced before the old files are deleted, so recovery always finds one sealed
+ * generation; opening rewrites the log into a fresh generation, which also cuts a torn tail off. */
 import { assert } from '../core/assert.js'
 import type { BlockFile, Disk } from '../core/ports.js'
 import { emptyHardState } from '../raft/index.js'
@@ -92,6 +92,11 @@ export class LogStore {
     this.#file.syncSync()
   }
 
+  /** fdatasync off the caller's thread (libuv's pool on a real disk): durable once resolved. */
+  syncAsync(): Promise<void> {
+    return this.#file.sync()
+  }
+
   /**
    * Makes `snapshot` durable and starts a generation whose log begins after (baseIndex,
    * baseTerm) with `entries`; then deletes the previous generation and snapshot.
@@ -154,8 +159,10 @@ function writeGeneration(disk: Disk, path: string, log: RecoveredLog): BlockFile
   }
   file.appendSync(encodeRecord(base))
   file.appendSync(encodeRecord({ type: 'hard', hardState: log.hardState }))
-  for (const entry of log.entries) file.appendSync(encodeRecord({ type: 'entry', entry }))
-  file.appendSync(encodeRecord({ type: 'sealed' }))
+  // One write for the whole tail (thousands of entries): a syscall each stalled the loop.
+  const tail = log.entries.map((entry) => encodeRecord({ type: 'entry', entry }))
+  tail.push(encodeRecord({ type: 'sealed' }))
+  file.appendSync(Buffer.concat(tail))
   file.syncSync()
   return file
 }

@@ -61,6 +61,12 @@ export interface ReplicaOptions {
   readonly logTailEntries?: number
   /** Client sessions remembered for exactly-once writes (the oldest is evicted beyond this). */
   readonly sessionsMax?: number
+  /**
+   * fdatasync the log on the disk's own thread (BlockFile.sync) while the loop keeps stepping,
+   * ticking and sending heartbeats; default false: syncSync inside the turn (harnesses that
+   * never yield to promise continuations need that).
+   */
+  readonly syncOffLoop?: boolean
   /** TEST ONLY: the leader answers reads from local state without ReadIndex or lease (broken). */
   readonly unsafeLocalReads?: boolean
   /** Observer of every applied entry (the simulator's State Machine Safety check). */

@@ -7,6 +7,7 @@ import type { PubSubHub } from '../commands/pubsub-hub.js'
 import type { ServerHost } from '../commands/types.js'
 import type { Clock, Disk, Rng, Timers } from '../core/ports.js'
 import type { Logger } from '../obs/logger.js'
+import { timed, traceSnapshots } from '../io/perf-trace.js'
 import { noNode, type MembershipChange, type NodeId } from '../raft/index.js'
 import { encodeEntry, type CommandEntry, type NodeAddress } from '../replica/command-entry.js'
 import { createReplicaHost } from '../replica/host.js'
@@ -176,12 +177,14 @@ class Node implements ClusterNode {
       // A bootstrap node is its single-voter group; a joiner knows no voters until it is sent
       // the log (ignored by a restart: the membership is then recovered from the log).
       voters: bootstrap ? [this.identity.id] : [],
-      stateMachine: this.stateMachine,
+      stateMachine: traceSnapshots(this.stateMachine),
       send: (message) => this.transport.sendRaft(message),
       tickMs: clusterTiming.tickMs,
       electionTicks: clusterTiming.electionTicks,
       heartbeatTicks: clusterTiming.heartbeatTicks,
       readMode: 'read-index',
+      // A slow disk must not hold heartbeats (issue 5): the fdatasync runs on libuv's pool.
+      syncOffLoop: true,
       onEvent: (event) => this.#membership.onEvent(event),
     })
     ;(this as { host: ReplicaHost }).host = host
@@ -191,7 +194,8 @@ class Node implements ClusterNode {
     this.#cancels.push(this.#membership.start(o.settings.join))
   }
 
-  write(request: WriteRequest, done: Done): void {
+  write(request: WriteRequest, written: Done): void {
+    const done = timed('write: accepted -> result', written)
     if (!this.#started) return done({ ok: false, error: 'not-leader', leaderId: noNode })
     const { role, leaderId } = this.host.status()
     if (role === 'leader' || leaderId === noNode || leaderId === this.identity.id) {

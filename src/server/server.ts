@@ -12,6 +12,7 @@ import { commandTable } from '../commands/registry.js'
 import { createRng } from '../core/rng.js'
 import type { Clock, Disk, Rng, Timers } from '../core/ports.js'
 import { nodeDisk } from '../io/disk.js'
+import { traceDisk } from '../io/perf-trace.js'
 import { systemClock } from '../io/clock.js'
 import { nodeTimers } from '../io/timers.js'
 import { releaseTransaction } from '../commands/transactions.js'
@@ -69,7 +70,7 @@ export async function startServer(
   config: ServerConfig,
   deps: ServerDeps = {},
 ): Promise<RunningServer> {
-  const disk = deps.disk ?? nodeDisk
+  const disk = deps.disk ?? traceDisk(nodeDisk)
   const clock = deps.clock ?? systemClock
   const timers = deps.timers ?? nodeTimers
   const logger = deps.logger ?? createSilentLogger()

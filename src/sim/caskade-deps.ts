@@ -13,7 +13,8 @@ import type { SimDeps } from './run.js'
 
 export function caskadeDeps(options: { checkTimeLimitMs: number }): SimDeps {
   return {
-    createHost: createReplicaHost,
+    // The cluster nodes' path: fdatasync off the loop, heartbeats not waiting behind it.
+    createHost: (options) => createReplicaHost({ ...options, syncOffLoop: true }),
     createStateMachine: () => new KvStateMachine(),
     codec: {
       encodeCommand: encodeKvCommand,
