@@ -61,7 +61,11 @@ async function startGroup(): Promise<{ cluster: TestCluster; disks: Map<NodeId, 
 function put(cluster: TestCluster, id: NodeId, sequence: number): ReplicaResult[] {
   const results: ReplicaResult[] = []
   const command = new TextEncoder().encode(JSON.stringify({ op: 'put', key: 'k', value: 'v' }))
-  cluster.host(id).write({ clientId: 5, sequence, command }, (result) => results.push(result))
+  cluster
+    .host(id)
+    .write({ clientId: 5, sequence, ackedThrough: sequence - 1, command }, (result) =>
+      results.push(result),
+    )
   return results
 }
 
