@@ -2,7 +2,9 @@
  * bounded send queue, reconnect backoff, circuit breaker and the RPCs awaiting answers on it.
  * Invariants: queued + socket-buffered bytes stay under queueBytesMax (a Raft message over it is
  * dropped and counted, an RPC over it fails at once); an RPC resolves exactly once; while the
- * breaker is open a send does no I/O at all, so a dead peer costs nothing on the hot path. */
+ * breaker is open a send does no I/O at all, so a dead peer costs nothing on the hot path. A peer
+ * whose address is not known yet is not a failed peer: it never opens the breaker, and every send
+ * asks for the address again, so the link connects as soon as one is known. */
 import { connect, type Socket } from 'node:net'
 import type { Clock, Rng, Timers } from '../core/ports.js'
 import type { NodeId } from '../raft/types.js'
@@ -74,6 +76,8 @@ export class PeerLink {
   #queuedBytes = 0
   readonly #pending = new Map<number, PendingRpc>()
   #closed = false
+  /** The last dial found no address (logged once per such stretch, not once per send). */
+  #unresolved = false
   #dials = 0
   #sent = 0
   #dropped = 0
@@ -216,10 +220,10 @@ export class PeerLink {
 
   #dial(): void {
     const target = this.#target()
-    if (target === null) {
-      this.#state = 'connecting'
-      this.#disconnected(false, 'no address known')
-      return
+    if (target === null) return this.#noAddress()
+    if (this.#unresolved) {
+      this.#unresolved = false
+      this.#context.logger?.info({ peer: this.id }, 'peer link: address known')
     }
     this.#address = `${target.host}:${target.port}`
     if (this.#dials > 0) this.#reconnects += 1
@@ -229,6 +233,17 @@ export class PeerLink {
     socket.setNoDelay(true)
     this.#socket = socket
     this.#watch(socket)
+  }
+
+  /** No address to dial: what waits is dropped now (Raft resends; a request fails 'busy' and its
+   * caller retries), the breaker and backoff are left alone, and the link stays idle so the next
+   * send resolves again (a cheap lookup) instead of waiting out a breaker meant for dead peers. */
+  #noAddress(): void {
+    this.#dropQueue()
+    this.#state = 'idle'
+    if (this.#unresolved) return
+    this.#unresolved = true
+    this.#context.logger?.info({ peer: this.id }, 'peer link: no address known yet')
   }
 
   #watch(socket: Socket): void {

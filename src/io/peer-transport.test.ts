@@ -208,6 +208,32 @@ describe('peer transport', () => {
     assert.ok(Date.now() - started < 5000)
   })
 
+  it('a peer with no address yet is not a failure: once resolvable, it connects and delivers', async () => {
+    // Frozen time: a breaker opened here would never turn half-open, so the link would stay dead.
+    const a = await startNode(1, { clock: frozenClock })
+    const b = await startNode(2)
+    ports.delete(2)
+    for (let i = 0; i < 20; i++) {
+      a.transport.sendRaft(heartbeat(1, 2, i))
+      await new Promise((resolve) => setTimeout(resolve, 2))
+    }
+    const busy: PeerResponse = { type: 'result', result: { ok: false, error: 'busy' } }
+    assert.deepEqual(await a.transport.request(2, { type: 'status' }, 10_000), busy)
+    const unresolved = statsOf(a, 2)
+    assert.equal(unresolved.breaker, 'closed')
+    assert.equal(unresolved.state, 'idle')
+    assert.equal(unresolved.droppedMessages, 20)
+    assert.equal(unresolved.queuedBytes, 0)
+    assert.equal(b.inbox.length, 0)
+    // The address becomes known (say its address entry applied): the next send dials it.
+    ports.set(2, b.port)
+    a.transport.sendRaft(heartbeat(1, 2, 100))
+    await waitFor('delivery once resolvable', () => b.inbox.length === 1)
+    assert.deepEqual(b.inbox[0], heartbeat(1, 2, 100))
+    assert.equal(statsOf(a, 2).state, 'connected')
+    assert.equal(statsOf(a, 2).breaker, 'closed')
+  })
+
   it('a half-open probe that succeeds closes the breaker', async () => {
     const a = await startNode(1)
     const port = await deadPort()
