@@ -3,16 +3,14 @@
  * must be identical. Covers the outcomes that do not depend on timing races: data already there,
  * argument errors, WRONGTYPE, MULTI, tiny timeouts, and clients served by another connection's
  * push (the script waits until the server reports them blocked). Skipped without redis-server. */
-import { after, before, describe, test } from 'node:test'
+import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import net from 'node:net'
 import {
   encodeCommand,
   hasRedisServer,
+  serverPairAround,
   respValueEnd,
-  startCaskadeInProcess,
-  startRedisServer,
-  type TestServer,
 } from '../../test/helpers/differential.js'
 import { listBlockingCommands } from '../commands/list-blocking.js'
 import { zsetBlockingCommands } from '../commands/zset-blocking.js'
@@ -234,35 +232,24 @@ const servedScript: Step[] = [
 ]
 
 describe('blocking commands: caskade vs redis-server', { skip: !hasRedisServer }, () => {
-  let redis: TestServer
-  let caskade: TestServer
-
-  before(async () => {
-    caskade = await startCaskadeInProcess('caskade-blocking-diff-')
-    redis = await startRedisServer()
-  })
-
-  after(async () => {
-    await redis.stop()
-    await caskade.stop()
-  })
+  const servers = serverPairAround('caskade-blocking-diff-')
 
   for (const protocol of [2, 3] as const) {
     test(`RESP${protocol}: replies at once (data there, errors, MULTI) are identical`, async () => {
-      const expected = await runScript(redis.port, protocol, immediateScript)
-      const actual = await runScript(caskade.port, protocol, immediateScript)
+      const expected = await runScript(servers.redis.port, protocol, immediateScript)
+      const actual = await runScript(servers.caskade.port, protocol, immediateScript)
       assert.deepEqual(actual, expected)
     })
 
     test(`RESP${protocol}: clients served by pushes and timeouts get identical bytes`, async () => {
-      const expected = await runScript(redis.port, protocol, servedScript)
-      const actual = await runScript(caskade.port, protocol, servedScript)
+      const expected = await runScript(servers.redis.port, protocol, servedScript)
+      const actual = await runScript(servers.caskade.port, protocol, servedScript)
       assert.deepEqual(actual, expected)
     })
   }
 
   test('the specs have the arity, flags and key positions of COMMAND INFO', async () => {
-    const conn = new RawConnection(redis.port)
+    const conn = new RawConnection(servers.redis.port)
     try {
       for (const spec of [...listBlockingCommands, ...zsetBlockingCommands]) {
         const info = await conn.call(['command', 'info', spec.name])

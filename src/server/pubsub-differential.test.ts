@@ -2,16 +2,10 @@
  * and a caskade server in process; every connection's received bytes (replies, messages, pushes)
  * must be identical. After each step every connection is synchronized with a unique PING, so
  * messages land at the same place in both transcripts. Skipped without redis-server. */
-import { after, before, describe, test } from 'node:test'
+import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import net from 'node:net'
-import {
-  encodeCommand,
-  hasRedisServer,
-  startCaskadeInProcess,
-  startRedisServer,
-  type TestServer,
-} from '../../test/helpers/differential.js'
+import { encodeCommand, hasRedisServer, serverPairAround } from '../../test/helpers/differential.js'
 
 /** A raw connection that keeps everything it receives and waits for a suffix. */
 class RawConnection {
@@ -340,18 +334,7 @@ const zsetScript = (flags: string): Step[] => [
 ]
 
 describe('differential: pub/sub against redis-server', { skip: !hasRedisServer }, () => {
-  let redis: TestServer
-  let caskade: TestServer
-
-  before(async () => {
-    caskade = await startCaskadeInProcess('caskade-pubsub-')
-    redis = await startRedisServer()
-  })
-
-  after(async () => {
-    await redis.stop()
-    await caskade.stop()
-  })
+  const servers = serverPairAround('caskade-pubsub-')
 
   const scripts: Array<[string, number, Step[]]> = [
     ['RESP2 subscribe mode, patterns, PUBSUB introspection, RESET', 2, basicScript],
@@ -370,8 +353,8 @@ describe('differential: pub/sub against redis-server', { skip: !hasRedisServer }
   ]
   for (const [name, connections, script] of scripts) {
     test(name, async () => {
-      const expected = await runScript(redis.port, connections, script)
-      const actual = await runScript(caskade.port, connections, script)
+      const expected = await runScript(servers.redis.port, connections, script)
+      const actual = await runScript(servers.caskade.port, connections, script)
       const redactClientList = (text: string): string =>
         text.startsWith('client list') ? text.replace(/id=.*$/s, '<client line>') : text
       for (let i = 0; i < connections; i++) {

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
+import { after, before } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { defaultServerConfig } from '../../src/server/config.js'
 import { startServer } from '../../src/server/server.js'
@@ -102,4 +103,24 @@ export async function startCaskadeInProcess(dirPrefix: string): Promise<TestServ
       rmSync(dir, { recursive: true, force: true })
     },
   }
+}
+
+export interface ServerPair {
+  readonly redis: TestServer
+  readonly caskade: TestServer
+}
+
+/** Both sides of a differential suite (call inside describe): started before its tests, stopped
+ * after; read `redis` and `caskade` from the returned object inside the tests. */
+export function serverPairAround(dirPrefix: string): ServerPair {
+  const pair = {} as { redis: TestServer; caskade: TestServer }
+  before(async () => {
+    pair.caskade = await startCaskadeInProcess(dirPrefix)
+    pair.redis = await startRedisServer()
+  })
+  after(async () => {
+    await pair.redis.stop()
+    await pair.caskade.stop()
+  })
+  return pair
 }
