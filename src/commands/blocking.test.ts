@@ -4,10 +4,8 @@
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { Timers } from '../core/ports.js'
-import { createRng } from '../core/rng.js'
 import { createKeyspace } from '../keyspace/keyspace.js'
 import { MemoryEngine } from '../keyspace/memory-engine.js'
-import { createReplyWriter } from '../protocol/reply-writer.js'
 import type { ProtocolVersion } from '../protocol/types.js'
 import { BlockingRegistry, parseBlockTimeoutOrThrow } from './blocking.js'
 import { createDispatcher } from './dispatch.js'
@@ -15,7 +13,7 @@ import { parseNotifyFlags } from './notify.js'
 import { PubSubHub } from './pubsub-hub.js'
 import { commandTable } from './registry.js'
 import { listBlockingCommands } from './list-blocking.js'
-import { FakeHost, ManualClock, handlerHarness, inertTimers, makeSession } from './test-support.js'
+import { FakeHost, ManualClock, addClient, handlerHarness, inertTimers } from './test-support.js'
 import { zsetBlockingCommands } from './zset-blocking.js'
 import type { CommandContext } from './types.js'
 
@@ -71,19 +69,11 @@ function world() {
   const host = new FakeHost()
   let nextId = 1
   const client = (protocol: ProtocolVersion = 2): Client => {
-    const session = makeSession(nextId++, { protocol })
-    host.sessions.push(session)
-    const reply = createReplyWriter(protocol)
-    const ctx: CommandContext = {
-      keyspace,
-      clock,
-      rng: createRng(1),
-      reply,
-      client: session,
-      host,
-      pubsub,
-      blocking: registry,
-    }
+    const { session, reply, ctx } = addClient(
+      { keyspace, clock, host, pubsub, blocking: registry },
+      nextId++,
+      protocol,
+    )
     const take = (): string => reply.take()?.toString('latin1') ?? ''
     return {
       id: session.id,

@@ -1,20 +1,13 @@
 /* COMMAND INFO/DOCS metadata of the blocking list commands, copied from redis-server 7.0.15 (the
  * blocking differential test checks it against the real thing). Handlers: list-blocking.ts. */
-import type { CommandFlag } from './types.js'
+import type { SpecMeta } from './spec-meta.js'
 
-export interface ListBlockingSpecMeta {
-  name: string
-  arity: number
-  flags: readonly CommandFlag[]
-  firstKey: number
-  lastKey: number
-  keyStep: number
-  summary: string
-  since: string
-  complexity: string
-}
+/** BLMOVE and BRPOPLPUSH share Redis's summary text. */
+const MOVE_SUMMARY =
+  'Pop an element from a list, push it to another list and return it; ' +
+  'or block until one is available'
 
-export const listBlockingSpecMeta: readonly ListBlockingSpecMeta[] = [
+export const listBlockingSpecMeta: readonly SpecMeta[] = [
   {
     name: 'blpop',
     arity: -3,
@@ -44,9 +37,7 @@ export const listBlockingSpecMeta: readonly ListBlockingSpecMeta[] = [
     firstKey: 1,
     lastKey: 2,
     keyStep: 1,
-    summary:
-      'Pop an element from a list, push it to another list and return it; ' +
-      'or block until one is available',
+    summary: MOVE_SUMMARY,
     since: '6.2.0',
     complexity: 'O(1)',
   },
@@ -57,9 +48,7 @@ export const listBlockingSpecMeta: readonly ListBlockingSpecMeta[] = [
     firstKey: 1,
     lastKey: 2,
     keyStep: 1,
-    summary:
-      'Pop an element from a list, push it to another list and return it; ' +
-      'or block until one is available',
+    summary: MOVE_SUMMARY,
     since: '2.2.0',
     complexity: 'O(1)',
   },

@@ -7,6 +7,7 @@ import type { ListSide } from '../keyspace/types.js'
 import { atomically } from './atomic.js'
 import { canBlock, parseBlockTimeoutOrThrow, type ServeFromKey } from './blocking.js'
 import { listBlockingSpecMeta } from './list-blocking-meta.js'
+import { specsFromMeta } from './spec-meta.js'
 import { moveAndNotify, parseMpopArgs, popAndNotify } from './lists.js'
 import type { CommandContext, CommandSpec } from './types.js'
 
@@ -151,8 +152,8 @@ const handlers: Record<string, CommandSpec['handler']> = {
   blmpop: blmpopHandler,
 }
 
-export const listBlockingCommands: readonly CommandSpec[] = listBlockingSpecMeta.map((meta) => {
-  const handler = handlers[meta.name]
-  if (handler === undefined) throw new Error(`no handler for ${meta.name}`)
-  return { ...meta, group: 'list', handler }
-})
+export const listBlockingCommands: readonly CommandSpec[] = specsFromMeta(
+  listBlockingSpecMeta,
+  'list',
+  handlers,
+)

@@ -1,20 +1,8 @@
 /* COMMAND INFO/DOCS metadata of the list commands, copied from redis-server 7.0.15 (the
  * differential test checks it against the real thing). Handlers are attached in lists.ts. */
-import type { CommandFlag } from './types.js'
+import type { SpecMeta } from './spec-meta.js'
 
-export interface ListSpecMeta {
-  name: string
-  arity: number
-  flags: readonly CommandFlag[]
-  firstKey: number
-  lastKey: number
-  keyStep: number
-  summary: string
-  since: string
-  complexity: string
-}
-
-export const listSpecMeta: readonly ListSpecMeta[] = [
+export const listSpecMeta: readonly SpecMeta[] = [
   {
     name: 'lpush',
     arity: -3,

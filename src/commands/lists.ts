@@ -3,13 +3,13 @@
  * and lookups (so errors, nil-vs-empty replies and keyspace_hits/misses match), the same keyspace
  * events in the same order, each command's records one atomic group (the keyspace's list API).
  * The blocking forms live elsewhere and reuse popAndNotify/moveAndNotify. */
-import { assert } from '../core/assert.js'
 import { CaskadeError, ErrorCode, RedisErrors, syntaxError } from '../core/errors.js'
 import type { ListSide } from '../keyspace/types.js'
 import { atomically } from './atomic.js'
 import { NotifyClass, keyWillBeNew, notifyKeyspaceEvent, notifyNewKey } from './notify.js'
 import { parseIndexOrThrow, parseInt64 } from './strings.js'
 import { listSpecMeta } from './list-meta.js'
+import { specsFromMeta } from './spec-meta.js'
 import type { CommandContext, CommandSpec } from './types.js'
 
 const int64Max = 9223372036854775807n
@@ -340,8 +340,4 @@ const handlers: Record<string, CommandSpec['handler']> = {
   lmpop: lmpopHandler,
 }
 
-export const listCommands: readonly CommandSpec[] = listSpecMeta.map((meta) => {
-  const handler = handlers[meta.name]
-  assert(handler !== undefined, `a handler for ${meta.name}`)
-  return { ...meta, group: 'list', handler }
-})
+export const listCommands: readonly CommandSpec[] = specsFromMeta(listSpecMeta, 'list', handlers)

@@ -3,16 +3,14 @@
  * hub's bookkeeping, subscribe mode, RESP3 pushes, CLIENT LIST fields and keyspace events. */
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { createRng } from '../core/rng.js'
 import { createKeyspace } from '../keyspace/keyspace.js'
 import { MemoryEngine } from '../keyspace/memory-engine.js'
-import { createReplyWriter } from '../protocol/reply-writer.js'
 import type { ProtocolVersion } from '../protocol/types.js'
 import { createDispatcher } from './dispatch.js'
 import { formatNotifyFlags, parseNotifyFlags, NotifyClass } from './notify.js'
 import { PubSubHub } from './pubsub-hub.js'
 import { commandTable } from './registry.js'
-import { FakeHost, inertTimers, makeSession, ManualClock } from './test-support.js'
+import { FakeHost, addClient, inertTimers, ManualClock } from './test-support.js'
 import type { CommandContext } from './types.js'
 
 /** Clients on one hub; `run` returns what that client's connection receives, pushes included. */
@@ -27,18 +25,11 @@ function createWorld() {
   const dispatcher = createDispatcher(commandTable)
   const contexts: CommandContext[] = []
   const client = (protocol: ProtocolVersion = 2) => {
-    const session = makeSession(contexts.length + 1, { protocol })
-    host.sessions.push(session)
-    const reply = createReplyWriter(protocol)
-    const ctx: CommandContext = {
-      keyspace,
-      clock,
-      rng: createRng(1),
-      reply,
-      client: session,
-      host,
-      pubsub,
-    }
+    const { session, reply, ctx } = addClient(
+      { keyspace, clock, host, pubsub },
+      contexts.length + 1,
+      protocol,
+    )
     contexts.push(ctx)
     return {
       session,

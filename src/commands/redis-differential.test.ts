@@ -5,7 +5,6 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import net from 'node:net'
 import { CaskadeError, RedisErrors } from '../core/errors.js'
 import type { Timers } from '../core/ports.js'
@@ -26,33 +25,13 @@ import { stringCommands } from './strings.js'
 import { FakeHost, makeSession } from './test-support.js'
 import { transactionCommands } from './transactions.js'
 import type { ClientSession, CommandContext, CommandSpec, ServerHost } from './types.js'
-
-const hasRedis = spawnSync('redis-server', ['--version']).status === 0
-
-/** Byte length of the RESP value starting at `offset`, or -1 if it is not complete yet. */
-function respValueEnd(buf: Buffer, offset: number): number {
-  if (offset >= buf.length) return -1
-  const lineEnd = buf.indexOf('\r\n', offset)
-  if (lineEnd === -1) return -1
-  const type = String.fromCharCode(buf[offset] as number)
-  const header = buf.toString('latin1', offset + 1, lineEnd)
-  const afterLine = lineEnd + 2
-  if ('+-:_,#('.includes(type)) return afterLine
-  if ('$=!'.includes(type)) {
-    const length = Number(header)
-    if (length < 0) return afterLine
-    return afterLine + length + 2 <= buf.length ? afterLine + length + 2 : -1
-  }
-  let children = Number(header)
-  if (children < 0) return afterLine
-  if (type === '%' || type === '|') children *= 2
-  let next = afterLine
-  for (let i = 0; i < children; i++) {
-    next = respValueEnd(buf, next)
-    if (next === -1) return -1
-  }
-  return next
-}
+import {
+  encodeCommand,
+  hasRedisServer,
+  respValueEnd,
+  startRedisServer,
+  type TestServer,
+} from '../../test/helpers/differential.js'
 
 type RespValue = string | number | null | RespValue[]
 
@@ -76,12 +55,6 @@ function decodeResp(buf: Buffer, offset = 0): [RespValue, number] {
     next = after
   }
   return [items, next]
-}
-
-function encodeCommand(args: readonly Buffer[]): Buffer {
-  const parts: Buffer[] = [Buffer.from(`*${args.length}\r\n`)]
-  for (const arg of args) parts.push(Buffer.from(`$${arg.length}\r\n`), arg, Buffer.from('\r\n'))
-  return Buffer.concat(parts)
 }
 
 /** One raw connection that sends a command and resolves with exactly its reply's bytes. */
@@ -118,19 +91,6 @@ class RawClient {
     this.#waiting = null
     resolve(reply)
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => {
-        if (address !== null && typeof address === 'object') resolve(address.port)
-        else reject(new Error('no port'))
-      })
-    })
-  })
 }
 
 const table = new Map<string, CommandSpec>(
@@ -1372,33 +1332,17 @@ function zsetCommandArbitrary(
 
 describe(
   'differential: our string and key commands against redis-server',
-  { skip: !hasRedis },
+  { skip: !hasRedisServer },
   () => {
-    let redis: ChildProcess
+    let redis: TestServer
     let port = 0
 
     before(async () => {
-      port = await freePort()
-      redis = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no'], {
-        stdio: 'ignore',
-      })
-      for (let attempt = 0; attempt < 100; attempt++) {
-        const ok = await new Promise<boolean>((resolve) => {
-          const socket = net.connect(port, '127.0.0.1', () => {
-            socket.destroy()
-            resolve(true)
-          })
-          socket.on('error', () => resolve(false))
-        })
-        if (ok) return
-        await sleep(50)
-      }
-      throw new Error('redis-server did not start')
+      redis = await startRedisServer()
+      port = redis.port
     })
 
-    after(() => {
-      redis.kill()
-    })
+    after(() => redis.stop())
 
     test('every spec has the arity, flags, key positions and docs of COMMAND INFO/DOCS', async () => {
       const client = new RawClient(port)
@@ -1850,32 +1794,16 @@ class LocalClients {
   }
 }
 
-describe('differential: transactions against redis-server', { skip: !hasRedis }, () => {
-  let redis: ChildProcess
+describe('differential: transactions against redis-server', { skip: !hasRedisServer }, () => {
+  let redis: TestServer
   let port = 0
 
   before(async () => {
-    port = await freePort()
-    redis = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no'], {
-      stdio: 'ignore',
-    })
-    for (let attempt = 0; attempt < 100; attempt++) {
-      const ok = await new Promise<boolean>((resolve) => {
-        const socket = net.connect(port, '127.0.0.1', () => {
-          socket.destroy()
-          resolve(true)
-        })
-        socket.on('error', () => resolve(false))
-      })
-      if (ok) return
-      await sleep(50)
-    }
-    throw new Error('redis-server did not start')
+    redis = await startRedisServer()
+    port = redis.port
   })
 
-  after(() => {
-    redis.kill()
-  })
+  after(() => redis.stop())
 
   test('MULTI EXEC DISCARD WATCH UNWATCH have the arity, flags, keys and docs of COMMAND', async () => {
     const client = new RawClient(port)

@@ -8,8 +8,9 @@ import { createRng } from '../core/rng.js'
 import { createKeyspace } from '../keyspace/keyspace.js'
 import { MemoryEngine } from '../keyspace/memory-engine.js'
 import type { Keyspace } from '../keyspace/types.js'
-import type { ProtocolVersion } from '../protocol/types.js'
+import type { ProtocolVersion, ReplyWriter } from '../protocol/types.js'
 import { createReplyWriter } from '../protocol/reply-writer.js'
+import type { BlockingRegistry } from './blocking.js'
 import { createDispatcher, type Dispatcher } from './dispatch.js'
 import { PubSubHub } from './pubsub-hub.js'
 import type {
@@ -127,6 +128,33 @@ export class FakeHost implements ServerHost {
   }
 }
 
+/** What every connection of one test world shares (tests with several clients). */
+export interface ClientWorld {
+  readonly keyspace: Keyspace
+  readonly clock: Clock
+  readonly host: FakeHost
+  readonly pubsub: PubSubHub
+  readonly blocking?: BlockingRegistry
+}
+
+export interface WorldClient {
+  readonly session: ClientSession
+  readonly reply: ReplyWriter
+  readonly ctx: CommandContext
+}
+
+/** One more connection in `world`: its session (listed by the host), reply writer and context. */
+export function addClient(world: ClientWorld, id: number, protocol: ProtocolVersion): WorldClient {
+  const session = makeSession(id, { protocol })
+  world.host.sessions.push(session)
+  const reply = createReplyWriter(protocol)
+  const { keyspace, clock, host, pubsub } = world
+  const shared = { keyspace, clock, rng: createRng(1), reply, client: session, host, pubsub }
+  const ctx: CommandContext =
+    world.blocking === undefined ? shared : { ...shared, blocking: world.blocking }
+  return { session, reply, ctx }
+}
+
 export interface Harness {
   readonly clock: ManualClock
   readonly host: FakeHost
@@ -157,18 +185,8 @@ export function createHarness(
   })
   const dispatcher = createDispatcher(table)
   const protocol = options.protocol ?? 2
-  const session = makeSession(options.clientId ?? 7, { protocol })
-  host.sessions.push(session)
-  const reply = createReplyWriter(protocol)
-  const ctx: CommandContext = {
-    keyspace,
-    clock,
-    rng: createRng(1),
-    reply,
-    client: session,
-    host,
-    pubsub,
-  }
+  const world = { keyspace, clock, host, pubsub }
+  const { session, reply, ctx } = addClient(world, options.clientId ?? 7, protocol)
   const runArgs = (args: ReadonlyArray<string | Buffer>): string => {
     dispatcher.execute(
       ctx,

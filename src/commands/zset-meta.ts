@@ -1,20 +1,8 @@
 /* COMMAND INFO/DOCS metadata of the sorted-set commands, copied from redis-server 7.0.15 (the
  * differential test checks it against the real thing). Handlers are attached in zsets.ts. */
-import type { CommandFlag } from './types.js'
+import type { SpecMeta } from './spec-meta.js'
 
-export interface ZsetSpecMeta {
-  name: string
-  arity: number
-  flags: readonly CommandFlag[]
-  firstKey: number
-  lastKey: number
-  keyStep: number
-  summary: string
-  since: string
-  complexity: string
-}
-
-export const zsetSpecMeta: readonly ZsetSpecMeta[] = [
+export const zsetSpecMeta: readonly SpecMeta[] = [
   {
     name: 'zadd',
     arity: -4,

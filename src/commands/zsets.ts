@@ -14,6 +14,7 @@ import { parseInt64 } from './strings.js'
 import type { CommandContext, CommandSpec } from './types.js'
 import { removeMembers, replyEntries, storeOf, zsetSize } from './zset-common.js'
 import { zsetSpecMeta } from './zset-meta.js'
+import { specsFromMeta } from './spec-meta.js'
 import { zsetOpHandlers } from './zset-ops.js'
 import { zsetRangeHandlers } from './zset-range.js'
 
@@ -307,8 +308,8 @@ const handlers: Record<string, Handler> = {
   ...zsetOpHandlers,
 }
 
-export const zsetCommands: readonly CommandSpec[] = zsetSpecMeta.map((meta) => {
-  const handler = handlers[meta.name]
-  if (handler === undefined) throw new Error(`no handler for ${meta.name}`)
-  return { ...meta, group: 'sorted-set', handler }
-})
+export const zsetCommands: readonly CommandSpec[] = specsFromMeta(
+  zsetSpecMeta,
+  'sorted-set',
+  handlers,
+)

@@ -1,7 +1,8 @@
 /* Little byte writer and reader for the replica's on-disk and in-snapshot encodings. Numbers are
  * float64 (every Raft index, term and client id is a safe integer), lengths u32, big-endian.
- * Invariant: a reader never reads past its end; a short or malformed input throws an assertion. */
-import { assert } from '../core/assert.js'
+ * Invariant: a reader never reads past its end; a short or malformed input throws an assertion,
+ * or the caller's error (wire-reader.ts reads peer bytes with this reader and throws CORRUPT). */
+import { AssertionError, assert } from '../core/assert.js'
 
 export class ByteWriter {
   #bytes: Uint8Array
@@ -62,25 +63,43 @@ export class ByteWriter {
   }
 }
 
+/** Builds what a reader throws when its input ends too soon. */
+export type ShortInputError = () => Error
+
+const pastTheEnd: ShortInputError = () => new AssertionError('decoding past the end of the input')
+
 export class ByteReader {
   readonly #bytes: Uint8Array
   readonly #view: DataView
   #offset: number
   readonly #end: number
+  readonly #shortInput: ShortInputError
 
-  constructor(bytes: Uint8Array, start = 0, end = bytes.byteLength) {
+  /** `shortInput`: the error for a truncated input (an assertion unless the caller says). */
+  constructor(
+    bytes: Uint8Array,
+    start = 0,
+    end = bytes.byteLength,
+    shortInput: ShortInputError = pastTheEnd,
+  ) {
     this.#bytes = bytes
     this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
     this.#offset = start
     this.#end = end
+    this.#shortInput = shortInput
   }
 
   get done(): boolean {
     return this.#offset === this.#end
   }
 
+  /** How many bytes are left before the end. */
+  get remaining(): number {
+    return this.#end - this.#offset
+  }
+
   #take(count: number): number {
-    assert(this.#offset + count <= this.#end, 'decoding past the end of the input')
+    if (count > this.#end - this.#offset) throw this.#shortInput()
     const at = this.#offset
     this.#offset += count
     return at
@@ -94,8 +113,13 @@ export class ByteReader {
     return this.#view.getUint32(this.#take(4))
   }
 
+  /** The next float64 as it is, unchecked (num() and wire-reader.ts check it their own way). */
+  f64(): number {
+    return this.#view.getFloat64(this.#take(8))
+  }
+
   num(): number {
-    const value = this.#view.getFloat64(this.#take(8))
+    const value = this.f64()
     assert(Number.isSafeInteger(value), 'decoded numbers are safe integers')
     return value
   }

@@ -1,8 +1,10 @@
 /* A bounds-checked reader for bytes that came from another process (the peer wire). Same layout
- * as bytes.ts's ByteWriter (big-endian u8/u32, float64 integers, u32-length-prefixed bytes), but
- * every malformed input throws a CaskadeError(CORRUPT), never an assertion: a bad peer frame is an
- * operating error that closes one connection, not a programmer error that stops the process. */
+ * as bytes.ts's ByteWriter, read by bytes.ts's ByteReader (big-endian u8/u32, float64 integers,
+ * u32-length-prefixed bytes), but every malformed input throws a CaskadeError(CORRUPT), never an
+ * assertion: a bad peer frame is an operating error that closes one connection, not a programmer
+ * error that stops the process. */
 import { CaskadeError, ErrorCode } from '../core/errors.js'
+import { ByteReader } from './bytes.js'
 
 const decoder = new TextDecoder('utf-8', { fatal: true })
 
@@ -15,41 +17,30 @@ export function isCorruptFrame(error: unknown): error is CaskadeError {
   return error instanceof CaskadeError && error.code === ErrorCode.Corrupt
 }
 
+const truncated = (): CaskadeError => corruptFrame('truncated')
+
 export class WireReader {
-  readonly #bytes: Uint8Array
-  readonly #view: DataView
-  #offset: number
-  readonly #end: number
+  readonly #reader: ByteReader
 
   constructor(bytes: Uint8Array, start = 0, end = bytes.byteLength) {
-    this.#bytes = bytes
-    this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-    this.#offset = start
-    this.#end = end
+    this.#reader = new ByteReader(bytes, start, end, truncated)
   }
 
   get done(): boolean {
-    return this.#offset === this.#end
+    return this.#reader.done
   }
 
   /** Throws unless every byte was consumed (trailing bytes mean a corrupt or foreign frame). */
   finish(): void {
-    if (this.#offset !== this.#end) throw corruptFrame('trailing bytes')
-  }
-
-  #take(count: number): number {
-    if (count > this.#end - this.#offset) throw corruptFrame('truncated')
-    const at = this.#offset
-    this.#offset += count
-    return at
+    if (!this.#reader.done) throw corruptFrame('trailing bytes')
   }
 
   u8(): number {
-    return this.#view.getUint8(this.#take(1))
+    return this.#reader.u8()
   }
 
   u32(): number {
-    return this.#view.getUint32(this.#take(4))
+    return this.#reader.u32()
   }
 
   bool(): boolean {
@@ -60,7 +51,7 @@ export class WireReader {
 
   /** A non-negative safe integer (every id, term, index, offset and port on the wire is one). */
   uint(): number {
-    const value = this.#view.getFloat64(this.#take(8))
+    const value = this.#reader.f64()
     if (!Number.isSafeInteger(value) || value < 0) throw corruptFrame('bad integer')
     return value
   }
@@ -73,9 +64,7 @@ export class WireReader {
 
   /** A view of the next length-prefixed bytes, valid only while the receive buffer is. */
   view(): Uint8Array {
-    const length = this.u32()
-    const at = this.#take(length)
-    return this.#bytes.subarray(at, at + length)
+    return this.#reader.bytes()
   }
 
   string(): string {
@@ -90,7 +79,7 @@ export class WireReader {
   /** A u32 count of items that each take at least `minItemBytes` (bounds the allocation). */
   count(minItemBytes: number): number {
     const count = this.u32()
-    if (count * minItemBytes > this.#end - this.#offset) throw corruptFrame('bad count')
+    if (count * minItemBytes > this.#reader.remaining) throw corruptFrame('bad count')
     return count
   }
 }

@@ -3,48 +3,17 @@
  * must be identical. Covers the outcomes that do not depend on timing races: data already there,
  * argument errors, WRONGTYPE, MULTI, tiny timeouts, and clients served by another connection's
  * push (the script waits until the server reports them blocked). Skipped without redis-server. */
-import { after, before, describe, test } from 'node:test'
+import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
 import net from 'node:net'
-import os from 'node:os'
-import path from 'node:path'
+import {
+  encodeCommand,
+  hasRedisServer,
+  serverPairAround,
+  respValueEnd,
+} from '../../test/helpers/differential.js'
 import { listBlockingCommands } from '../commands/list-blocking.js'
 import { zsetBlockingCommands } from '../commands/zset-blocking.js'
-import { defaultServerConfig } from './config.js'
-import { startServer, type RunningServer } from './server.js'
-
-const hasRedis = spawnSync('redis-server', ['--version']).status === 0
-
-function encodeCommand(args: readonly string[]): Buffer {
-  const parts: Buffer[] = [Buffer.from(`*${args.length}\r\n`)]
-  for (const arg of args) {
-    const bytes = Buffer.from(arg)
-    parts.push(Buffer.from(`$${bytes.length}\r\n`), bytes, Buffer.from('\r\n'))
-  }
-  return Buffer.concat(parts)
-}
-
-/** Byte length of the RESP value starting at `offset`, or -1 if it is not complete yet. */
-function respValueEnd(buf: Buffer, offset: number): number {
-  if (offset >= buf.length) return -1
-  const lineEnd = buf.indexOf('\r\n', offset)
-  if (lineEnd === -1) return -1
-  const type = String.fromCharCode(buf[offset] as number)
-  const header = Number(buf.toString('latin1', offset + 1, lineEnd))
-  const afterLine = lineEnd + 2
-  if ('+-:_,#('.includes(type)) return afterLine
-  if ('$=!'.includes(type)) {
-    if (header < 0) return afterLine
-    return afterLine + header + 2 <= buf.length ? afterLine + header + 2 : -1
-  }
-  if (header < 0) return afterLine
-  const children = type === '%' || type === '|' ? header * 2 : header
-  let next = afterLine
-  for (let i = 0; i < children && next !== -1; i++) next = respValueEnd(buf, next)
-  return next
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -262,66 +231,25 @@ const servedScript: Step[] = [
   [3, 'zcard', 'ztmp'],
 ]
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer().listen(0, '127.0.0.1', () => {
-      const address = probe.address()
-      probe.close(() => {
-        if (address !== null && typeof address === 'object') resolve(address.port)
-        else reject(new Error('no port'))
-      })
-    })
-  })
-}
-
-describe('blocking commands: caskade vs redis-server', { skip: !hasRedis }, () => {
-  let redis: ChildProcess
-  let redisPort = 0
-  let caskade: RunningServer
-  let dir = ''
-
-  before(async () => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'caskade-blocking-diff-'))
-    caskade = await startServer({ ...defaultServerConfig(), port: 0, dir })
-    redisPort = await freePort()
-    const redisArgs = ['--port', String(redisPort), '--save', '', '--appendonly', 'no']
-    redis = spawn('redis-server', redisArgs, { stdio: 'ignore' })
-    for (let attempt = 0; attempt < 100; attempt++) {
-      const ok = await new Promise<boolean>((resolve) => {
-        const socket = net.connect(redisPort, '127.0.0.1', () => {
-          socket.destroy()
-          resolve(true)
-        })
-        socket.on('error', () => resolve(false))
-      })
-      if (ok) return
-      await sleep(50)
-    }
-    throw new Error('redis-server did not start')
-  })
-
-  after(async () => {
-    redis.kill()
-    await caskade.close()
-    rmSync(dir, { recursive: true, force: true })
-  })
+describe('blocking commands: caskade vs redis-server', { skip: !hasRedisServer }, () => {
+  const servers = serverPairAround('caskade-blocking-diff-')
 
   for (const protocol of [2, 3] as const) {
     test(`RESP${protocol}: replies at once (data there, errors, MULTI) are identical`, async () => {
-      const expected = await runScript(redisPort, protocol, immediateScript)
-      const actual = await runScript(caskade.port, protocol, immediateScript)
+      const expected = await runScript(servers.redis.port, protocol, immediateScript)
+      const actual = await runScript(servers.caskade.port, protocol, immediateScript)
       assert.deepEqual(actual, expected)
     })
 
     test(`RESP${protocol}: clients served by pushes and timeouts get identical bytes`, async () => {
-      const expected = await runScript(redisPort, protocol, servedScript)
-      const actual = await runScript(caskade.port, protocol, servedScript)
+      const expected = await runScript(servers.redis.port, protocol, servedScript)
+      const actual = await runScript(servers.caskade.port, protocol, servedScript)
       assert.deepEqual(actual, expected)
     })
   }
 
   test('the specs have the arity, flags and key positions of COMMAND INFO', async () => {
-    const conn = new RawConnection(redisPort)
+    const conn = new RawConnection(servers.redis.port)
     try {
       for (const spec of [...listBlockingCommands, ...zsetBlockingCommands]) {
         const info = await conn.call(['command', 'info', spec.name])

@@ -2,26 +2,10 @@
  * and a caskade server in process; every connection's received bytes (replies, messages, pushes)
  * must be identical. After each step every connection is synchronized with a unique PING, so
  * messages land at the same place in both transcripts. Skipped without redis-server. */
-import { after, before, describe, test } from 'node:test'
+import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
 import net from 'node:net'
-import os from 'node:os'
-import path from 'node:path'
-import { defaultServerConfig } from './config.js'
-import { startServer, type RunningServer } from './server.js'
-
-const hasRedis = spawnSync('redis-server', ['--version']).status === 0
-
-function encodeCommand(args: readonly string[]): Buffer {
-  const parts: Buffer[] = [Buffer.from(`*${args.length}\r\n`)]
-  for (const arg of args) {
-    const bytes = Buffer.from(arg)
-    parts.push(Buffer.from(`$${bytes.length}\r\n`), bytes, Buffer.from('\r\n'))
-  }
-  return Buffer.concat(parts)
-}
+import { encodeCommand, hasRedisServer, serverPairAround } from '../../test/helpers/differential.js'
 
 /** A raw connection that keeps everything it receives and waits for a suffix. */
 class RawConnection {
@@ -349,41 +333,8 @@ const zsetScript = (flags: string): Step[] => [
   [0, 'flushall'],
 ]
 
-describe('differential: pub/sub against redis-server', { skip: !hasRedis }, () => {
-  let redis: ChildProcess
-  let redisPort = 0
-  let caskade: RunningServer
-  let dir = ''
-
-  before(async () => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'caskade-pubsub-'))
-    caskade = await startServer({ ...defaultServerConfig(), port: 0, dir })
-    redisPort = await new Promise<number>((resolve) => {
-      const probe = net.createServer().listen(0, '127.0.0.1', () => {
-        const address = probe.address() as net.AddressInfo
-        probe.close(() => resolve(address.port))
-      })
-    })
-    redis = spawn('redis-server', ['--port', String(redisPort), '--save', '', '--appendonly', 'no'])
-    for (let attempt = 0; attempt < 100; attempt++) {
-      const up = await new Promise<boolean>((resolve) => {
-        const socket = net.connect(redisPort, '127.0.0.1', () => {
-          socket.destroy()
-          resolve(true)
-        })
-        socket.on('error', () => resolve(false))
-      })
-      if (up) return
-      await new Promise((resolve) => setTimeout(resolve, 50))
-    }
-    throw new Error('redis-server did not start')
-  })
-
-  after(async () => {
-    redis.kill()
-    await caskade.close()
-    rmSync(dir, { recursive: true, force: true })
-  })
+describe('differential: pub/sub against redis-server', { skip: !hasRedisServer }, () => {
+  const servers = serverPairAround('caskade-pubsub-')
 
   const scripts: Array<[string, number, Step[]]> = [
     ['RESP2 subscribe mode, patterns, PUBSUB introspection, RESET', 2, basicScript],
@@ -402,8 +353,8 @@ describe('differential: pub/sub against redis-server', { skip: !hasRedis }, () =
   ]
   for (const [name, connections, script] of scripts) {
     test(name, async () => {
-      const expected = await runScript(redisPort, connections, script)
-      const actual = await runScript(caskade.port, connections, script)
+      const expected = await runScript(servers.redis.port, connections, script)
+      const actual = await runScript(servers.caskade.port, connections, script)
       const redactClientList = (text: string): string =>
         text.startsWith('client list') ? text.replace(/id=.*$/s, '<client line>') : text
       for (let i = 0; i < connections; i++) {

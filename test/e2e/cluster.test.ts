@@ -4,9 +4,7 @@
  * with every acknowledged write; the killed node restarts with only --dir and its ports. */
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFile, execFileSync } from 'node:child_process'
 import net from 'node:net'
-import { promisify } from 'node:util'
 import { Redis } from 'ioredis'
 import {
   makeTempDir,
@@ -14,17 +12,7 @@ import {
   startServerProcess,
   type ServerProcess,
 } from '../helpers/server-process.js'
-
-const execFileAsync = promisify(execFile)
-
-function hasRedisCli(): boolean {
-  try {
-    execFileSync('redis-cli', ['--version'], { stdio: 'ignore' })
-    return true
-  } catch {
-    return false
-  }
-}
+import { hasRedisCli, redisCli } from '../helpers/redis-cli.js'
 
 async function freePort(): Promise<number> {
   const server = net.createServer()
@@ -145,12 +133,7 @@ describe('a 3-node caskade cluster of real processes', () => {
     }
     if (!hasRedisCli()) return t.skip('redis-cli is not installed')
     const follower = nodes.find((n) => n !== leader)!
-    const { stdout } = await execFileAsync('redis-cli', [
-      '-p',
-      String(follower.port),
-      'GET',
-      'greeting',
-    ])
+    const stdout = await redisCli(follower.port, 'GET', 'greeting')
     assert.equal(stdout.trim(), 'hello')
   })
 

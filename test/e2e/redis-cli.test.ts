@@ -2,35 +2,19 @@
  * types them into telnet: both must work against caskade exactly as against Redis. */
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFile, execFileSync } from 'node:child_process'
-import { promisify } from 'node:util'
 import {
   rawExchange,
   removeDir,
   startServerProcess,
   type ServerProcess,
 } from '../helpers/server-process.js'
+import { hasRedisCli, redisCli } from '../helpers/redis-cli.js'
 
-const execFileAsync = promisify(execFile)
-
-function hasRedisCli(): boolean {
-  try {
-    execFileSync('redis-cli', ['--version'], { stdio: 'ignore' })
-    return true
-  } catch {
-    return false
-  }
-}
 const skipCli = hasRedisCli() ? false : 'redis-cli is not installed (apt-get install redis-tools)'
 
 describe('redis-cli and inline commands', () => {
   let server: ServerProcess
-  const cli = async (...args: string[]): Promise<string> => {
-    const { stdout } = await execFileAsync('redis-cli', ['-p', String(server.port), ...args], {
-      timeout: 10_000,
-    })
-    return stdout
-  }
+  const cli = (...args: string[]): Promise<string> => redisCli(server.port, ...args)
 
   before(async () => {
     server = await startServerProcess()
