@@ -67,7 +67,7 @@ describe('pub/sub end to end', () => {
     // A disconnected subscriber leaves nothing behind, once the server has seen the close (under
     // load that can take more than a moment, so wait for it, bounded).
     const deadline = Date.now() + 10_000
-    while (((await publisher.pubsub('NUMSUB', 'orders')) as unknown[])[1] !== 0) {
+    while ((await publisher.pubsub('NUMSUB', 'orders'))[1] !== 0) {
       assert.ok(Date.now() < deadline, 'the server never noticed the subscriber disconnect')
       await new Promise((resolve) => setTimeout(resolve, 20))
     }
