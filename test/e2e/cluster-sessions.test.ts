@@ -4,7 +4,6 @@
  * once plus some of the uncertain ones (exactly-once sessions across reordered retries). */
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import net from 'node:net'
 import { Redis } from 'ioredis'
 import {
   makeTempDir,
@@ -12,6 +11,7 @@ import {
   startServerProcess,
   type ServerProcess,
 } from '../helpers/server-process.js'
+import { freePort, infoRaft, until } from '../helpers/cluster-e2e.js'
 
 interface Node {
   readonly name: string
@@ -19,34 +19,6 @@ interface Node {
   readonly clusterPort: number
   readonly process: ServerProcess
   readonly redis: Redis
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const address = server.address()
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  assert.ok(address !== null && typeof address === 'object')
-  return address.port
-}
-
-async function infoRaft(redis: Redis): Promise<Record<string, string>> {
-  const fields: Record<string, string> = {}
-  for (const line of (await redis.info('raft')).split('\r\n')) {
-    const colon = line.indexOf(':')
-    if (colon > 0) fields[line.slice(0, colon)] = line.slice(colon + 1)
-  }
-  return fields
-}
-
-async function until<T>(what: string, probe: () => Promise<T | null>, timeoutMs = 15_000) {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await probe().catch(() => null)
-    if (value !== null) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
 }
 
 async function startNode(name: string, extra: string[]): Promise<Node> {

@@ -4,7 +4,6 @@
  * with every acknowledged write; the killed node restarts with only --dir and its ports. */
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import net from 'node:net'
 import { Redis } from 'ioredis'
 import {
   makeTempDir,
@@ -12,16 +11,8 @@ import {
   startServerProcess,
   type ServerProcess,
 } from '../helpers/server-process.js'
+import { freePort, infoRaft, until } from '../helpers/cluster-e2e.js'
 import { hasRedisCli, redisCli } from '../helpers/redis-cli.js'
-
-async function freePort(): Promise<number> {
-  const server = net.createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const address = server.address()
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  assert.ok(address !== null && typeof address === 'object')
-  return address.port
-}
 
 interface Node {
   readonly name: string
@@ -40,26 +31,6 @@ async function startNode(node: Omit<Node, 'process' | 'redis'>, extra: string[])
   const ports = ['--port', String(node.port), '--cluster-port', String(node.clusterPort)]
   const process = await startServerProcess({ dir: node.dir, args: [...ports, ...extra] })
   return { ...node, process, redis: client(node.port) }
-}
-
-async function infoRaft(redis: Redis): Promise<Record<string, string>> {
-  const text = await redis.info('raft')
-  const fields: Record<string, string> = {}
-  for (const line of text.split('\r\n')) {
-    const colon = line.indexOf(':')
-    if (colon > 0) fields[line.slice(0, colon)] = line.slice(colon + 1)
-  }
-  return fields
-}
-
-async function until<T>(what: string, probe: () => Promise<T | null>, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await probe().catch(() => null)
-    if (value !== null) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
 }
 
 async function leaderAmong(nodes: readonly Node[]): Promise<Node | null> {
