@@ -40,15 +40,20 @@ export interface OptionsOutput {
 
 const stderrOutput: OptionsOutput = { writeErr: (text) => process.stderr.write(text) }
 
+/** A bench subcommand's parser: usage errors go to `output` and throw instead of exiting. */
+function benchCommand(name: string, description: string, output: OptionsOutput): Command {
+  return new Command().configureOutput(output).name(name).description(description).exitOverride()
+}
+
 export function parseClusterBenchOptions(
   argv: readonly string[],
   output: OptionsOutput = stderrOutput,
 ): ClusterBenchOptions {
-  const program = new Command()
-    .configureOutput(output)
-    .name('bench cluster')
-    .description('a 3-node caskade cluster against a 3-node etcd: writes/s, linearizable reads/s')
-    .exitOverride()
+  const program = benchCommand(
+    'bench cluster',
+    'a 3-node caskade cluster against a 3-node etcd: writes/s, linearizable reads/s',
+    output,
+  )
     .option('--seconds <n>', 'measured seconds per phase', positiveInteger, 20)
     .option('--warmup <n>', 'unmeasured seconds before each phase', positiveInteger, 2)
     .option('--in-flight <n>', 'requests in flight', positiveInteger, 50)
@@ -81,11 +86,11 @@ export function parseFailoverOptions(
   argv: readonly string[],
   output: OptionsOutput = stderrOutput,
 ): FailoverOptions {
-  const program = new Command()
-    .configureOutput(output)
-    .name('failover')
-    .description('SIGKILL the leader of a caskade cluster: time to the next acknowledged write')
-    .exitOverride()
+  const program = benchCommand(
+    'failover',
+    'SIGKILL the leader of a caskade cluster: time to the next acknowledged write',
+    output,
+  )
     .option('--trials <n>', 'kills of the leader', positiveInteger, 20)
     .option('--nodes <n>', 'cluster size (odd, >= 3)', positiveInteger, 3)
     .option('--steady-ms <n>', 'steady writes before each kill', positiveInteger, 1_000)
