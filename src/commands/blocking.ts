@@ -20,6 +20,12 @@ export interface BlockRequest {
   /** From parseBlockTimeoutOrThrow: 0 = forever. */
   readonly timeoutMs: number
   readonly serve: ServeFromKey
+  /**
+   * Cluster mode: the reply comes from elsewhere (a replicated attempt). A timeout or CLIENT
+   * UNBLOCK calls this instead of writing the reply, and the owner calls `answered` once it has
+   * answered; 'gone' (a disconnect, shutdown) comes after the client was forgotten.
+   */
+  readonly end?: (reason: UnblockReason | 'gone') => void
 }
 
 /** One blocked client (the `session.blocked` of a blocked client). */
@@ -28,6 +34,7 @@ export interface BlockedClient {
   /** Its keys as latin1 names, duplicates removed, in command order. */
   readonly keyNames: readonly string[]
   readonly serve: ServeFromKey
+  readonly end: ((reason: UnblockReason | 'gone') => void) | undefined
   cancelTimeout: (() => void) | null
 }
 
@@ -64,6 +71,8 @@ export class BlockingRegistry {
   readonly #timers: Timers
   /** The client's reply is written (served, timed out, unblocked): the host resumes its input. */
   onUnblocked: (session: ClientSession) => void = () => undefined
+  /** The client now waits: the host keeps reading its input (and runs none of it). */
+  onBlocked: (session: ClientSession) => void = () => undefined
   /** Key name -> its blocked clients in the order they blocked (a Set keeps insertion order).
    * Bounded by maxclients: a client waits in at most one command. */
   readonly #byKey = new Map<string, Set<BlockedClient>>()
@@ -103,7 +112,8 @@ export class BlockingRegistry {
     const session = ctx.client
     assert(session.blocked === undefined, 'a blocked client runs no command')
     const keyNames = [...new Set(request.keys.map((key) => key.toString('latin1')))]
-    const client: BlockedClient = { ctx, keyNames, serve: request.serve, cancelTimeout: null }
+    const { serve, end } = request
+    const client: BlockedClient = { ctx, keyNames, serve, end, cancelTimeout: null }
     for (const name of keyNames) {
       const queue = this.#byKey.get(name)
       if (queue === undefined) this.#byKey.set(name, new Set([client]))
@@ -117,6 +127,7 @@ export class BlockingRegistry {
         this.#finish(client, 'timeout')
       })
     }
+    this.onBlocked(session)
   }
 
   /**
@@ -140,15 +151,32 @@ export class BlockingRegistry {
     return true
   }
 
+  /** Cluster mode: a client disconnected, blocked or not (its first attempt may be in flight). */
+  onClientGone: (session: ClientSession) => void = () => undefined
+
   /** A disconnect: forgets the client without a reply. */
   remove(session: ClientSession): void {
     const client = this.#byId.get(session.id)
-    if (client !== undefined && client.ctx.client === session) this.#release(client)
+    if (client !== undefined && client.ctx.client === session) this.#forget(client)
+    this.onClientGone(session)
   }
 
   /** Shutdown: cancels every timeout (the connections are closing). */
   close(): void {
-    for (const client of [...this.#byId.values()]) this.#release(client)
+    for (const client of [...this.#byId.values()]) this.#forget(client)
+  }
+
+  /** Cluster mode: the owner of a client blocked with `end` answered it; its input resumes. */
+  answered(session: ClientSession): void {
+    const client = this.#byId.get(session.id)
+    if (client === undefined || client.ctx.client !== session) return
+    this.#release(client)
+    this.onUnblocked(session)
+  }
+
+  #forget(client: BlockedClient): void {
+    this.#release(client)
+    client.end?.('gone')
   }
 
   #serveKey(name: string): void {
@@ -165,6 +193,7 @@ export class BlockingRegistry {
 
   /** Timeout or CLIENT UNBLOCK: Redis's replyToBlockedClientTimedOut or the UNBLOCKED error. */
   #finish(client: BlockedClient, reason: UnblockReason): void {
+    if (client.end !== undefined) return client.end(reason) // it answers, then calls answered()
     this.#release(client)
     const reply = client.ctx.reply
     if (reason === 'timeout') reply.nullArray()

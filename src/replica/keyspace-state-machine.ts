@@ -58,6 +58,12 @@ export interface KeyspaceStateMachineOptions {
   /** The node's server host, for the commands in entries that ask it (none by default). */
   readonly host?: ServerHost
   readonly logger?: StateMachineLogger
+  /**
+   * Called for every key an applied entry writes, and with null after a snapshot is installed
+   * (any key may have changed): the node's clients blocked in BLPOP... wait on keys. It must
+   * not write to the state machine (it runs inside apply).
+   */
+  readonly onKeyModified?: (key: Buffer | null) => void
 }
 
 export interface KeyspaceStateMachine extends StateMachine {
@@ -211,7 +217,8 @@ class ReplicatedKeyspace implements KeyspaceStateMachine {
   constructor(options: MachineOptions, engine: StorageEngine) {
     this.#options = options
     this.#engine = engine
-    this.#tracked = new TrackedEngine(engine, this.#modified, this.#expiries)
+    const onKeyModified = options.onKeyModified
+    this.#tracked = new TrackedEngine(engine, this.#modified, this.#expiries, onKeyModified)
     this.#queryRng = createRng(0x5eed)
     this.#pubsub = options.pubsub ?? new PubSubHub()
     const now = (): number => this.#appliedTimeMs
@@ -365,6 +372,7 @@ class ReplicatedKeyspace implements KeyspaceStateMachine {
     this.#modified.reset(meta.modifiedFloorIndex, meta.modified)
     this.#keyspace = this.#createKeyspace()
     this.#options.logger?.info({ keys: this.#engine.keyCount() }, 'state machine restored')
+    this.#options.onKeyModified?.(null)
   }
 
   close(): void {

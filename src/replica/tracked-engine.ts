@@ -62,13 +62,21 @@ export class TrackedEngine implements StorageEngine {
   readonly #engine: StorageEngine
   readonly #modified: ModifiedKeys
   readonly #expiries: ExpiryQueue
+  /** Told of every key an applied entry writes (the node's blocked clients wait on keys). */
+  readonly #onWrite: ((key: Buffer) => void) | undefined
   #mode: EngineMode = 'idle'
   #index = 0
 
-  constructor(engine: StorageEngine, modified: ModifiedKeys, expiries: ExpiryQueue) {
+  constructor(
+    engine: StorageEngine,
+    modified: ModifiedKeys,
+    expiries: ExpiryQueue,
+    onWrite?: (key: Buffer) => void,
+  ) {
     this.#engine = engine
     this.#modified = modified
     this.#expiries = expiries
+    this.#onWrite = onWrite
   }
 
   /** 'apply' with the entry's log index, 'query', or 'idle' between them. */
@@ -82,6 +90,7 @@ export class TrackedEngine implements StorageEngine {
     const name = nameOf(key)
     this.#modified.record(name, this.#index)
     if (expiresAtMs !== 0) this.#expiries.push(name, expiresAtMs)
+    this.#onWrite?.(key)
   }
 
   get(key: Buffer): Buffer | null {

@@ -69,6 +69,8 @@ export interface ClusterNodeOptions {
   readonly pubsub: PubSubHub
   /** The node's server host (CONFIG, INFO... inside entries); omitted: the state machine's. */
   readonly serverHost?: ServerHost
+  /** Keys written by applied entries (null: all, a snapshot): the blocked clients' wake-up. */
+  readonly onKeyModified?: (key: Buffer | null) => void
   readonly createStateMachine: CreateKeyspaceStateMachine
   readonly createTransport: (options: PeerTransportOptions) => PeerTransport
 }
@@ -107,6 +109,7 @@ export async function startClusterNode(options: ClusterNodeOptions): Promise<Clu
     pubsub: options.pubsub,
     ...(options.serverHost === undefined ? {} : { host: options.serverHost }),
     logger: options.logger,
+    ...(options.onKeyModified === undefined ? {} : { onKeyModified: options.onKeyModified }),
   })
   const node = new Node(options, resolved.identity, stateMachine)
   try {

@@ -1,9 +1,10 @@
 /* Cluster-mode command routing: 'write' commands become log entries (host.write on the leader,
  * forwarded by a follower), 'readonly' ones ReadIndex reads (local and stale after READONLY),
- * EXEC one 'exec' entry whose WATCH index came from a ReadIndex barrier; per-node commands run
- * locally. Invariant: every write of a connection carries (clientId, sequence, ackedThrough),
- * a retry repeats its sequence, and at most sessionRepliesMax writes are in flight, so a write is
- * applied at most once however often or in whatever order it is retried or forwarded. */
+ * EXEC one 'exec' entry whose WATCH index came from a ReadIndex barrier, a blocking command
+ * writes until one finds data (cluster-blocking.ts); per-node commands run locally.
+ * Invariant: every write of a connection carries (clientId, sequence, ackedThrough), a retry
+ * repeats its sequence, and at most sessionRepliesMax writes are in flight, so a write is applied
+ * at most once however often or in whatever order it is retried or forwarded. */
 import type { Dispatcher } from '../commands/dispatch.js'
 import { hasSubscriptions } from '../commands/pubsub.js'
 import { resetTransaction } from '../commands/transactions.js'
@@ -17,6 +18,7 @@ import { randomClientId, type ClusterNode } from './cluster-node.js'
 import { runRaftCommand } from './raft-command.js'
 import type { CommandRouter, RouteKind, RouterSession } from './command-router.js'
 import { retrying, type RetryOutcome } from './cluster-retry.js'
+import type { AttemptResult, ClusterBlocking } from './cluster-blocking.js'
 
 /** How long a write or read keeps retrying (elections, a lost leader) before it answers. */
 export const routeRetryWindowMs = 5000
@@ -27,14 +29,12 @@ const ok = Buffer.from('+OK\r\n')
 const errorBytes = (code: string, message: string): Buffer => Buffer.from(`-${code} ${message}\r\n`)
 export const tryAgainReply = errorBytes(ErrorCode.TryAgain, RedisErrors.noLeader)
 export const uncertainReply = errorBytes(ErrorCode.Uncertain, RedisErrors.uncertainWrite)
-const blockingReply = errorBytes(
-  ErrorCode.Err,
-  'blocking commands are not supported in cluster mode yet',
-)
 
 export interface ClusterRouterParts {
   readonly node: ClusterNode
   readonly dispatcher: Dispatcher
+  /** The node's blocked clients (BLPOP ...: cluster-blocking.ts). */
+  readonly blocking: ClusterBlocking
   readonly clock: Clock
   readonly timers: Timers
   readonly rng: Rng
@@ -64,7 +64,7 @@ class ClusterRouterSession implements RouterSession {
   /** The connection's session: sequences, ackedThrough, and the window of writes in flight. */
   readonly #session: SessionClient
   /** Writes past the window, started in order as earlier ones are answered. */
-  readonly #waiting: Array<{ command: Uint8Array; done: (reply: Buffer) => void }> = []
+  readonly #waiting: Array<{ command: Uint8Array; finish: (outcome: RetryOutcome) => void }> = []
   #readonly = false
   #watched: Buffer[] = []
   #watchIndex = 0
@@ -128,26 +128,46 @@ class ClusterRouterSession implements RouterSession {
       case 'exec':
         return this.#exec(ctx, done)
       default:
-        return done(blockingReply)
+        return this.#block(ctx, args, done)
     }
+  }
+
+  /** A blocking command: attempts are writes of this session (see cluster-blocking.ts). */
+  #block(ctx: CommandContext, args: readonly Buffer[], done: (reply: Buffer) => void): void {
+    const argv = args.map((arg) => Buffer.from(arg))
+    const protocol = ctx.client.protocol
+    const attempt = (attempted: (result: AttemptResult) => void): void => {
+      const timeMs = this.#parts.clock.wallMs()
+      const entry: CommandEntry = { kind: 'command', timeMs, protocol, argv }
+      this.#writeOutcome(entry, (outcome) => {
+        attempted({ ok: outcome.result.ok, reply: replyOf(outcome, true) })
+      })
+    }
+    this.#parts.blocking.run({ ctx, argv, attempt, done })
   }
 
   /** Starts the write now if the session's window allows, else queues it (or TRYAGAIN). */
   #write(entry: CommandEntry, done: (reply: Buffer) => void): void {
+    this.#writeOutcome(entry, (outcome) => done(replyOf(outcome, true)))
+  }
+
+  #writeOutcome(entry: CommandEntry, finish: (outcome: RetryOutcome) => void): void {
     const command = encodeEntry(entry)
     if (this.#waiting.length > 0 || !this.#session.canStart) {
-      if (this.#waiting.length >= writesWaitingMax) return done(tryAgainReply)
-      this.#waiting.push({ command, done })
+      if (this.#waiting.length >= writesWaitingMax) {
+        return finish({ result: { ok: false, error: 'busy' }, uncertain: false })
+      }
+      this.#waiting.push({ command, finish })
       return
     }
-    this.#startWrite(command, done)
+    this.#startWrite(command, finish)
   }
 
   /**
    * Every attempt carries the current ackedThrough (it only grows); the sequence counts as
    * answered once the reply is handed to the connection, which never asks for it again.
    */
-  #startWrite(command: Uint8Array, done: (reply: Buffer) => void): void {
+  #startWrite(command: Uint8Array, finish: (outcome: RetryOutcome) => void): void {
     const session = this.#session
     const sequence = session.next()
     const node = this.#parts.node
@@ -159,7 +179,7 @@ class ClusterRouterSession implements RouterSession {
       },
       (outcome) => {
         session.answered(sequence)
-        done(replyOf(outcome, true))
+        finish(outcome)
         this.#startWaiting()
       },
     )
@@ -168,7 +188,7 @@ class ClusterRouterSession implements RouterSession {
   #startWaiting(): void {
     while (this.#waiting.length > 0 && this.#session.canStart) {
       const write = this.#waiting.shift()
-      if (write !== undefined) this.#startWrite(write.command, write.done)
+      if (write !== undefined) this.#startWrite(write.command, write.finish)
     }
   }
 

@@ -15,6 +15,7 @@ import type { CreateKeyspaceStateMachine } from './cluster-node.js'
 import type { PeerTransport, PeerTransportOptions } from '../replica/peer-types.js'
 import { startClusterNode, type ClusterNode } from './cluster-node.js'
 import { createClusterRouter } from './cluster-router.js'
+import { ClusterBlocking } from './cluster-blocking.js'
 import { raftInfoFields, replicationInfoFields } from './cluster-status.js'
 import type { ServerConfig } from './config.js'
 import { CaskadeServer, type RunningServer } from './server.js'
@@ -39,6 +40,22 @@ function keyspaceInfoFields(node: ClusterNode): InfoField[] {
   return keys === '0' ? [] : [['db0', `keys=${keys},expires=0,avg_ttl=0`]]
 }
 
+/** INFO sections from the node, and its shutdown (which releases the data directory). */
+function attachmentOf(node: ClusterNode, lock: { release(): void }): ClusterAttachment {
+  return {
+    infoSection: (section) => {
+      if (section === 'raft') return raftInfoFields(node.status())
+      if (section === 'replication') return replicationInfoFields(node.statusSources())
+      if (section === 'keyspace') return keyspaceInfoFields(node)
+      return null
+    },
+    close: async () => {
+      await node.close()
+      lock.release()
+    },
+  }
+}
+
 interface Ports {
   disk: Disk
   clock: Clock
@@ -58,8 +75,10 @@ export async function startClusterServer(
   const engine = createMemoryEngine()
   const pubsub = new PubSubHub()
   const keyspace = createKeyspace({ engine, clock, timers, events: pubsub })
-  // Never used: blocking commands are refused in cluster mode before they reach a handler.
+  // Blocked clients of this node: the registry keeps their state (CLIENT UNBLOCK, INFO), the
+  // cluster side retries their attempts when the applied stream writes their keys.
   const blocking = new BlockingRegistry(timers)
+  const clusterBlocking = new ClusterBlocking({ registry: blocking, clock, timers })
   const server = new CaskadeServer({
     config,
     engine,
@@ -85,6 +104,7 @@ export async function startClusterServer(
       rng,
       logger,
       pubsub,
+      onKeyModified: clusterBlocking.keyModified,
       serverHost: server.host,
       createStateMachine: deps.createStateMachine,
       createTransport: deps.createTransport,
@@ -94,22 +114,15 @@ export async function startClusterServer(
     lock.release()
     throw error
   }
-  const router = createClusterRouter({ node, dispatcher: server.dispatcher, clock, timers, rng })
-  server.attachCluster(
-    {
-      infoSection: (section) => {
-        if (section === 'raft') return raftInfoFields(node.status())
-        if (section === 'replication') return replicationInfoFields(node.statusSources())
-        if (section === 'keyspace') return keyspaceInfoFields(node)
-        return null
-      },
-      close: async () => {
-        await node.close()
-        lock.release()
-      },
-    },
-    router,
-  )
+  const router = createClusterRouter({
+    node,
+    dispatcher: server.dispatcher,
+    blocking: clusterBlocking,
+    clock,
+    timers,
+    rng,
+  })
+  server.attachCluster(attachmentOf(node, lock), router)
   const { name, id, clusterPort } = node.identity
   logger.info(
     { version: caskadeVersion, node: name, raftId: id, port: server.port, clusterPort },

@@ -205,6 +205,17 @@ export class Connection {
     queueMicrotask(this.#resumeAfterBlock)
   }
 
+  /**
+   * The client now waits in a blocking command. In cluster mode that command was routed, and a
+   * command read after it may be held with the socket paused: reading resumes (a disconnect is
+   * noticed), and nothing runs until the blocking command is answered.
+   */
+  onBlocked(): void {
+    if (this.#held !== null && !this.#pausedForDrain && this.#state === 'open') {
+      this.#socket.resume()
+    }
+  }
+
   readonly #resumeAfterBlock = (): void => {
     if (this.#state === 'closed') {
       this.#writer.take()

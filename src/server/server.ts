@@ -214,6 +214,7 @@ export class CaskadeServer implements RunningServer, ConnectionOwner {
     })
     this.blocking = parts.blocking
     this.blocking.onUnblocked = (session) => this.connections.get(session.id)?.onUnblocked()
+    this.blocking.onBlocked = (session) => this.connections.get(session.id)?.onBlocked()
     this.dispatcher = createDispatcher(commandTable)
     this.executor = servingBlockedClients(this.dispatcher, this.blocking)
     this.closed = new Promise((resolve) => {
