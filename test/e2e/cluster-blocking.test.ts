@@ -2,8 +2,8 @@
  * on one node is served by a push on another; of two clients blocked on different nodes one push
  * serves exactly one; timeouts answer nil (RESP2 and RESP3); BLMOVE chains across nodes;
  * BZPOPMIN; CLIENT UNBLOCK, INFO and CLIENT LIST see a blocked client; a disconnected one pops
- * nothing; and a client blocked across a leader SIGKILL is served by the new leader's push or
- * answered TRYAGAIN/UNCERTAIN, never losing the element. */
+ * nothing; a client blocked across a leader SIGKILL, or whose attempt went to a paused leader, is
+ * served once or answered TRYAGAIN/UNCERTAIN, never losing the element. */
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import net from 'node:net'
@@ -186,6 +186,32 @@ describe('blocking commands on a 3-node cluster', () => {
     if (error === null) {
       assert.deepEqual(reply, ['q7', 'v'])
       assert.deepEqual(left, [], 'the element was popped once, by the blocked client')
+    } else {
+      assert.match(error, /TRYAGAIN|UNCERTAIN/)
+      if (/TRYAGAIN/.test(error)) assert.deepEqual(left, ['v'], 'nothing was popped')
+    }
+    await cluster.restart(leader)
+    await cluster.waitConverged()
+  })
+
+  test('an attempt in flight to a paused leader pops once, on whichever leader', async () => {
+    const paused = await cluster.leader()
+    const [follower] = cluster.names().filter((name) => name !== paused) as [string]
+    await on(follower).rpush('q8', 'v')
+    await cluster.waitConverged()
+    cluster.pause(paused)
+    const outcome = on(follower)
+      .blpop('q8', 0)
+      .then(
+        (reply) => ({ reply, error: null }),
+        (error: unknown) => ({ reply: null, error: String(error) }),
+      )
+    const { reply, error } = await outcome
+    cluster.resume(paused)
+    const left = await on(follower).lrange('q8', 0, -1)
+    if (error === null) {
+      assert.deepEqual(reply, ['q8', 'v'])
+      assert.deepEqual(left, [], 'popped once, by the blocked client')
     } else {
       assert.match(error, /TRYAGAIN|UNCERTAIN/)
       if (/TRYAGAIN/.test(error)) assert.deepEqual(left, ['v'], 'nothing was popped')
