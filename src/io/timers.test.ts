@@ -10,6 +10,16 @@ import { nodeTimers } from './timers.js'
 const here = path.dirname(fileURLToPath(import.meta.url))
 
 describe('nodeTimers', () => {
+  test('a delay beyond 2^31-1 ms waits instead of firing at once (BLPOP with a huge timeout)', async () => {
+    let fired = false
+    const cancel = nodeTimers.after(2 ** 31 + 1000, () => {
+      fired = true
+    })
+    await new Promise((resolve) => setTimeout(resolve, 30))
+    cancel()
+    assert.equal(fired, false)
+  })
+
   test('after, every and defer fire; cancel stops them', async () => {
     const fired: string[] = []
     // The port's timers are unref'd: hold the loop open while waiting for them.
