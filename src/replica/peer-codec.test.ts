@@ -141,12 +141,10 @@ interface Framed {
 }
 
 const frame: fc.Arbitrary<Framed> = fc.oneof(
-  fc.tuple(uint, fc.option(address, { nil: null })).map(
-    ([id, from]): Framed => ({
-      encoded: encodeHello(id, from),
-      frame: { type: 'hello', id, address: from },
-    }),
-  ),
+  fc.tuple(uint, fc.option(address, { nil: null })).map(([id, from]): Framed => ({
+    encoded: encodeHello(id, from),
+    frame: { type: 'hello', id, address: from },
+  })),
   raftMessage.map((m): Framed => ({
     encoded: encodeRaftFrame(m),
     frame: { type: 'raft', message: m },

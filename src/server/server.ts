@@ -77,8 +77,7 @@ export async function startServer(
   const rng = deps.rng ?? createRng(randomBytes(4).readUInt32LE(0))
   disk.mkdirp(config.dir)
   // DIR/cluster without an identity: a new node that was never contacted (its flags are needed).
-  const clustered =
-    wantsClusterMode(config.cluster) || disk.exists(clusterPathsOf(config.dir).root)
+  const clustered = wantsClusterMode(config.cluster) || disk.exists(clusterPathsOf(config.dir).root)
   if (clustered) {
     const { startClusterServer } = await import('./cluster-server.js')
     const cluster = deps.cluster ?? (await import('./cluster-deps.js')).realClusterDeps
