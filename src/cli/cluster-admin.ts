@@ -39,7 +39,7 @@ function successMessage(request: AdminRequest): string {
         `${request.name} added as a learner; the leader makes it a voter once it has caught up ` +
         `(start it with: caskade server --node-id ${request.name} ` +
         `--port ${request.address.port} --cluster-port ${request.address.clusterPort} ` +
-        `--dir DIR --join <a member's host:clusterPort>)`
+        `--cluster-host ${request.address.host} --dir DIR: the leader contacts it)`
       )
     case 'remove':
       return `${request.name} removed from the cluster`

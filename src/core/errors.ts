@@ -52,6 +52,8 @@ export const RedisErrors = {
     `unknown command '${name}', with args beginning with: ${argsPreview}`,
   /** With code MISCONF; `reason` is strerror's text for the errno, as Redis prints it. */
   aofWriteError: (reason: string): string => `Errors writing to the AOF file: ${reason}`,
+  /** With code MISCONF, cluster mode: the node's Raft log failed a write or an fdatasync. */
+  raftLogWriteError: (reason: string): string => `Errors writing to the Raft log: ${reason}`,
   /** With code TRYAGAIN: cluster mode, no leader known, nothing was applied. */
   noLeader: 'no leader, try again',
   /** With code UNCERTAIN. */

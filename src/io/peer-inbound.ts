@@ -7,7 +7,7 @@ import type { Socket } from 'node:net'
 import type { NodeId, RaftMessage } from '../raft/types.js'
 import { FrameReader } from '../replica/frame-reader.js'
 import { decodeFrameBody, encodeResponseFrame, type PeerFrame } from '../replica/peer-codec.js'
-import type { PeerLogger, PeerTransportOptions } from '../replica/peer-types.js'
+import type { NodeAddress, PeerLogger, PeerTransportOptions } from '../replica/peer-types.js'
 import { corruptFrame, isCorruptFrame } from '../replica/wire-reader.js'
 
 export interface InboundContext {
@@ -15,6 +15,8 @@ export interface InboundContext {
   readonly logger: PeerLogger | undefined
   readonly onRaftMessage: (message: RaftMessage) => void
   readonly onRequest: PeerTransportOptions['onRequest']
+  /** The dialer's hello named its address. */
+  readonly onPeerAddress: (id: NodeId, address: NodeAddress) => void
   /** Counts a message received from `from` (stats). */
   readonly countReceived: (from: NodeId) => void
   readonly scheduleFlush: (connection: InboundConnection) => void
@@ -75,6 +77,9 @@ export class InboundConnection {
     if (this.#peer === undefined) {
       if (frame.type !== 'hello') throw corruptFrame('the first frame must be a hello')
       this.#peer = frame.id === 0 ? null : frame.id
+      if (frame.id !== 0 && frame.address !== null) {
+        this.#context.onPeerAddress(frame.id, frame.address)
+      }
       return
     }
     const peer = this.#peer

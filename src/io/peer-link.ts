@@ -12,6 +12,7 @@ import { FrameReader } from '../replica/frame-reader.js'
 import { decodeFrameBody, encodeHello, type PeerFrame } from '../replica/peer-codec.js'
 import type {
   BreakerState,
+  NodeAddress,
   PeerLinkState,
   PeerLogger,
   PeerResponse,
@@ -36,6 +37,8 @@ export interface PeerLinkContext {
   readonly rng: Rng
   readonly logger: PeerLogger | undefined
   readonly queueBytesMax: number
+  /** This node's advertised address for the hello (null: none). */
+  readonly helloAddress: () => NodeAddress | null
   /** Asks for flush() once the current callback is done (one batched write per link). */
   readonly scheduleFlush: (link: PeerLink) => void
 }
@@ -281,7 +284,7 @@ export class PeerLink {
     this.#failures = 0
     this.#attempt = 0
     this.#context.logger?.info({ peer: this.id, address: this.#address }, 'peer link connected')
-    socket.write(encodeHello(this.#context.selfId))
+    socket.write(encodeHello(this.#context.selfId, this.#context.helloAddress()))
     this.flush()
   }
 

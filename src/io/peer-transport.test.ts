@@ -107,6 +107,42 @@ async function sendUntilBreakerOpens(node: TestNode, peer: NodeId): Promise<void
 }
 
 describe('peer transport', () => {
+  it("the hello carries the dialer's address: a node that knows nobody can answer", async () => {
+    const learned: Array<[NodeId, unknown]> = []
+    const lonely = createPeerTransport({
+      selfId: 2,
+      host: '127.0.0.1',
+      port: 0,
+      resolve: () => null,
+      onRaftMessage: () => undefined,
+      onRequest: () => undefined,
+      onPeerAddress: (id, address) => learned.push([id, address]),
+      timers: nodeTimers,
+      clock: systemClock,
+      rng: createRng(2),
+    })
+    open.push(lonely)
+    ports.set(2, await lonely.listen())
+    const address = { name: 'n1', host: '127.0.0.1', port: 6001, clusterPort: 7001 }
+    const dialer = createPeerTransport({
+      selfId: 1,
+      host: '127.0.0.1',
+      port: 0,
+      resolve: (peer) => (peer === 2 ? { host: '127.0.0.1', port: ports.get(2)! } : null),
+      onRaftMessage: () => undefined,
+      onRequest: () => undefined,
+      advertise: () => address,
+      timers: nodeTimers,
+      clock: systemClock,
+      rng: createRng(1),
+    })
+    open.push(dialer)
+    await dialer.listen()
+    dialer.sendRaft(heartbeat(1, 2, 0))
+    await waitFor('the hello', () => learned.length === 1)
+    assert.deepEqual(learned, [[1, address]])
+  })
+
   it('two nodes exchange Raft messages both ways, in order, with counts', async () => {
     const a = await startNode(11)
     const b = await startNode(22)

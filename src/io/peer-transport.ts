@@ -52,6 +52,7 @@ class Transport implements PeerTransport {
       rng: options.rng,
       logger: options.logger,
       queueBytesMax: options.queueBytesMax ?? peerLinkLimits.queueBytesMax,
+      helloAddress: () => options.advertise?.() ?? null,
       scheduleFlush: (link) => this.#scheduleFlush(link),
     }
     this.#server = createServer((socket) => this.#accept(socket))
@@ -140,6 +141,7 @@ class Transport implements PeerTransport {
       logger: this.#options.logger,
       onRaftMessage: this.#options.onRaftMessage,
       onRequest: this.#options.onRequest,
+      onPeerAddress: (id, address) => this.#options.onPeerAddress?.(id, address),
       countReceived: (from) => this.#received.set(from, (this.#received.get(from) ?? 0) + 1),
       scheduleFlush: (target) => this.#scheduleFlush(target),
       closed: (target) => this.#inbound.delete(target),

@@ -3,8 +3,11 @@
  * the loop while stepping and ticking go on, then send, apply, advance), answering writes when
  * their entry applies and reads when their ReadIndex is applied. Invariant: no message leaves
  * before the state it depends on is durable (sendableBeforePersist: heartbeats and a leader's
- * appends depend on none), and every request is answered exactly once. Pure: ports only. */
-import { assert } from '../core/assert.js'
+ * appends depend on none), and every request is answered exactly once. A log write or fdatasync
+ * that fails latches the host: it stops taking part (no votes, acks, applies) and refuses
+ * requests with 'disk' until a restart recovers from what is on disk. Pure: ports only. */
+import { AssertionError, assert } from '../core/assert.js'
+import { CaskadeError } from '../core/errors.js'
 import {
   MemoryStorage,
   Raft,
@@ -24,8 +27,10 @@ import { PendingProposals, PendingReads } from './pending.js'
 import { loadStorage } from './recovery.js'
 import { SessionTable, checkRequestWindow, decodeEnvelope, encodeEnvelope } from './sessions.js'
 import { decodeState, encodeState } from './snapshot-codec.js'
+import { describeDiskError, errnoCodeOf } from '../storage/disk-failure.js'
 import type {
   ReplicaEvent,
+  ReplicaFailure,
   ReplicaHost,
   ReplicaInspection,
   ReplicaOptions,
@@ -59,6 +64,8 @@ class Host implements ReplicaHost {
   /** The last run's state, kept after stop() so status() and inspect() still answer. */
   #lastRun: Running | null = null
   #stopped = false
+  /** Set once the log failed a write or fdatasync: every request gets it (never cleared). */
+  #latched: (ReplicaFailure & { error: 'disk' }) | null = null
   #readyScheduled = false
   /** An fdatasync of the last Ready is running: no new Ready until it is done. */
   #syncing = false
@@ -129,6 +136,7 @@ class Host implements ReplicaHost {
   }
 
   write(request: WriteRequest, done: Done): void {
+    if (this.#latched !== null) return done(this.#latched)
     // The apply enforces the same rule; refusing here keeps a bad request out of the log.
     const window = checkRequestWindow(request.sequence, request.ackedThrough)
     if (window.kind === 'stale') return done({ ok: false, error: 'stale' })
@@ -142,6 +150,7 @@ class Host implements ReplicaHost {
   }
 
   #propose(done: Done, propose: (raft: Raft) => ProposeResult): void {
+    if (this.#latched !== null) return done(this.#latched)
     const running = this.#running
     if (running === null) return done(notLeader(noNode))
     if (this.#proposals.size >= replicaDefaults.pendingProposalsMax) {
@@ -161,6 +170,7 @@ class Host implements ReplicaHost {
   }
 
   read(query: Uint8Array, done: Done): void {
+    if (this.#latched !== null) return done(this.#latched)
     const running = this.#running
     if (running === null) return done(notLeader(noNode))
     const { role, leaderId } = running.raft.status()
@@ -195,16 +205,19 @@ class Host implements ReplicaHost {
     const running = this.#lastRun
     assert(running !== null, 'status() of a started host')
     const raft = running.raft.status()
+    const latched = this.#latched
     return {
       id: this.id,
-      role: raft.role,
+      // A latched host leads nothing and follows no one: its core is frozen where it failed.
+      role: latched === null ? raft.role : 'follower',
       term: raft.term,
-      leaderId: raft.leaderId,
+      leaderId: latched === null ? raft.leaderId : noNode,
       commitIndex: raft.commit,
       appliedIndex: raft.applied,
       lastIndex: raft.lastIndex,
       snapshotIndex: running.storage.snapshot().index,
       membership: running.raft.membership(),
+      ...(latched === null ? {} : { diskError: latched.reason }),
     }
   }
 
@@ -247,16 +260,37 @@ class Host implements ReplicaHost {
       for (const message of running.raft.takeSendable()) this.#options.send(message)
       return
     }
-    for (let round = 0; round < replicaDefaults.readyRoundsPerTurn; round++) {
-      const ready = running.raft.ready()
-      if (ready === null) {
-        this.#maybeSnapshot(running)
-        return
+    try {
+      for (let round = 0; round < replicaDefaults.readyRoundsPerTurn; round++) {
+        const ready = running.raft.ready()
+        if (ready === null) {
+          this.#maybeSnapshot(running)
+          return
+        }
+        this.#handleReady(running, ready)
+        if (this.#running !== running || this.#syncing) return
       }
-      this.#handleReady(running, ready)
-      if (this.#running !== running || this.#syncing) return
+    } catch (error) {
+      if (!isDiskError(error)) throw error
+      return this.#latch(running, error)
     }
     this.#scheduleReady()
+  }
+
+  /**
+   * The log failed a write or fdatasync: what it holds is unknown, so this host stops taking
+   * part (no ticks, no messages in or out, no applies) and answers 'disk' from now on. Requests
+   * in flight get 'unknown': a leader's appends may already commit through the others.
+   */
+  #latch(running: Running, error: Error): void {
+    const reason = describeDiskError(error)
+    this.#latched = { ok: false, error: 'disk', reason }
+    this.#running = null
+    this.#syncing = false
+    running.cancelTick()
+    this.#proposals.failUpTo()
+    this.#reads.failAll()
+    this.#options.onEvent?.({ kind: 'disk-error', reason, error })
   }
 
   /**
@@ -297,11 +331,9 @@ class Host implements ReplicaHost {
         this.#scheduleReady()
       },
       (error: unknown) => {
-        // A failed fdatasync leaves durability unknown: stop the process, as a failed sync did.
+        // A failed fdatasync leaves durability unknown: this host stops taking part.
         if (this.#running !== running) return
-        this.#options.timers.defer(() => {
-          throw error instanceof Error ? error : new Error(String(error))
-        })
+        this.#latch(running, error instanceof Error ? error : new Error(String(error)))
       },
     )
   }
@@ -427,6 +459,16 @@ class Host implements ReplicaHost {
     if (members !== reported.members) emit({ kind: 'membership', membership })
     this.#reported = { role, term, leaderId, members }
   }
+}
+
+/** A failure of the log's disk (an fs error with an errno), not a bug or a typed error. */
+function isDiskError(error: unknown): error is Error {
+  return (
+    error instanceof Error &&
+    !(error instanceof AssertionError) &&
+    !(error instanceof CaskadeError) &&
+    errnoCodeOf(error) !== null
+  )
 }
 
 function notLeader(leaderId: number): ReplicaResult {

@@ -73,6 +73,8 @@ export interface KeyspaceStateMachine extends StateMachine {
   addressBook(): ReadonlyMap<NodeId, NodeAddress>
   /** Whether a key's TTL is due at `nowMs` (the leader then proposes a 'tick' entry). */
   dueExpiries(nowMs: number): boolean
+  /** Keys and keys with a TTL as of the last applied entry (INFO keyspace). */
+  keyspaceStats(): { readonly keys: number; readonly keysWithExpiry: number }
   /** Closes the engine (no sync needed: the Raft log is the write-ahead log). */
   close(): void
 }
@@ -241,6 +243,11 @@ class ReplicatedKeyspace implements KeyspaceStateMachine {
     return queue.peekMs() < nowMs
   }
 
+  keyspaceStats(): { readonly keys: number; readonly keysWithExpiry: number } {
+    const { keys, keysWithExpiry } = this.#keyspace.stats()
+    return { keys, keysWithExpiry }
+  }
+
   apply(command: Uint8Array, index: number): Uint8Array {
     assert(!this.#closed, 'apply after close')
     assert(index > this.#lastIndex, 'entries are applied in log order, each once')
@@ -250,7 +257,13 @@ class ReplicatedKeyspace implements KeyspaceStateMachine {
       this.#addressBook.set(entry.id, entry.address)
       return okReply
     }
+    const firstTimed = this.#appliedTimeMs === 0 && entry.timeMs > 0
     this.#appliedTimeMs = Math.max(this.#appliedTimeMs, entry.timeMs)
+    // The keyspace made before any entry had a time has its timing wheel at 1970: its first
+    // active expiry cycle (the first tick entry) would walk 56 years of wheel boundaries, which
+    // stalled every node's loop for seconds. Made again now, its wheel starts at the apply time
+    // (every node does this at the same entry; nothing holds a TTL yet, so nothing is lost).
+    if (firstTimed) this.#renewKeyspace()
     this.#tracked.setMode('apply', index)
     this.#entryRng.reseed(index)
     try {
@@ -382,6 +395,11 @@ class ReplicatedKeyspace implements KeyspaceStateMachine {
     this.#engine.close().catch((error: unknown) => {
       this.#options.logger?.info({ error: String(error) }, 'state machine engine close failed')
     })
+  }
+
+  #renewKeyspace(): void {
+    this.#keyspace.close()
+    this.#keyspace = this.#createKeyspace()
   }
 
   /** A fresh keyspace over the engine (its wheel and the expiry queue refilled from it). */

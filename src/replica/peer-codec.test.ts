@@ -117,6 +117,7 @@ const result: fc.Arbitrary<ReplicaResult> = fc.oneof(
     error: fc.constant('refused' as const),
     reason: text,
   }),
+  fc.record({ ok: fc.constant(false as const), error: fc.constant('disk' as const), reason: text }),
 )
 
 // JSON round trips lose -0 (it prints as 0): status values come from JSON-able node status.
@@ -140,7 +141,10 @@ interface Framed {
 }
 
 const frame: fc.Arbitrary<Framed> = fc.oneof(
-  uint.map((id): Framed => ({ encoded: encodeHello(id), frame: { type: 'hello', id } })),
+  fc.tuple(uint, fc.option(address, { nil: null })).map(([id, from]): Framed => ({
+    encoded: encodeHello(id, from),
+    frame: { type: 'hello', id, address: from },
+  })),
   raftMessage.map((m): Framed => ({
     encoded: encodeRaftFrame(m),
     frame: { type: 'raft', message: m },
@@ -209,6 +213,18 @@ test('hello, Raft, request and response frames round-trip; the length header cou
     }),
     { numRuns: 2000 },
   )
+})
+
+test('a version 2 hello (no address) is still accepted; its address is null', () => {
+  // u32 length | u8 type 1 | u32 'CSKD' | u8 version 2 | f64 id
+  const body = Buffer.alloc(1 + 4 + 1 + 8)
+  body.writeUInt8(1, 0)
+  body.writeUInt32BE(0x43534b44, 1)
+  body.writeUInt8(2, 5)
+  body.writeDoubleBE(42, 6)
+  assert.deepEqual(decodeFrameBody(body), { type: 'hello', id: 42, address: null })
+  body.writeUInt8(9, 5)
+  assert.throws(() => decodeFrameBody(body), /unknown wire version/)
 })
 
 test('decoded byte fields are copies: reusing the receive buffer does not change them', () => {

@@ -5,8 +5,15 @@
  * the receive buffer: the Raft log keeps entries). */
 import type { Entry, EntryKind, NodeId, RaftMessage } from '../raft/types.js'
 import { ByteWriter } from './bytes.js'
-import type { PeerRequest, PeerResponse } from './peer-types.js'
-import { decodeRequest, decodeResponse, encodeRequest, encodeResponse } from './peer-rpc-codec.js'
+import type { NodeAddress, PeerRequest, PeerResponse } from './peer-types.js'
+import {
+  decodeRequest,
+  decodeResponse,
+  encodeRequest,
+  encodeResponse,
+  readAddress,
+  writeAddress,
+} from './peer-rpc-codec.js'
 import { WireReader, corruptFrame } from './wire-reader.js'
 
 /** A frame's length bound: a snapshot chunk or an append batch never needs more. */
@@ -15,13 +22,18 @@ export const peerFrameBytesMax = 64 * 1024 * 1024
 export const peerFrameHeaderBytes = 5
 /** 'CSKD': a hello from anything else is refused at once. */
 const helloMagic = 0x43534b44
-/** 2: forward-write carries ackedThrough, results may be 'stale'. */
-const wireVersion = 2
+/**
+ * 2: forward-write carries ackedThrough, results may be 'stale'. 3: the hello carries the
+ * sender's advertised address (a node nobody told about its cluster can answer whoever dials
+ * it), results may be 'disk'. A version 2 hello is still accepted (no address).
+ */
+const wireVersion = 3
+const wireVersionsAccepted: ReadonlySet<number> = new Set([2, 3])
 
 export const frameTypes = { hello: 1, raft: 2, request: 3, response: 4 } as const
 
 export type PeerFrame =
-  | { readonly type: 'hello'; readonly id: NodeId }
+  | { readonly type: 'hello'; readonly id: NodeId; readonly address: NodeAddress | null }
   | { readonly type: 'raft'; readonly message: RaftMessage }
   | { readonly type: 'request'; readonly requestId: number; readonly request: PeerRequest }
   | { readonly type: 'response'; readonly requestId: number; readonly response: PeerResponse }
@@ -62,8 +74,12 @@ function finishFrame(writer: ByteWriter): Uint8Array {
   return framed
 }
 
-export function encodeHello(id: NodeId): Uint8Array {
-  return finishFrame(startFrame(frameTypes.hello, 16).u32(helloMagic).u8(wireVersion).num(id))
+/** `address`: where the sender is reached (its advertised one); null: it has none to give. */
+export function encodeHello(id: NodeId, address: NodeAddress | null = null): Uint8Array {
+  const writer = startFrame(frameTypes.hello, 96).u32(helloMagic).u8(wireVersion).num(id)
+  writer.u8(address === null ? 0 : 1)
+  if (address !== null) writeAddress(writer, address)
+  return finishFrame(writer)
 }
 
 export function encodeRaftFrame(message: RaftMessage): Uint8Array {
@@ -100,8 +116,11 @@ function decodeFramePayload(frameType: number, reader: WireReader): PeerFrame {
   switch (frameType) {
     case frameTypes.hello: {
       if (reader.u32() !== helloMagic) throw corruptFrame('not a caskade peer')
-      if (reader.u8() !== wireVersion) throw corruptFrame('unknown wire version')
-      return { type: 'hello', id: reader.uint() }
+      const version = reader.u8()
+      if (!wireVersionsAccepted.has(version)) throw corruptFrame('unknown wire version')
+      const id = reader.uint()
+      const address = version >= 3 && reader.bool() ? readAddress(reader) : null
+      return { type: 'hello', id, address }
     }
     case frameTypes.raft:
       return { type: 'raft', message: readMessage(reader) }

@@ -18,19 +18,26 @@ const encoder = new TextEncoder()
 const requestCodes = { 'forward-write': 1, join: 2, status: 3, admin: 4 } as const
 const responseCodes = { result: 1, joined: 2, status: 3 } as const
 const adminOps: readonly AdminOp[] = ['remove', 'transfer', 'add-learner', 'promote']
-const failureCodes = { 'not-leader': 1, unknown: 2, busy: 3, refused: 4, stale: 5 } as const
+const failureCodes = {
+  'not-leader': 1,
+  unknown: 2,
+  busy: 3,
+  refused: 4,
+  stale: 5,
+  disk: 6,
+} as const
 
 function writeString(writer: ByteWriter, value: string): void {
   writer.bytes(encoder.encode(value))
 }
 
-function writeAddress(writer: ByteWriter, address: NodeAddress): void {
+export function writeAddress(writer: ByteWriter, address: NodeAddress): void {
   writeString(writer, address.name)
   writeString(writer, address.host)
   writer.num(address.port).num(address.clusterPort)
 }
 
-function readAddress(reader: WireReader): NodeAddress {
+export function readAddress(reader: WireReader): NodeAddress {
   const name = reader.string()
   const host = reader.string()
   const port = reader.uint()
@@ -138,7 +145,7 @@ function writeResult(writer: ByteWriter, result: ReplicaResult): void {
   }
   writer.u8(failureCodes[result.error])
   if (result.error === 'not-leader') writer.num(result.leaderId)
-  if (result.error === 'refused') writeString(writer, result.reason)
+  if (result.error === 'refused' || result.error === 'disk') writeString(writer, result.reason)
 }
 
 function readResult(reader: WireReader): ReplicaResult {
@@ -156,6 +163,8 @@ function readResult(reader: WireReader): ReplicaResult {
       return { ok: false, error: 'refused', reason: reader.string() }
     case failureCodes.stale:
       return { ok: false, error: 'stale' }
+    case failureCodes.disk:
+      return { ok: false, error: 'disk', reason: reader.string() }
     default:
       throw corruptFrame(`unknown result code ${code}`)
   }

@@ -84,6 +84,10 @@ export interface PeerTransportOptions {
   readonly rng: Rng
   /** Bytes queued per peer before Raft messages are dropped and RPCs fail (default 16 MiB). */
   readonly queueBytesMax?: number
+  /** This node's advertised address, sent in the hello of every connection it dials. */
+  readonly advertise?: () => NodeAddress | null
+  /** A dialer's hello gave its address (the peer's own word about where it is reached). */
+  readonly onPeerAddress?: (id: NodeId, address: NodeAddress) => void
 }
 
 export type PeerLinkState = 'idle' | 'connecting' | 'connected' | 'backoff'

@@ -80,6 +80,8 @@ export type ReplicaEvent =
   | { readonly kind: 'membership'; readonly membership: Membership }
   | { readonly kind: 'snapshot-saved'; readonly index: number }
   | { readonly kind: 'snapshot-restored'; readonly index: number }
+  /** The log failed a write or fdatasync: the host stopped taking part (latched until restart). */
+  | { readonly kind: 'disk-error'; readonly reason: string; readonly error: Error }
 
 /** A write as a client sends it: retries reuse the same (clientId, sequence), applied once. */
 export interface WriteRequest {
@@ -112,6 +114,11 @@ export type ReplicaFailure =
   | { readonly ok: false; readonly error: 'stale' }
   /** Refused for good, nothing applied: a membership change that does not apply. */
   | { readonly ok: false; readonly error: 'refused'; readonly reason: string }
+  /**
+   * Refused by a host latched after its Raft log failed a write or fdatasync (nothing was
+   * proposed); `reason` is strerror's text (MISCONF). Another node may take the request.
+   */
+  | { readonly ok: false; readonly error: 'disk'; readonly reason: string }
 
 export type ReplicaResult = { readonly ok: true; readonly reply: Uint8Array } | ReplicaFailure
 
@@ -125,6 +132,8 @@ export interface ReplicaStatus {
   readonly lastIndex: number
   readonly snapshotIndex: number
   readonly membership: Membership
+  /** Set once the log failed a write or fdatasync: the host is latched (strerror's text). */
+  readonly diskError?: string
 }
 
 /** What the simulator's invariant checks read (never used on a hot path). */

@@ -87,11 +87,6 @@ export function resolveIdentity(
   if (settings.nodeId === null || settings.clusterPort === null) {
     throw new ClusterStartError('a new cluster node needs --node-id and --cluster-port')
   }
-  if (!settings.bootstrap && settings.join.length === 0) {
-    throw new ClusterStartError(
-      `node '${settings.nodeId}' is new: start it with --bootstrap (a new cluster) or --join`,
-    )
-  }
   const name = settings.nodeId
   const identity: NodeIdentity = {
     name,

@@ -47,6 +47,8 @@ export class ClusterMembership {
   #nextJoinAtMs = 0
   #promoteInFlight = false
   #addressInFlight = false
+  /** A new node waiting to be contacted: run once it is a member (writes its identity). */
+  #onMember: (() => Promise<void>) | null = null
 
   constructor(
     node: MembershipNode,
@@ -80,6 +82,23 @@ export class ClusterMembership {
       port,
       clusterPort: advertised?.port ?? clusterPort,
     }
+  }
+
+  /** A peer's hello named its address: it is dialed there until the address book knows it. */
+  learnAddress(id: NodeId, address: NodeAddress): void {
+    if (id === this.#node.identity.id || nodeIdOf(address.name) !== id) return
+    this.#pending.set(id, address)
+  }
+
+  /** A new node with neither --bootstrap nor --join: says so, and runs `onMember` once added. */
+  awaitMembership(onMember: () => Promise<void>): void {
+    this.#onMember = onMember
+    const { name } = this.#node.identity
+    this.#logger.warn(
+      { node: name, address: this.ownAddress() },
+      `raft: ${name} is in no cluster yet: waiting for a member to contact it ` +
+        `(RAFT ADD ${name} host:port:clusterPort on a member, or restart with --join)`,
+    )
   }
 
   pendingAddressOf(id: NodeId): NodeAddress | null {
@@ -117,6 +136,13 @@ export class ClusterMembership {
       case 'snapshot-saved':
       case 'snapshot-restored':
         this.#logger.info({ index: event.index }, `raft: ${event.kind}`)
+        return
+      case 'disk-error':
+        this.#logger.error(
+          { error: event.error.message, reason: event.reason },
+          'raft: the Raft log failed a write or fdatasync: this node stops taking part ' +
+            '(writes refused with MISCONF) until it is restarted',
+        )
         return
     }
   }
@@ -176,8 +202,19 @@ export class ClusterMembership {
     const member =
       status.membership.voters.includes(self) || status.membership.learners.includes(self)
     if (!member && !this.#joined && this.#join.length > 0) this.#tryJoin()
+    if (member && this.#onMember !== null) this.#becameMember(this.#onMember)
     if (status.leaderId !== noNode && member) this.#checkOwnAddress()
     if (status.role === 'leader') this.#promoteCaughtUp(status.commitIndex)
+  }
+
+  #becameMember(onMember: () => Promise<void>): void {
+    this.#onMember = null
+    const leader = this.nameOf(this.#node.host.status().leaderId) || null
+    onMember().then(
+      () => this.#logger.info({ leader }, 'raft: contacted by the cluster: a member now'),
+      (error: unknown) =>
+        this.#logger.error({ error: String(error) }, 'raft: writing the node identity failed'),
+    )
   }
 
   #tryJoin(): void {

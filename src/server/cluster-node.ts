@@ -112,11 +112,15 @@ export async function startClusterNode(options: ClusterNodeOptions): Promise<Clu
     ...(options.onKeyModified === undefined ? {} : { onKeyModified: options.onKeyModified }),
   })
   const node = new Node(options, resolved.identity, stateMachine)
+  // A new node with neither --bootstrap nor --join waits for a member to contact it (after a
+  // RAFT ADD); its identity is written once it is a member, so a mistaken start binds nothing.
+  const waiting = resolved.fresh && !settings.bootstrap && settings.join.length === 0
   try {
     const clusterPort = await node.transport.listen()
     node.identity = { ...node.identity, clusterPort }
-    await writeIdentity(disk, paths, node.identity)
+    if (!waiting) await writeIdentity(disk, paths, node.identity)
     node.start(paths.raft, resolved.fresh && settings.bootstrap)
+    if (waiting) node.whenMember(() => writeIdentity(disk, paths, node.identity))
   } catch (error) {
     await node.close()
     throw error
@@ -161,6 +165,8 @@ class Node implements ClusterNode {
       timers: options.timers,
       clock: options.clock,
       rng: options.rng,
+      advertise: () => this.#membership.ownAddress(),
+      onPeerAddress: (id, address) => this.#membership.learnAddress(id, address),
     })
     // The host is created at start(), once the bound peer port is known; until then it is unset.
     this.host = undefined as unknown as ReplicaHost
@@ -220,7 +226,8 @@ class Node implements ClusterNode {
   }
 
   admin(op: AdminOp, id: NodeId, done: Done): void {
-    const { role, leaderId } = this.host.status()
+    const { role, leaderId, diskError } = this.host.status()
+    if (diskError !== undefined) return done({ ok: false, error: 'disk', reason: diskError })
     if (role === 'leader') return this.#adminLocal(op, id, done)
     if (leaderId === noNode) return done({ ok: false, error: 'not-leader', leaderId: noNode })
     this.#requestLeader(leaderId, { type: 'admin', op, id }, done)
@@ -228,6 +235,11 @@ class Node implements ClusterNode {
 
   proposeAddress(id: NodeId, address: NodeAddress, done: Done): void {
     this.#proposeOwn({ kind: 'address', id, address }, done)
+  }
+
+  /** Runs `write` once this node is in its group's membership (a node that waited for it). */
+  whenMember(write: () => Promise<void>): void {
+    this.#membership.awaitMembership(write)
   }
 
   statusSources(): StatusSources & { matchIndexOf(id: NodeId): number | null } {

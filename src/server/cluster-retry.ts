@@ -33,7 +33,8 @@ export function retrying(
   let delayMs = retryDelayMinMs
   const run = (): void =>
     attempt((result) => {
-      if (result.ok || result.error === 'refused' || result.error === 'stale') {
+      // 'disk': this node's log is latched until a restart, so a retry here cannot succeed.
+      if (result.ok || ['refused', 'stale', 'disk'].includes(result.error)) {
         return finish({ result, uncertain })
       }
       if (result.error === 'unknown') {

@@ -29,6 +29,9 @@ const ok = Buffer.from('+OK\r\n')
 const errorBytes = (code: string, message: string): Buffer => Buffer.from(`-${code} ${message}\r\n`)
 export const tryAgainReply = errorBytes(ErrorCode.TryAgain, RedisErrors.noLeader)
 export const uncertainReply = errorBytes(ErrorCode.Uncertain, RedisErrors.uncertainWrite)
+/** -MISCONF: this node's Raft log failed a write or fdatasync (Redis's AOF wording, adapted). */
+export const misconfReply = (reason: string): Buffer =>
+  errorBytes(ErrorCode.MisConf, RedisErrors.raftLogWriteError(reason))
 
 export interface ClusterRouterParts {
   readonly node: ClusterNode
@@ -266,5 +269,6 @@ export function replyOf(outcome: RetryOutcome, write: boolean): Buffer {
   // Only an earlier copy of a write that outlived its answer is stale: it may have applied.
   if (result.error === 'stale') return uncertainReply
   if (result.error === 'refused') return errorBytes(ErrorCode.Err, result.reason)
+  if (result.error === 'disk') return misconfReply(result.reason)
   return tryAgainReply
 }

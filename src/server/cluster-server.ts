@@ -10,7 +10,6 @@ import type { Clock, Disk, Rng, Timers } from '../core/ports.js'
 import { createKeyspace } from '../keyspace/keyspace.js'
 import { createMemoryEngine } from '../keyspace/memory-engine.js'
 import type { Logger } from '../obs/logger.js'
-import { encodeQuery } from '../replica/command-entry.js'
 import type { CreateKeyspaceStateMachine } from './cluster-node.js'
 import type { PeerTransport, PeerTransportOptions } from '../replica/peer-types.js'
 import { startClusterNode, type ClusterNode } from './cluster-node.js'
@@ -32,12 +31,11 @@ export interface ClusterAttachment {
   close(): Promise<void>
 }
 
-/** INFO keyspace from the replicated state (DBSIZE as of this node's last applied entry). */
+/** INFO keyspace from the replicated state as of this node's last applied entry, in the single
+ * server's shape (commands/info.ts: caskade samples no TTLs, so avg_ttl is 0 there too). */
 function keyspaceInfoFields(node: ClusterNode): InfoField[] {
-  const query = encodeQuery({ protocol: 2, argv: [Buffer.from('DBSIZE')] })
-  const reply = Buffer.from(node.stateMachine.query(query)).toString('latin1')
-  const keys = /^:(\d+)\r\n$/.exec(reply)?.[1] ?? '0'
-  return keys === '0' ? [] : [['db0', `keys=${keys},expires=0,avg_ttl=0`]]
+  const { keys, keysWithExpiry } = node.stateMachine.keyspaceStats()
+  return keys === 0 ? [] : [['db0', `keys=${keys},expires=${keysWithExpiry},avg_ttl=0`]]
 }
 
 /** INFO sections from the node, and its shutdown (which releases the data directory). */

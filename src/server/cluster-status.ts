@@ -23,6 +23,13 @@ export interface ClusterStatus {
   readonly learners: number
   readonly last_index: number
   readonly snapshot_index: number
+  /**
+   * 'waiting': this node is in no membership it knows of (a new node not contacted yet, or one
+   * whose join is still in progress); 'ok': a voter or learner.
+   */
+  readonly cluster_state: 'ok' | 'waiting'
+  /** Only once the Raft log failed a write or fdatasync (strerror's text): the node is latched. */
+  readonly disk_error?: string
 }
 
 export interface StatusSources {
@@ -31,7 +38,14 @@ export interface StatusSources {
   readonly addressBook: ReadonlyMap<NodeId, NodeAddress>
 }
 
+function isMember(identity: NodeIdentity, replica: ReplicaStatus): boolean {
+  const { voters, learners } = replica.membership
+  return voters.includes(identity.id) || learners.includes(identity.id)
+}
+
+/** A node outside every membership it knows votes in nothing: it reports as a learner. */
 function roleOf(identity: NodeIdentity, replica: ReplicaStatus): ClusterRole {
+  if (!isMember(identity, replica)) return 'learner'
   if (replica.membership.learners.includes(identity.id)) return 'learner'
   if (replica.role === 'leader') return 'leader'
   if (replica.role === 'candidate' || replica.role === 'pre-candidate') return 'candidate'
@@ -61,6 +75,8 @@ export function clusterStatusOf(sources: StatusSources): ClusterStatus {
     learners: replica.membership.learners.length,
     last_index: replica.lastIndex,
     snapshot_index: replica.snapshotIndex,
+    cluster_state: isMember(identity, replica) ? 'ok' : 'waiting',
+    ...(replica.diskError === undefined ? {} : { disk_error: replica.diskError }),
   }
 }
 

@@ -12,6 +12,7 @@ import type { ReplicaResult } from '../replica/types.js'
 import type { ClusterNode } from './cluster-node.js'
 import { raftInfoFields, raftNodeRows } from './cluster-status.js'
 import { retrying } from './cluster-retry.js'
+import { misconfReply } from './cluster-router.js'
 
 const adminRetryWindowMs = 3000
 
@@ -106,6 +107,7 @@ function adminOp(node: ClusterNode, op: AdminOp, id: NodeId, done: (reply: Buffe
 function adminReply(result: ReplicaResult): Buffer {
   if (result.ok) return Buffer.from('+OK\r\n')
   if (result.error === 'refused') return errorReply(result.reason)
+  if (result.error === 'disk') return misconfReply(result.reason)
   if (result.error === 'unknown') return errorReply(RedisErrors.uncertainWrite, ErrorCode.Uncertain)
   return errorReply(RedisErrors.noLeader, ErrorCode.TryAgain)
 }

@@ -76,8 +76,8 @@ export async function startServer(
   const logger = deps.logger ?? createSilentLogger()
   const rng = deps.rng ?? createRng(randomBytes(4).readUInt32LE(0))
   disk.mkdirp(config.dir)
-  const clustered =
-    wantsClusterMode(config.cluster) || disk.exists(clusterPathsOf(config.dir).identity)
+  // DIR/cluster without an identity: a new node that was never contacted (its flags are needed).
+  const clustered = wantsClusterMode(config.cluster) || disk.exists(clusterPathsOf(config.dir).root)
   if (clustered) {
     const { startClusterServer } = await import('./cluster-server.js')
     const cluster = deps.cluster ?? (await import('./cluster-deps.js')).realClusterDeps

@@ -216,6 +216,7 @@ export class SimClient {
         if (current.operation.kind === 'write') current.maybeApplied = true
         break
       case 'busy':
+      case 'disk':
         break
       case 'refused':
         this.#options.fail(`client ${this.#options.sessionId}: write refused: ${result.reason}`)

@@ -1,9 +1,12 @@
 /* End to end, real processes on 127.0.0.1: `caskade server --bootstrap` plus two `--join`s make
  * three voters; a write on the leader is read on every follower (ioredis and redis-cli); a write
- * sent to a follower is forwarded and applied once; SIGKILL of the leader brings a new leader
- * with every acknowledged write; the killed node restarts with only --dir and its ports. */
+ * sent to a follower is forwarded and applied once; a TTL is gone on every node within a second;
+ * SIGKILL of the leader brings a new leader with every acknowledged write; the killed node
+ * restarts with only --dir and its ports; a node added by RAFT ADD starts with no --join. */
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
+import { existsSync } from 'node:fs'
+import path from 'node:path'
 import { Redis } from 'ioredis'
 import {
   makeTempDir,
@@ -186,14 +189,24 @@ describe('a 3-node caskade cluster of real processes', () => {
     assert.equal(status[status.indexOf('role') + 1], 'leader')
   })
 
-  test('the leader proposes tick entries: a TTL expires on every node', async () => {
+  test('tick entries: a PX 200 key is gone on every node within 1 s, the first one too', async () => {
+    // The first expiry of a fresh cluster once took 2-3 s (the replicated keyspace's timing wheel
+    // started at 1970 and the first tick entry walked it up to now on every node).
     const leader = await until('a leader', () => leaderAmong(nodes))
-    assert.equal(await leader.redis.set('short-lived', 'x', 'PX', 200), 'OK')
-    assert.equal(await nodes[1]!.redis.exists('short-lived'), 1)
-    await until('the key to expire everywhere', async () => {
-      const counts = await Promise.all(nodes.map((node) => node.redis.exists('short-lived')))
-      return counts.every((count) => count === 0) ? true : null
-    })
+    for (const key of ['short-lived-1', 'short-lived-2']) {
+      const setAtMs = Date.now()
+      assert.equal(await leader.redis.set(key, 'x', 'PX', 200), 'OK')
+      assert.equal(await nodes[1]!.redis.exists(key), 1)
+      const info = await leader.redis.info('keyspace')
+      assert.match(info, /db0:keys=\d+,expires=1,avg_ttl=0/)
+      await until('the key to expire everywhere', async () => {
+        const counts = await Promise.all(nodes.map((node) => node.redis.exists(key)))
+        return counts.every((count) => count === 0) ? true : null
+      })
+      const goneAfterMs = Date.now() - setAtMs
+      assert.ok(goneAfterMs < 1200, `gone everywhere ${goneAfterMs} ms after SET PX 200`)
+    }
+    assert.doesNotMatch(await leader.redis.info('keyspace'), /expires=[1-9]/)
   })
 
   test('SIGKILL of the leader: a new leader within seconds, every acknowledged write kept', async () => {
@@ -228,22 +241,42 @@ describe('a 3-node caskade cluster of real processes', () => {
     assert.equal((await infoRaft(restarted.redis)).node_id, leader.name)
   })
 
-  test('RAFT ADD, then the node starts with --join: a voter; RAFT REMOVE', async () => {
+  test('a new node started with neither --bootstrap nor --join waits, and says so', async () => {
+    const dir = makeTempDir('caskade-cluster-')
+    dirs.push(dir)
+    const spec = { name: 'n9', dir, port: await freePort(), clusterPort: await freePort() }
+    const n9 = await startNode(spec, ['--node-id', 'n9'])
+    try {
+      const info = await infoRaft(n9.redis)
+      assert.equal(info.role, 'learner')
+      assert.equal(info.cluster_state, 'waiting')
+      assert.ok(n9.process.lines.some((line) => line.includes('waiting for a member to contact')))
+      assert.equal(existsSync(path.join(dir, 'cluster', 'identity.json')), false)
+    } finally {
+      n9.redis.disconnect()
+      await n9.process.stop()
+    }
+  })
+
+  test('RAFT ADD, then the node starts without --join: learner, voter; RAFT REMOVE', async () => {
     const leader = await until('a leader', () => leaderAmong(nodes))
     const dir = makeTempDir('caskade-cluster-')
     dirs.push(dir)
     const spec = { name: 'n4', dir, port: await freePort(), clusterPort: await freePort() }
     const address = `127.0.0.1:${spec.port}:${spec.clusterPort}`
     assert.equal(await nodes[0]!.redis.call('RAFT', 'ADD', 'n4', address), 'OK')
-    // The new node still names a member to dial: it learns the others' addresses from it.
-    const join = `127.0.0.1:${nodes[0]!.clusterPort}`
-    const n4 = await startNode(spec, ['--node-id', 'n4', '--join', join])
+    // No --join: the leader dials it, and its hello tells n4 where to answer.
+    const n4 = await startNode(spec, ['--node-id', 'n4'])
     nodes.push(n4)
     await until('four voters', async () => {
       const info = await infoRaft(n4.redis)
       return info.members === '4' && info.role === 'follower' ? info : null
     })
+    assert.equal((await infoRaft(n4.redis)).cluster_state, 'ok')
+    const learnerFirst = n4.process.lines.some((line) => line.includes('"learners":["n4"]'))
+    assert.ok(learnerFirst, 'n4 was a learner before it was promoted')
     assert.equal(await n4.redis.get('greeting'), 'hello')
+    assert.ok(existsSync(path.join(dir, 'cluster', 'identity.json')), 'identity written')
     assert.equal(await leader.redis.call('RAFT', 'REMOVE', 'n4'), 'OK')
     await until('three voters again', async () =>
       (await infoRaft(leader.redis)).members === '3' ? true : null,
