@@ -319,7 +319,7 @@ class Host implements ReplicaHost {
         return
       }
       this.#handleReady(running, ready)
-      if (this.#running !== running || this.#syncing) return
+      if (this.#running !== running || this.#syncing || this.#installing) return
     }
     this.#scheduleReady()
   }
@@ -407,6 +407,8 @@ class Host implements ReplicaHost {
         this.#installing = false
         if (this.#running !== running) return
         this.#rebuild(running)
+        const source = this.#snapshotSource
+        this.#options.onEvent?.({ kind: 'snapshot-install-failed', index: snapshot.index, source })
         this.#scheduleReady()
       },
     )
