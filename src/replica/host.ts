@@ -186,7 +186,12 @@ class Host implements ReplicaHost {
     if (running === null) return
     // A misrouted message is the network's mistake, not an invariant of ours: drop it.
     if (message.to !== this.id || message.groupId !== this.#options.groupId) return
-    if (message.type === 'snapshot') this.#snapshotSource = message.from
+    if (message.type === 'snapshot') {
+      // While a file install holds its Ready, a newer snapshot must not replace the one being
+      // installed (the core would then never mark it applied): drop it, the leader resends.
+      if (this.#installing) return
+      this.#snapshotSource = message.from
+    }
     running.raft.step(message)
     this.#scheduleReady()
   }
@@ -400,6 +405,10 @@ class Host implements ReplicaHost {
         this.#installSnapshot(running, ready)
         this.#durableTermVote(ready)
         this.#finishReady(running, ready, held, true)
+        assert(
+          running.raft.status().applied === snapshot.index,
+          'the installed snapshot is applied',
+        )
         this.#retainSnapshots(running)
         this.#scheduleReady()
       },

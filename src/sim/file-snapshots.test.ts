@@ -34,6 +34,16 @@ test('seeds with crashes, partitions, pauses and lagging followers keep every in
   assert.ok((totals.get('crash') ?? 0) > 20, summary)
 })
 
+test('seeds snapshotting every 5 entries (snapshots sent while another installs)', async () => {
+  for (let seed = 1; seed <= 12; seed++) {
+    const base = simConfig({ seed })
+    await passes({
+      ...base,
+      tuning: { ...base.tuning, snapshotEveryEntries: 5, logTailEntries: 2 },
+    })
+  }
+})
+
 test('a lagging follower fetches the files, even after a crash during the fetch', async () => {
   const base = simConfig({ seed: 13, faults: [] })
   const config = { ...base, tuning: { ...base.tuning, snapshotEveryEntries: 5, logTailEntries: 2 } }
