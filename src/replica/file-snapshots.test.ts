@@ -36,6 +36,8 @@ class FileKv extends KvStateMachine {
   appliedCommands = 0
   autoCapture = true
   autoInstall = true
+  /** Captures still to reject (no snapshot made). */
+  failCaptures = 0
   readonly pendingCaptures: (() => void)[] = []
   readonly pendingInstalls: PendingInstall[] = []
   /** Every install started, by its source. */
@@ -96,6 +98,10 @@ class FileKv extends KvStateMachine {
   #capture(): Promise<Uint8Array> {
     const descriptor = { name: `a${this.#lastApply}`, lastApply: this.#lastApply }
     const frozen = this.snapshot()
+    if (this.failCaptures > 0) {
+      this.failCaptures--
+      return Promise.reject(new Error('capture failed'))
+    }
     return new Promise((resolve) => {
       const finish = (): void => {
         this.shelf.set(descriptor.name, frozen)
@@ -267,6 +273,20 @@ describe('replica host with file snapshots', () => {
     await puts(cluster, 3)
     await run(cluster, 200)
     assert.equal(machine(lagging).get('k'), machine(leader).get('k'))
+  })
+
+  it('a failed capture makes no snapshot; one is made later', async () => {
+    const { cluster, machine } = fileCluster()
+    const leader = await leaderOf(cluster)
+    machine(leader).failCaptures = 1
+    await puts(cluster, 6)
+    await run(cluster, 50)
+    assert.equal(machine(leader).failCaptures, 0, 'the capture was tried')
+    assert.equal(cluster.host(leader).status().snapshotIndex, 0)
+    await run(cluster, 2 * electionMs)
+    await puts(cluster, 1)
+    await run(cluster, 50)
+    assert.ok(cluster.host(leader).status().snapshotIndex >= 6, 'captured after the backoff')
   })
 
   it('a restart opens the machine from the snapshot and applies only the entries after it', async () => {
