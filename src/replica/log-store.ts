@@ -139,6 +139,16 @@ export class LogStore {
   }
 }
 
+/**
+ * The snapshot LogStore.open(disk, dir) will recover (the newest intact one), read without
+ * changing any file (the directory is created if missing, as open() does): the caller opens a
+ * file-snapshot state machine from it before the host starts. Null when `dir` holds none.
+ */
+export function readLatestSnapshot(disk: Disk, dir: string): Snapshot | null {
+  disk.mkdirp(dir)
+  return findSnapshot(disk, dir, disk.listSync(dir))?.snapshot ?? null
+}
+
 function generationPath(dir: string, generation: number): string {
   return `${dir}/raft-log-${pad(generation, 12)}.bin`
 }
