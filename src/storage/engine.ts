@@ -659,7 +659,10 @@ class BitcaskEngine implements DiskEngine {
     const disk = this.#options.disk
     const files: CheckpointFile[] = []
     const hintsToWrite = new Map<string, Buffer>()
-    const frozen = [...this.#segments.all()].filter((segment) => segment !== this.#active)
+    // A retiring merge's outputs are all in the table: they stand for all of its inputs.
+    const frozen = [...this.#segments.all()].filter(
+      (segment) => segment !== this.#active && !segment.retired,
+    )
     frozen.sort((a, b) => a.id - b.id)
     for (const segment of frozen) {
       const dataName = segmentFileName(segment.id)
