@@ -62,6 +62,12 @@ function options(disk: Disk, dir: string, overrides: Partial<EngineOptions> = {}
   }
 }
 
+/** Fresh paths under `root` (which must exist). */
+function makeFreshPaths(root: string): () => string {
+  let next = 0
+  return () => `${root}/copy${++next}`
+}
+
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 
 async function waitMergeDone(engine: StorageEngine): Promise<void> {
@@ -507,6 +513,38 @@ describe('checkpoint while seals run, and crashes', () => {
       assert.deepEqual(state, acknowledged, `run ${run}: every acknowledged write survived`)
       await reopened.close()
     }
+  })
+
+  test('SimDisk: after a crash (active segment recovered unhinted) and from a copy', async () => {
+    const sim = new SimDisk()
+    sim.mkdirp('/r')
+    const rng = createRng(3)
+    const model = new Map<string, ModelEntry>()
+    const first = killableDisk(sim)
+    const crashed = await openEngine(options(first.disk, '/r/live', { segmentBytesMax: 64 * 1024 }))
+    randomWrites(crashed, model, rng, 300)
+    await durable(crashed)
+    first.kill()
+    sim.crash(null)
+    await crashed.close().catch(() => undefined)
+    // Reopened, it appends to the recovered segment (no hint), deletes included.
+    const live = await openEngine(options(sim, '/r/live', { segmentBytesMax: 64 * 1024 }))
+    assert.deepEqual(dump(live), modelDump(model))
+    randomWrites(live, model, rng, 200)
+    const expected = dump(live)
+    const subject: Subject = { disk: sim, sim, freshPath: makeFreshPaths('/r') }
+    const files = await live.checkpoint('/r/frozen')
+    const copy = await openCopy(subject, '/r/frozen', files)
+    assert.deepEqual(dump(copy.engine), expected)
+    // A checkpoint of the engine opened on a copy: links of links, same state.
+    randomWrites(copy.engine, model, rng, 200)
+    const again = dump(copy.engine)
+    const second = await copy.engine.checkpoint('/r/frozen2')
+    await copy.engine.close()
+    const copy2 = await openCopy(subject, '/r/frozen2', second)
+    assert.deepEqual(dump(copy2.engine), again)
+    await copy2.engine.close()
+    await live.close()
   })
 
   test('SimDisk: a crash after the checkpoint resolved keeps the frozen state', async () => {
