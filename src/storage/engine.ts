@@ -5,7 +5,9 @@
  * holds open, and segment live-byte counts match the keydir exactly. A failed fdatasync (also a
  * segment's seal) or write latches the engine read-only with MISCONF: see group-commit.ts.
  * Atomic groups (beginGroup/endGroup): every record of an open group carries groupContinues and
- * the last one loses it at endGroup, while it is still in the batch; no rotation splits a group. */
+ * the last one loses it at endGroup, while it is still in the batch; no rotation splits a group.
+ * checkpoint() rotates and hard-links every immutable segment + hint into a directory: immutable
+ * files are never modified (merges only delete their names), so the links are a frozen state. */
 import { assert } from '../core/assert.js'
 import { CaskadeError, ErrorCode } from '../core/errors.js'
 import { limits } from '../core/limits.js'
