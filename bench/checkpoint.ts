@@ -1,6 +1,8 @@
 /* Cost of a storage-engine checkpoint (issue 5's file snapshots) on the real disk: N keys of 100
  * bytes written, then checkpoint(): the synchronous part (rotate + hard links: the event-loop
- * stall) and the time until durable, then opening an engine on a linked copy (hints only).
+ * stall) and the time until durable; then 10,000 more writes and a second checkpoint (the steady
+ * state: its stall grows with the writes since the last one, not with the key count); then
+ * opening an engine on a linked copy (hints only).
  * Run after a build: `node dist/bench/checkpoint.js [keys]` (default 100,000). */
 import fs from 'node:fs'
 import os from 'node:os'
@@ -38,6 +40,12 @@ async function main(): Promise<void> {
   const syncMs = performance.now() - startMs
   const files = await pending
   const durableMs = performance.now() - startMs
+  for (let i = 0; i < 10_000; i++) live.put(Buffer.from(`key:${i * 7}`), value, 0)
+  const nextStartMs = performance.now()
+  const nextPending = live.checkpoint(path.join(root, 'frozen-next'))
+  const nextSyncMs = performance.now() - nextStartMs
+  await nextPending
+  const nextDurableMs = performance.now() - nextStartMs
   const copyDir = path.join(root, 'copy')
   fs.mkdirSync(copyDir)
   for (const file of files)
@@ -49,6 +57,7 @@ async function main(): Promise<void> {
   console.log(
     `keys=${keys} files=${files.length} frozenBytes=${bytes} ` +
       `checkpointSyncMs=${syncMs.toFixed(2)} checkpointDurableMs=${durableMs.toFixed(1)} ` +
+      `next: checkpointSyncMs=${nextSyncMs.toFixed(2)} checkpointDurableMs=${nextDurableMs.toFixed(1)} ` +
       `copyKeys=${copy.keyCount()} openCopyMs=${openMs.toFixed(1)}`,
   )
   await copy.close()
