@@ -5,7 +5,9 @@
  * holds open, and segment live-byte counts match the keydir exactly. A failed fdatasync (also a
  * segment's seal) or write latches the engine read-only with MISCONF: see group-commit.ts.
  * Atomic groups (beginGroup/endGroup): every record of an open group carries groupContinues and
- * the last one loses it at endGroup, while it is still in the batch; no rotation splits a group. */
+ * the last one loses it at endGroup, while it is still in the batch; no rotation splits a group.
+ * checkpoint() rotates and hard-links every immutable segment + hint into a directory: immutable
+ * files are never modified (merges only delete their names), so the links are a frozen state. */
 import { assert } from '../core/assert.js'
 import { CaskadeError, ErrorCode } from '../core/errors.js'
 import { limits } from '../core/limits.js'
@@ -38,6 +40,7 @@ import {
 } from './record-codec.js'
 import { recover, type RecoveredState } from './recovery.js'
 import { buildSegmentHint, type SegmentMarker } from './segment-hint.js'
+import { SegmentSlots } from './segment-slots.js'
 import {
   createSegment,
   hintFileName,
@@ -48,11 +51,12 @@ import {
   type SegmentTable,
 } from './segments.js'
 import type {
+  CheckpointFile,
+  DiskEngine,
   EngineOptions,
   EngineStats,
   FsyncPolicy,
   ScanPage,
-  StorageEngine,
   StorageEvent,
 } from './types.js'
 
@@ -61,11 +65,14 @@ const graveyardStepSlots = 16 * 1024
 /** Reads up to this size reuse one scratch buffer; larger records get their own. */
 const readScratchBytesMax = 1024 * 1024
 const readScratchBytesInitial = 16 * 1024
+/** Indexes into #keydirs(): the user-key keydir and the element keydir. */
+const keydirUser = 0
+const keydirElements = 1
 /** Offsets are stored as u32, so a segment must stay below 4 GiB. */
 export const segmentBytesLimit = 0xffff_ffff
 const emptyBuffer = Buffer.alloc(0)
 
-export async function openEngine(options: EngineOptions): Promise<StorageEngine> {
+export async function openEngine(options: EngineOptions): Promise<DiskEngine> {
   validateOptions(options)
   options.disk.mkdirp(options.dir)
   const lock = options.disk.lockDir(options.dir)
@@ -106,6 +113,13 @@ function validateOptions(options: EngineOptions): void {
   }
 }
 
+/** The directory holding `dir` (for fsyncing a new directory's own name). */
+function parentDir(dir: string): string {
+  const trimmed = dir.length > 1 && dir.endsWith('/') ? dir.slice(0, -1) : dir
+  const at = trimmed.lastIndexOf('/')
+  return at < 0 ? '.' : at === 0 ? '/' : trimmed.slice(0, at)
+}
+
 /** A live collection: its metadata (kind, version) and field -> slot in the element keydir. */
 interface Collection {
   kind: number
@@ -113,7 +127,7 @@ interface Collection {
   fields: FieldIndex<number>
 }
 
-class BitcaskEngine implements StorageEngine {
+class BitcaskEngine implements DiskEngine {
   readonly #options: EngineOptions
   readonly #keydir: Keydir
   /** Element records of live collection versions only (see #dropCollection). */
@@ -132,6 +146,8 @@ class BitcaskEngine implements StorageEngine {
   #commit!: GroupCommit
   /** Tombstones and clear markers in the active segment, for its hint. */
   #activeMarkers: SegmentMarker[]
+  /** Slots written into the active segment, for its hint (see segment-slots.ts). */
+  #activeSlots = new SegmentSlots(false)
   #seqNext: number
   #segmentIdNext: number
   #lock: { release(): void }
@@ -180,6 +196,7 @@ class BitcaskEngine implements StorageEngine {
     }
     if (state.activeSegmentId === null) {
       this.#active = this.#createActiveSegment()
+      this.#activeSlots = new SegmentSlots(true)
     } else {
       this.#active = this.#segments.get(state.activeSegmentId)
     }
@@ -265,10 +282,16 @@ class BitcaskEngine implements StorageEngine {
         this.#dropCollection(key.toString('latin1'))
       }
       keydir.setAt(slot, entry, false, value)
+      this.#noteSlot(keydirUser, slot, offset)
     } else {
-      keydir.setBytes(key, entry, false, value)
+      this.#noteSlot(keydirUser, keydir.setBytes(key, entry, false, value), offset)
     }
     this.#active.liveBytes += size
+  }
+
+  #noteSlot(which: number, slot: number, offset: number): void {
+    const limit = this.#keydir.slotHighWater + this.#elements.slotHighWater
+    this.#activeSlots.note(which, slot, offset, Math.max(limit, 1024))
   }
 
   delete(key: Buffer): boolean {
@@ -410,9 +433,12 @@ class BitcaskEngine implements StorageEngine {
     if (slot !== undefined) {
       this.#segments.removeLive(elements.segmentIdAt(slot), elements.sizeAt(slot))
       elements.setAt(slot, entry, false, value)
+      this.#noteSlot(keydirElements, slot, offset)
       return false
     }
-    collection.fields.set(name, elements.setBytes(elementKey, entry, false, value))
+    const added = elements.setBytes(elementKey, entry, false, value)
+    this.#noteSlot(keydirElements, added, offset)
+    collection.fields.set(name, added)
     return true
   }
 
@@ -617,6 +643,66 @@ class BitcaskEngine implements StorageEngine {
     this.#throwIfRefused()
   }
 
+  /**
+   * Rotates, then links every immutable segment (data, and the hint when sealed) into `intoDir`
+   * before the first await, so the frozen set is the state at the call whatever runs later. The
+   * rest only makes it durable: the seals queued so far fdatasync every frozen data file.
+   */
+  async checkpoint(intoDir: string): Promise<readonly CheckpointFile[]> {
+    this.#assertWritable()
+    assert(this.#groupDepth === 0, 'no checkpoint inside an open atomic group')
+    const disk = this.#options.disk
+    if (disk.exists(intoDir)) {
+      throw new CaskadeError(ErrorCode.Err, `checkpoint directory ${intoDir} already exists`)
+    }
+    if (this.#commit.activeBytes > 0) {
+      this.#rotate()
+      this.#throwIfRefused() // the batch could not be written: nothing rotated
+    }
+    assert(this.#commit.activeBytes === 0, 'a checkpoint freezes every record written so far')
+    disk.mkdirp(intoDir)
+    const { files, hintsToWrite } = this.#linkFrozen(intoDir)
+    // Every frozen segment not sealed yet has its seal (sync first) in this chain.
+    await this.#sealChain
+    this.#throwIfRefused()
+    for (const [name, hint] of hintsToWrite) {
+      await disk.writeFileAtomic(joinPath(intoDir, name), hint)
+    }
+    await disk.syncDir(intoDir)
+    await disk.syncDir(parentDir(intoDir))
+    return files
+  }
+
+  #linkFrozen(intoDir: string): { files: CheckpointFile[]; hintsToWrite: Map<string, Buffer> } {
+    const disk = this.#options.disk
+    const files: CheckpointFile[] = []
+    const hintsToWrite = new Map<string, Buffer>()
+    // A retiring merge's outputs are all in the table: they stand for all of its inputs.
+    const frozen = [...this.#segments.all()].filter(
+      (segment) => segment !== this.#active && !segment.retired,
+    )
+    frozen.sort((a, b) => a.id - b.id)
+    for (const segment of frozen) {
+      const dataName = segmentFileName(segment.id)
+      disk.link(this.#path(dataName), joinPath(intoDir, dataName))
+      files.push({ name: dataName, bytes: segment.totalBytes })
+      const hintName = hintFileName(segment.id)
+      if (segment.sealed) {
+        const hintPath = joinPath(intoDir, hintName)
+        disk.link(this.#path(hintName), hintPath)
+        const file = disk.openSync(hintPath, 'read')
+        files.push({ name: hintName, bytes: file.size() })
+        file.closeSync()
+      } else {
+        const hint = segment.hint
+        assert(hint !== null, 'an immutable segment not yet sealed keeps its hint')
+        hintsToWrite.set(hintName, hint)
+        files.push({ name: hintName, bytes: hint.length })
+      }
+    }
+    return { files, hintsToWrite }
+  }
+
   startMerge(): boolean {
     this.#assertOpen()
     return this.#startMerge(true)
@@ -657,7 +743,12 @@ class BitcaskEngine implements StorageEngine {
       this.#throwIfRefused()
       const active = this.#active
       if (active.totalBytes > 0) {
-        const hint = buildSegmentHint(this.#keydirs(), active, this.#activeMarkers)
+        const hint = buildSegmentHint(
+          this.#keydirs(),
+          active,
+          this.#activeMarkers,
+          this.#activeSlots,
+        )
         await this.#options.disk.writeFileAtomic(this.#path(hintFileName(active.id)), hint)
       } else {
         active.file.closeSync()
@@ -703,7 +794,9 @@ class BitcaskEngine implements StorageEngine {
   #rotate(): void {
     if (!this.#commit.writeBatchNow()) return // the write failed: the caller's reserve() refuses
     const sealed = this.#active
-    const hint = buildSegmentHint(this.#keydirs(), sealed, this.#activeMarkers)
+    const hint = buildSegmentHint(this.#keydirs(), sealed, this.#activeMarkers, this.#activeSlots)
+    this.#activeSlots = new SegmentSlots(true)
+    sealed.hint = hint // until sealed: a checkpoint meanwhile writes it into its own directory
     this.#activeMarkers = []
     this.#active = this.#createActiveSegment()
     assert(this.#commit.switchTo(this.#active.file), 'switching after a written batch succeeds')
@@ -723,6 +816,7 @@ class BitcaskEngine implements StorageEngine {
     try {
       await this.#options.disk.writeFileAtomic(this.#path(hintFileName(segment.id)), hint)
       segment.sealed = true
+      segment.hint = null
     } catch (error) {
       // Only costs a scan of this segment at the next open: the data itself is synced.
       const message = asError(error).message
@@ -799,6 +893,7 @@ class BitcaskEngine implements StorageEngine {
       force,
       deadRatioMin: this.#options.mergeDeadRatioMin,
       deadBytesMin: this.#options.mergeDeadBytesMin,
+      segmentBytesMax: this.#options.segmentBytesMax,
     })
     if (plan === null) return false
     const job = new MergeJob(plan, {
