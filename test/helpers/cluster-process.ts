@@ -197,15 +197,33 @@ export class Cluster {
 
   /** RAFT REMOVE `name` (sent to the leader), then stops its process. */
   async remove(name: string): Promise<void> {
-    const leader = await this.leader()
-    const redis = await connectClient(this.node(leader).port, 5000)
+    await this.command(await this.leader(), ['RAFT', 'REMOVE', name])
+    this.node(name).removed = true
+    await this.kill(name, 'SIGTERM')
+  }
+
+  /** One command on `name`'s client port, on a connection of its own; a reply error throws. */
+  async command(name: string, args: readonly string[], timeoutMs = 5000): Promise<unknown> {
+    const [command, ...rest] = args
+    if (command === undefined) throw new Error('no command')
+    const redis = await connectClient(this.node(name).port, timeoutMs)
     try {
-      await redis.call('RAFT', 'REMOVE', name)
+      return await redis.call(command, ...rest)
     } finally {
       redis.disconnect()
     }
-    this.node(name).removed = true
-    await this.kill(name, 'SIGTERM')
+  }
+
+  /** The `host:port:clusterPort` argument of RAFT ADD for `name` (a spare, typically). */
+  addressSpec(name: string): string {
+    const node = this.node(name)
+    return `127.0.0.1:${node.port}:${node.clusterPort}`
+  }
+
+  /** `RAFT NODES` as `name` sees it: each member's name and kind, in its order. */
+  async raftNodes(name: string): Promise<{ name: string; kind: string }[]> {
+    const rows = (await this.command(name, ['RAFT', 'NODES'])) as unknown[][]
+    return rows.map((row) => ({ name: String(row[0]), kind: String(row[4]) }))
   }
 
   async start(name: string, first: boolean): Promise<void> {
@@ -279,6 +297,25 @@ export class Cluster {
   oneWay(from: string, to: string): void {
     this.proxy(from, to).block('forward')
     this.proxy(to, from).block('backward')
+  }
+
+  /** Cuts the links between `name` and each of `peers`, both ways, leaving every other link as
+   * it is: a partial partition (the peers may still reach the rest). The nodes that must agree
+   * on a leader are then all but `peers`, so `name` must keep a quorum without them. */
+  cut(name: string, peers: readonly string[]): void {
+    for (const peer of peers) {
+      this.proxy(name, peer).drop()
+      this.proxy(peer, name).drop()
+    }
+    this.#majority = new Set(
+      this.nodes.map((node) => node.name).filter((other) => !peers.includes(other)),
+    )
+  }
+
+  /** Delays every byte between `a` and `b` by `delayMs` each way (both proxies, both ways). */
+  delayLink(a: string, b: string, delayMs: number): void {
+    this.proxy(a, b).delay(delayMs)
+    this.proxy(b, a).delay(delayMs)
   }
 
   delay(delayMs: number): void {
