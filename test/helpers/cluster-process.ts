@@ -52,6 +52,8 @@ export interface ClusterNode {
   started: boolean
   /** Removed from the membership: never restarted, never read. */
   removed: boolean
+  /** Not part of the starting membership (joined later, if at all). */
+  readonly spare: boolean
 }
 
 export type RaftInfo = Record<string, string>
@@ -232,9 +234,10 @@ export class Cluster {
     await spawnNode(node, this.argsFor(node, first))
   }
 
-  /** A restart after a kill or stop: only the data dir, ports and peer overrides. */
+  /** A restart after a kill or stop: only the data dir, ports and peer overrides. A spare also
+   * gets --join again: it may have been killed before its join completed (a member ignores it). */
   restart(name: string): Promise<void> {
-    return this.start(name, false)
+    return this.start(name, this.node(name).spare)
   }
 
   async kill(name: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
@@ -442,7 +445,8 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
     mkdirSync(dir)
     const port = ports[2 * index]!
     const clusterPort = ports[2 * index + 1]!
-    const state = { child: null, paused: false, started: false, removed: false }
+    const spare = index >= options.nodes
+    const state = { child: null, paused: false, started: false, removed: false, spare }
     return { name, port, clusterPort, dir, lines: [], ...state }
   })
   const proxies = new Map<string, FaultProxy>()
