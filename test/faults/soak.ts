@@ -94,8 +94,10 @@ const faults: Record<string, Fault> = {
     await sleep(holdMs)
   },
   /** RAFT ADD of the spare via any node, then its start with --join (which adds it itself if
-   * the RAFT ADD failed), whatever the faults in force. */
-  join: async ({ cluster, rng, note }, holdMs) => {
+   * the RAFT ADD failed), whatever the faults in force; half the time a RAFT REMOVE right after
+   * (a member replaced, the removal racing the join). */
+  join: async (context, holdMs, run) => {
+    const { cluster, rng, note } = context
     const spare = cluster.nodes.find((node) => !node.started)
     const running = cluster.running()
     if (spare !== undefined && running.length > 0) {
@@ -104,25 +106,29 @@ const faults: Record<string, Fault> = {
       const outcome = await outcomeOf(cluster.command(via, add))
       await cluster.join(spare.name)
       note(`RAFT ADD ${spare.name} via ${via}: ${outcome}; started it with --join`)
+      if (rng.int(2) === 0) await removeFollower(context, run)
     }
     await sleep(holdMs)
   },
-  /** RAFT REMOVE of a follower, once a join made the cluster bigger than it started. */
-  remove: async ({ cluster, rng, note }, holdMs, run) => {
-    const leader = await cluster.leader({ timeoutMs: 3000 }).catch(() => null)
-    const others = cluster.names().filter((name) => name !== leader && !run.unsettled.has(name))
-    if (leader !== null && others.length + 1 > run.voters) {
-      const victim = pick(rng, others)
-      try {
-        await cluster.remove(victim)
-        note(`RAFT REMOVE ${victim}`)
-      } catch (error) {
-        run.unsettled.add(victim)
-        note(`RAFT REMOVE ${victim}: ${(error as Error).message} (settled after the heal)`)
-      }
-    }
+  remove: async (context, holdMs, run) => {
+    await removeFollower(context, run)
     await sleep(holdMs)
   },
+}
+
+/** RAFT REMOVE of a follower, once a join made the cluster bigger than it started. */
+async function removeFollower({ cluster, rng, note }: FaultContext, run: RunState): Promise<void> {
+  const leader = await cluster.leader({ timeoutMs: 3000 }).catch(() => null)
+  const others = cluster.names().filter((name) => name !== leader && !run.unsettled.has(name))
+  if (leader === null || others.length + 1 <= run.voters) return
+  const victim = pick(rng, others)
+  try {
+    await cluster.remove(victim)
+    note(`RAFT REMOVE ${victim}`)
+  } catch (error) {
+    run.unsettled.add(victim)
+    note(`RAFT REMOVE ${victim}: ${(error as Error).message} (settled after the heal)`)
+  }
 }
 
 /** After the heal: a removal of unknown outcome either took effect (the node is stopped) or is
