@@ -19,22 +19,41 @@ process.on('exit', () => {
   for (const child of living) child.kill('SIGKILL')
 })
 
-/** Free loopback ports (all held open until every one is chosen, so none repeats). */
-export async function freePorts(count: number): Promise<number[]> {
+/** A free loopback port, held by a listening socket until release(): nothing else binds it
+ * meanwhile (not the proxies, nor a test running beside this one). */
+export interface HeldPort {
+  readonly port: number
+  release(): Promise<void>
+}
+
+export async function holdPorts(count: number): Promise<HeldPort[]> {
   const servers = await Promise.all(
     Array.from(
       { length: count },
       () =>
         new Promise<net.Server>((resolve, reject) => {
-          const server = net.createServer()
+          // A peer may dial a held port already (a learner not started yet): refuse it, or
+          // close() would wait for that connection forever.
+          const server = net.createServer((socket) => socket.destroy())
           server.once('error', reject)
           server.listen(0, '127.0.0.1', () => resolve(server))
         }),
     ),
   )
-  const ports = servers.map((server) => (server.address() as net.AddressInfo).port)
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))))
-  return ports
+  return servers.map((server) => ({
+    port: (server.address() as net.AddressInfo).port,
+    release: () =>
+      new Promise<void>((resolve) =>
+        server.listening ? server.close(() => resolve()) : resolve(),
+      ),
+  }))
+}
+
+/** Free loopback ports (all held open until every one is chosen, so none repeats). */
+export async function freePorts(count: number): Promise<number[]> {
+  const held = await holdPorts(count)
+  await Promise.all(held.map((port) => port.release()))
+  return held.map((port) => port.port)
 }
 
 export interface ClusterNode {
@@ -128,17 +147,27 @@ export class Cluster {
   failed = false
   /** While partitioned: the side that can elect a leader (null: no partition). */
   #majority: ReadonlySet<string> | null = null
+  /** Each node's ports, held until its first start (a spare's for as long as it waits). */
+  readonly #heldPorts: Map<string, HeldPort[]>
 
   constructor(options: {
     nodes: ClusterNode[]
     rootDir: string
     proxies: Map<string, FaultProxy>
     extraArgs: string[]
+    heldPorts?: Map<string, HeldPort[]>
   }) {
     this.nodes = options.nodes
     this.rootDir = options.rootDir
     this.#proxies = options.proxies
     this.#extraArgs = options.extraArgs
+    this.#heldPorts = options.heldPorts ?? new Map<string, HeldPort[]>()
+  }
+
+  async #releasePorts(name: string): Promise<void> {
+    const held = this.#heldPorts.get(name) ?? []
+    this.#heldPorts.delete(name)
+    await Promise.all(held.map((port) => port.release()))
   }
 
   /** The members' names: started and not removed. */
@@ -231,6 +260,7 @@ export class Cluster {
   async start(name: string, first: boolean): Promise<void> {
     const node = this.node(name)
     if (node.child !== null) throw new Error(`${name} is running`)
+    await this.#releasePorts(name)
     await spawnNode(node, this.argsFor(node, first))
   }
 
@@ -428,6 +458,7 @@ export class Cluster {
       }),
     )
     await Promise.all([...this.#proxies.values()].map((proxy) => proxy.close()))
+    await Promise.all(this.nodes.map((node) => this.#releasePorts(node.name)))
     if (options.keepDir ?? this.failed) this.dumpLogs()
     else removeDir(this.rootDir)
   }
@@ -438,7 +469,9 @@ export class Cluster {
 export async function startCluster(options: StartClusterOptions): Promise<Cluster> {
   const rootDir = makeTempDir('caskade-cluster-')
   const total = options.nodes + (options.spares ?? 0)
-  const ports = await freePorts(total * 2)
+  // Held until each node starts: the proxies below must not land on a node's port.
+  const held = await holdPorts(total * 2)
+  const ports = held.map((port) => port.port)
   const nodes: ClusterNode[] = Array.from({ length: total }, (_, index) => {
     const name = `n${index + 1}`
     const dir = path.join(rootDir, name)
@@ -456,7 +489,10 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
       proxies.set(`${from.name}>${to.name}`, await startFaultProxy({ targetPort: to.clusterPort }))
     }
   }
-  const cluster = new Cluster({ nodes, rootDir, proxies, extraArgs: options.args ?? [] })
+  const heldPorts = new Map(
+    nodes.map((node, index) => [node.name, held.slice(2 * index, 2 * index + 2)]),
+  )
+  const cluster = new Cluster({ nodes, rootDir, proxies, extraArgs: options.args ?? [], heldPorts })
   try {
     await cluster.start(nodes[0]!.name, true)
     await cluster.leader()
