@@ -4,45 +4,28 @@
  * clients' history plus final local reads on every node is linearizable, every node holds the
  * same values, and clients make progress after the heal. SEED=n repeats a run;
  * CASKADE_HISTORY_DIR=dir keeps every history. */
-import { after, before, describe, test } from 'node:test'
+import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { startCluster, type Cluster } from '../helpers/cluster-process.js'
-import { runScenarioOn, type FaultContext, type ScenarioReport } from '../helpers/fault-scenario.js'
+import type { Cluster } from '../helpers/cluster-process.js'
+import type { FaultContext, ScenarioReport } from '../helpers/fault-scenario.js'
+import {
+  faultSeed,
+  followerOf,
+  pastElectionMs,
+  runLoggedScenario,
+  sharedCluster,
+} from '../helpers/fault-suite.js'
 
-const baseSeed = Number(process.env.SEED ?? Math.floor(Math.random() * 2 ** 31))
-console.log(`cluster faults: seed=${baseSeed} (rerun with SEED=${baseSeed})`)
+const baseSeed = faultSeed('cluster faults')
 
-/** Longer than the election timeout (500 ms .. 1 s) with room for the election itself. */
-const pastElectionMs = 2000
-
-/** The scenarios of one describe share a cluster (a process start costs seconds); each scenario
- * starts from a healed, whole cluster and uses its own keys. */
-function sharedCluster(nodes: number, spares = 0): () => Cluster {
-  let cluster: Cluster | null = null
-  before(async () => {
-    cluster = await startCluster({ nodes, spares })
-  })
-  after(async () => {
-    await cluster?.stop()
-  })
-  return () => cluster!
-}
-
-async function runScenario(
+function runScenario(
   cluster: Cluster,
   name: string,
   fault: (context: FaultContext) => Promise<void>,
   options: { commandTimeoutMs?: number } = {},
 ): Promise<ScenarioReport> {
-  const report = await runScenarioOn(cluster, { name, seed: baseSeed, fault, ...options })
-  console.log(
-    `${name}: ${report.operations} ops (${report.unknown} unknown, ${report.fail} failed, ` +
-      `${report.okAfterHeal} ok after heal), applied ${report.appliedIndex}, ` +
-      `errors ${JSON.stringify(report.errors)}; ${report.faults.join('; ')}`,
-  )
-  assert.ok(report.okAfterHeal > 0, `${name}: the clients made progress after the heal`)
-  return report
+  return runLoggedScenario({ cluster, name, seed: baseSeed, fault, ...options })
 }
 
 async function scenario(
@@ -51,11 +34,6 @@ async function scenario(
   fault: (context: FaultContext) => Promise<void>,
 ): Promise<void> {
   await runScenario(cluster, name, fault)
-}
-
-function followerOf(context: FaultContext, leader: string): string {
-  const others = context.cluster.names().filter((name) => name !== leader)
-  return others[context.rng.int(others.length)]!
 }
 
 describe('cluster faults, 3 nodes', () => {

@@ -1,15 +1,28 @@
 /* The fault soak (`npm run faults -- --minutes N [--seed S] [--nodes 3|5] [--history DIR]`):
- * back-to-back scenarios of random fault sequences on a fresh real cluster each, with the e2e
- * tests' checks (linearizable history with final reads on every node, equal values). Invariant:
- * the run stops at the first failure and prints its seed, faults and history/log paths; the same
- * seed replays the same fault choices (timing still varies: processes are real). */
+ * back-to-back scenarios of random fault sequences on a fresh real cluster each (kills, pauses,
+ * partitions, one-way links, delays, RAFT TRANSFER, a spare joined by RAFT ADD, RAFT REMOVE),
+ * with the e2e tests' checks (linearizable history with final reads on every node, equal values,
+ * the same members on every node). Invariant: the run stops at the first failure and prints its
+ * seed, faults and history/log paths; the same seed replays the same fault choices (timing still
+ * varies: processes are real). */
 import { parseArgs } from 'node:util'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Rng } from '../../src/core/ports.js'
 import type { Cluster } from '../helpers/cluster-process.js'
 import { healAll, runFaultScenario, type FaultContext } from '../helpers/fault-scenario.js'
+import { assertMembershipAgreed } from '../helpers/membership-check.js'
 
-type Fault = (context: FaultContext, holdMs: number) => Promise<void>
+/** One run's membership bookkeeping: its starting size (RAFT REMOVE never goes below it) and
+ * the removals whose reply was an error (maybe applied, maybe not: settled after the heal). */
+interface RunState {
+  readonly voters: number
+  readonly unsettled: Set<string>
+}
+
+type Fault = (context: FaultContext, holdMs: number, run: RunState) => Promise<void>
+
+/** Spare nodes per run, for the join fault. */
+const sparesPerRun = 1
 
 const pick = <T>(rng: Rng, items: readonly T[]): T => items[rng.int(items.length)]!
 
@@ -26,7 +39,11 @@ async function someNodes(cluster: Cluster, rng: Rng, count: number): Promise<str
   return chosen
 }
 
-const minority = (cluster: Cluster): number => Math.floor((cluster.nodes.length - 1) / 2)
+const minority = (cluster: Cluster): number => Math.floor((cluster.names().length - 1) / 2)
+
+/** A command's reply, or its error's message (a fault's outcome may be either). */
+const outcomeOf = (reply: Promise<unknown>): Promise<string> =>
+  reply.then(String, (error: unknown) => (error instanceof Error ? error.message : String(error)))
 
 const faults: Record<string, Fault> = {
   kill: async ({ cluster, rng, note }, holdMs) => {
@@ -65,20 +82,95 @@ const faults: Record<string, Fault> = {
     note(`delay ${delayMs} ms`)
     await sleep(holdMs)
   },
+  /** RAFT TRANSFER to any member (the leader itself, a dead or cut-off one too), via any node. */
+  transfer: async ({ cluster, rng, note }, holdMs) => {
+    const running = cluster.running()
+    if (running.length > 0) {
+      const via = pick(rng, running).name
+      const target = pick(rng, cluster.names())
+      const outcome = await outcomeOf(cluster.command(via, ['RAFT', 'TRANSFER', target]))
+      note(`RAFT TRANSFER ${target} via ${via}: ${outcome}`)
+    }
+    await sleep(holdMs)
+  },
+  /** RAFT ADD of the spare via any node, then its start with --join (which adds it itself if
+   * the RAFT ADD failed), whatever the faults in force; half the time a RAFT REMOVE right after
+   * (a member replaced, the removal racing the join). */
+  join: async (context, holdMs, run) => {
+    const { cluster, rng, note } = context
+    const spare = cluster.nodes.find((node) => !node.started)
+    const running = cluster.running()
+    if (spare !== undefined && running.length > 0) {
+      const via = pick(rng, running).name
+      const add = ['RAFT', 'ADD', spare.name, cluster.addressSpec(spare.name)]
+      const outcome = await outcomeOf(cluster.command(via, add))
+      await cluster.join(spare.name)
+      note(`RAFT ADD ${spare.name} via ${via}: ${outcome}; started it with --join`)
+      if (rng.int(2) === 0) await removeFollower(context, run)
+    }
+    await sleep(holdMs)
+  },
+  remove: async (context, holdMs, run) => {
+    await removeFollower(context, run)
+    await sleep(holdMs)
+  },
+}
+
+/** RAFT REMOVE of a follower, once a join made the cluster bigger than it started. */
+async function removeFollower({ cluster, rng, note }: FaultContext, run: RunState): Promise<void> {
+  const leader = await cluster.leader({ timeoutMs: 3000 }).catch(() => null)
+  const others = cluster.names().filter((name) => name !== leader && !run.unsettled.has(name))
+  if (leader === null || others.length + 1 <= run.voters) return
+  const victim = pick(rng, others)
+  try {
+    await cluster.remove(victim)
+    note(`RAFT REMOVE ${victim}`)
+  } catch (error) {
+    run.unsettled.add(victim)
+    note(`RAFT REMOVE ${victim}: ${(error as Error).message} (settled after the heal)`)
+  }
+}
+
+/** After the heal: a removal of unknown outcome either took effect (the node is stopped) or is
+ * sent again until it does. */
+async function settleRemovals(context: FaultContext, run: RunState): Promise<void> {
+  const { cluster, note } = context
+  if (run.unsettled.size === 0) return
+  await healAll(cluster)
+  for (const name of run.unsettled) {
+    const deadline = performance.now() + 20_000
+    for (;;) {
+      const rows = await cluster.raftNodes(await cluster.leader())
+      if (!rows.some((row) => row.name === name)) {
+        cluster.node(name).removed = true
+        await cluster.kill(name, 'SIGTERM')
+        note(`${name} was removed`)
+        break
+      }
+      const outcome = await outcomeOf(cluster.remove(name))
+      note(`RAFT REMOVE ${name} again: ${outcome}`)
+      if (cluster.node(name).removed) break
+      if (performance.now() > deadline) throw new Error(`${name} could not be removed`)
+      await sleep(200)
+    }
+  }
+  run.unsettled.clear()
 }
 
 async function randomFaults(context: FaultContext): Promise<void> {
   const { rng, cluster, note } = context
+  const run: RunState = { voters: cluster.names().length, unsettled: new Set() }
   const count = 2 + rng.int(4)
   for (let index = 0; index < count; index++) {
     const name = pick(rng, Object.keys(faults))
-    await faults[name]!(context, 300 + rng.int(2500))
+    await faults[name]!(context, 300 + rng.int(2500), run)
     if (rng.int(2) === 0) {
       await healAll(cluster)
       note('healed')
       await sleep(rng.int(1000))
     }
   }
+  await settleRemovals(context, run)
 }
 
 async function main(): Promise<void> {
@@ -102,8 +194,10 @@ async function main(): Promise<void> {
       const report = await runFaultScenario({
         name: `soak-${seed}`,
         nodes,
+        spares: sparesPerRun,
         seed,
         fault: randomFaults,
+        verify: (cluster) => assertMembershipAgreed(cluster),
       })
       console.log(
         `run ${run} seed=${seed} nodes=${nodes}: ${report.operations} ops, ${report.unknown} ` +

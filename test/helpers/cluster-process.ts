@@ -19,22 +19,41 @@ process.on('exit', () => {
   for (const child of living) child.kill('SIGKILL')
 })
 
-/** Free loopback ports (all held open until every one is chosen, so none repeats). */
-export async function freePorts(count: number): Promise<number[]> {
+/** A free loopback port, held by a listening socket until release(): nothing else binds it
+ * meanwhile (not the proxies, nor a test running beside this one). */
+export interface HeldPort {
+  readonly port: number
+  release(): Promise<void>
+}
+
+export async function holdPorts(count: number): Promise<HeldPort[]> {
   const servers = await Promise.all(
     Array.from(
       { length: count },
       () =>
         new Promise<net.Server>((resolve, reject) => {
-          const server = net.createServer()
+          // A peer may dial a held port already (a learner not started yet): refuse it, or
+          // close() would wait for that connection forever.
+          const server = net.createServer((socket) => socket.destroy())
           server.once('error', reject)
           server.listen(0, '127.0.0.1', () => resolve(server))
         }),
     ),
   )
-  const ports = servers.map((server) => (server.address() as net.AddressInfo).port)
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))))
-  return ports
+  return servers.map((server) => ({
+    port: (server.address() as net.AddressInfo).port,
+    release: () =>
+      new Promise<void>((resolve) =>
+        server.listening ? server.close(() => resolve()) : resolve(),
+      ),
+  }))
+}
+
+/** Free loopback ports (all held open until every one is chosen, so none repeats). */
+export async function freePorts(count: number): Promise<number[]> {
+  const held = await holdPorts(count)
+  await Promise.all(held.map((port) => port.release()))
+  return held.map((port) => port.port)
 }
 
 export interface ClusterNode {
@@ -52,6 +71,8 @@ export interface ClusterNode {
   started: boolean
   /** Removed from the membership: never restarted, never read. */
   removed: boolean
+  /** Not part of the starting membership (joined later, if at all). */
+  readonly spare: boolean
 }
 
 export type RaftInfo = Record<string, string>
@@ -126,17 +147,27 @@ export class Cluster {
   failed = false
   /** While partitioned: the side that can elect a leader (null: no partition). */
   #majority: ReadonlySet<string> | null = null
+  /** Each node's ports, held until its first start (a spare's for as long as it waits). */
+  readonly #heldPorts: Map<string, HeldPort[]>
 
   constructor(options: {
     nodes: ClusterNode[]
     rootDir: string
     proxies: Map<string, FaultProxy>
     extraArgs: string[]
+    heldPorts?: Map<string, HeldPort[]>
   }) {
     this.nodes = options.nodes
     this.rootDir = options.rootDir
     this.#proxies = options.proxies
     this.#extraArgs = options.extraArgs
+    this.#heldPorts = options.heldPorts ?? new Map<string, HeldPort[]>()
+  }
+
+  async #releasePorts(name: string): Promise<void> {
+    const held = this.#heldPorts.get(name) ?? []
+    this.#heldPorts.delete(name)
+    await Promise.all(held.map((port) => port.release()))
   }
 
   /** The members' names: started and not removed. */
@@ -197,26 +228,46 @@ export class Cluster {
 
   /** RAFT REMOVE `name` (sent to the leader), then stops its process. */
   async remove(name: string): Promise<void> {
-    const leader = await this.leader()
-    const redis = await connectClient(this.node(leader).port, 5000)
+    await this.command(await this.leader(), ['RAFT', 'REMOVE', name])
+    this.node(name).removed = true
+    await this.kill(name, 'SIGTERM')
+  }
+
+  /** One command on `name`'s client port, on a connection of its own; a reply error throws. */
+  async command(name: string, args: readonly string[], timeoutMs = 5000): Promise<unknown> {
+    const [command, ...rest] = args
+    if (command === undefined) throw new Error('no command')
+    const redis = await connectClient(this.node(name).port, timeoutMs)
     try {
-      await redis.call('RAFT', 'REMOVE', name)
+      return await redis.call(command, ...rest)
     } finally {
       redis.disconnect()
     }
-    this.node(name).removed = true
-    await this.kill(name, 'SIGTERM')
+  }
+
+  /** The `host:port:clusterPort` argument of RAFT ADD for `name` (a spare, typically). */
+  addressSpec(name: string): string {
+    const node = this.node(name)
+    return `127.0.0.1:${node.port}:${node.clusterPort}`
+  }
+
+  /** `RAFT NODES` as `name` sees it: each member's name and kind, in its order. */
+  async raftNodes(name: string): Promise<{ name: string; kind: string }[]> {
+    const rows = (await this.command(name, ['RAFT', 'NODES'])) as unknown[][]
+    return rows.map((row) => ({ name: String(row[0]), kind: String(row[4]) }))
   }
 
   async start(name: string, first: boolean): Promise<void> {
     const node = this.node(name)
     if (node.child !== null) throw new Error(`${name} is running`)
+    await this.#releasePorts(name)
     await spawnNode(node, this.argsFor(node, first))
   }
 
-  /** A restart after a kill or stop: only the data dir, ports and peer overrides. */
+  /** A restart after a kill or stop: only the data dir, ports and peer overrides. A spare also
+   * gets --join again: it may have been killed before its join completed (a member ignores it). */
   restart(name: string): Promise<void> {
-    return this.start(name, false)
+    return this.start(name, this.node(name).spare)
   }
 
   async kill(name: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
@@ -279,6 +330,25 @@ export class Cluster {
   oneWay(from: string, to: string): void {
     this.proxy(from, to).block('forward')
     this.proxy(to, from).block('backward')
+  }
+
+  /** Cuts the links between `name` and each of `peers`, both ways, leaving every other link as
+   * it is: a partial partition (the peers may still reach the rest). The nodes that must agree
+   * on a leader are then all but `peers`, so `name` must keep a quorum without them. */
+  cut(name: string, peers: readonly string[]): void {
+    for (const peer of peers) {
+      this.proxy(name, peer).drop()
+      this.proxy(peer, name).drop()
+    }
+    this.#majority = new Set(
+      this.nodes.map((node) => node.name).filter((other) => !peers.includes(other)),
+    )
+  }
+
+  /** Delays every byte between `a` and `b` by `delayMs` each way (both proxies, both ways). */
+  delayLink(a: string, b: string, delayMs: number): void {
+    this.proxy(a, b).delay(delayMs)
+    this.proxy(b, a).delay(delayMs)
   }
 
   delay(delayMs: number): void {
@@ -388,6 +458,7 @@ export class Cluster {
       }),
     )
     await Promise.all([...this.#proxies.values()].map((proxy) => proxy.close()))
+    await Promise.all(this.nodes.map((node) => this.#releasePorts(node.name)))
     if (options.keepDir ?? this.failed) this.dumpLogs()
     else removeDir(this.rootDir)
   }
@@ -398,14 +469,17 @@ export class Cluster {
 export async function startCluster(options: StartClusterOptions): Promise<Cluster> {
   const rootDir = makeTempDir('caskade-cluster-')
   const total = options.nodes + (options.spares ?? 0)
-  const ports = await freePorts(total * 2)
+  // Held until each node starts: the proxies below must not land on a node's port.
+  const held = await holdPorts(total * 2)
+  const ports = held.map((port) => port.port)
   const nodes: ClusterNode[] = Array.from({ length: total }, (_, index) => {
     const name = `n${index + 1}`
     const dir = path.join(rootDir, name)
     mkdirSync(dir)
     const port = ports[2 * index]!
     const clusterPort = ports[2 * index + 1]!
-    const state = { child: null, paused: false, started: false, removed: false }
+    const spare = index >= options.nodes
+    const state = { child: null, paused: false, started: false, removed: false, spare }
     return { name, port, clusterPort, dir, lines: [], ...state }
   })
   const proxies = new Map<string, FaultProxy>()
@@ -415,7 +489,10 @@ export async function startCluster(options: StartClusterOptions): Promise<Cluste
       proxies.set(`${from.name}>${to.name}`, await startFaultProxy({ targetPort: to.clusterPort }))
     }
   }
-  const cluster = new Cluster({ nodes, rootDir, proxies, extraArgs: options.args ?? [] })
+  const heldPorts = new Map(
+    nodes.map((node, index) => [node.name, held.slice(2 * index, 2 * index + 2)]),
+  )
+  const cluster = new Cluster({ nodes, rootDir, proxies, extraArgs: options.args ?? [], heldPorts })
   try {
     await cluster.start(nodes[0]!.name, true)
     await cluster.leader()

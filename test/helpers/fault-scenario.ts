@@ -40,6 +40,8 @@ export interface ScenarioOptions {
   /** Client traffic before the first fault and after the heal. */
   warmupMs?: number
   afterHealMs?: number
+  /** More checks on the healed, converged cluster (runFaultScenario only). */
+  verify?: (cluster: Cluster) => Promise<void>
 }
 
 export interface ScenarioReport {
@@ -153,7 +155,15 @@ export async function runScenarioOn(
 export async function runFaultScenario(options: ScenarioOptions): Promise<ScenarioReport> {
   const cluster = await startCluster({ nodes: options.nodes, spares: options.spares ?? 0 })
   try {
-    return await runScenarioOn(cluster, options)
+    const report = await runScenarioOn(cluster, options)
+    await options.verify?.(cluster).catch((error: unknown) => {
+      cluster.failed = true
+      console.log(
+        `${options.name} FAILED its checks: seed=${options.seed}; logs ${cluster.rootDir}`,
+      )
+      throw error
+    })
+    return report
   } finally {
     await cluster.stop()
   }
