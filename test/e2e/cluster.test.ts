@@ -276,7 +276,10 @@ describe('a 3-node caskade cluster of real processes', () => {
     const learnerFirst = n4.process.lines.some((line) => line.includes('"learners":["n4"]'))
     assert.ok(learnerFirst, 'n4 was a learner before it was promoted')
     assert.equal(await n4.redis.get('greeting'), 'hello')
-    assert.ok(existsSync(path.join(dir, 'cluster', 'identity.json')), 'identity written')
+    // Written once it finds itself a member (its next upkeep after the promotion's apply).
+    await until('identity written', () =>
+      Promise.resolve(existsSync(path.join(dir, 'cluster', 'identity.json')) ? true : null),
+    )
     assert.equal(await leader.redis.call('RAFT', 'REMOVE', 'n4'), 'OK')
     await until('three voters again', async () =>
       (await infoRaft(leader.redis)).members === '3' ? true : null,
