@@ -139,6 +139,16 @@ export class LogStore {
   }
 }
 
+/**
+ * The snapshot LogStore.open(disk, dir) would recover (the newest intact one), read without
+ * changing anything: the caller opens a file-snapshot state machine from it before the host
+ * starts. Null when `dir` holds none (or does not exist).
+ */
+export function readLatestSnapshot(disk: Disk, dir: string): Snapshot | null {
+  if (!disk.exists(dir)) return null
+  return findSnapshot(disk, dir, disk.listSync(dir))?.snapshot ?? null
+}
+
 function generationPath(dir: string, generation: number): string {
   return `${dir}/raft-log-${pad(generation, 12)}.bin`
 }

@@ -6,7 +6,7 @@ import { assert } from '../core/assert.js'
 import { decodeMembership, encodeMembership, type Snapshot } from '../raft/index.js'
 import { ByteReader, ByteWriter } from './bytes.js'
 import { frame, unframe } from './log-codec.js'
-import type { SessionTable } from './sessions.js'
+import { SessionTable } from './sessions.js'
 
 /** 2: sessions keep ackedThrough and several replies per client; 1 (still read): one reply. */
 const stateFormatVersion = 2
@@ -30,6 +30,27 @@ export function decodeState(data: Uint8Array, sessions: SessionTable): Uint8Arra
   const machine = reader.bytes()
   assert(reader.done, 'snapshot state has trailing bytes')
   return machine
+}
+
+/** The session table's part of the state bytes, taken now (a file capture resolves later). */
+export function encodeSessions(sessions: SessionTable): Uint8Array {
+  const writer = new ByteWriter()
+  sessions.encode(writer)
+  return writer.finish()
+}
+
+/** encodeState() from sessions encoded earlier by encodeSessions(). */
+export function encodeStateParts(sessions: Uint8Array, machine: Uint8Array): Uint8Array {
+  const head = new ByteWriter(1).u8(stateFormatVersion).finish()
+  return Buffer.concat([head, sessions, new ByteWriter().bytes(machine).finish()])
+}
+
+/**
+ * The state machine's part of a Raft snapshot's data (for a file snapshot: its descriptor), so
+ * the caller can open the machine from the log's snapshot before the host starts.
+ */
+export function snapshotMachineBytes(data: Uint8Array): Uint8Array {
+  return decodeState(data, new SessionTable(Number.MAX_SAFE_INTEGER))
 }
 
 export function encodeSnapshotFile(snapshot: Snapshot): Uint8Array {

@@ -21,6 +21,34 @@ export interface StateMachine {
   snapshot(): Uint8Array
   /** Replaces the whole state with a snapshot's. */
   restore(data: Uint8Array): void
+  /**
+   * Snapshots as files (the storage engine's frozen segments) instead of snapshot()/restore()
+   * bytes: the host captures and installs them asynchronously, off the event loop.
+   */
+  readonly files?: FileSnapshots
+}
+
+/** A state machine whose snapshot is files (the storage engine's frozen segments), not bytes. */
+export interface FileSnapshots {
+  /**
+   * Freezes the state as applied now (through the last applied index); resolves with the
+   * snapshot's descriptor (small opaque bytes naming the files and carrying the machine's other
+   * state) once the files are durable. Applying goes on meanwhile. Rejects: no snapshot made.
+   */
+  capture(): Promise<Uint8Array>
+  /**
+   * Replaces the state by the one `descriptor` describes, fetching missing files from `source`
+   * in chunks (bounded in flight); resolves once the state is the snapshot's. Rejects with the
+   * state unchanged when the files cannot be had (source gone, snapshot deleted there).
+   */
+  install(descriptor: Uint8Array, source: NodeId): Promise<void>
+  /** True iff the machine holds exactly this snapshot's state (opened from it, nothing applied). */
+  holds(descriptor: Uint8Array): boolean
+  /**
+   * The snapshots the host still needs (the log's current one, the one being sent...): files of
+   * other snapshots may be deleted (the machine may keep recently served ones a while).
+   */
+  retain(descriptors: readonly Uint8Array[]): void
 }
 
 /** How linearizable reads are served. */
