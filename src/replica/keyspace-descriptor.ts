@@ -7,7 +7,9 @@ import { ByteReader, ByteWriter } from './bytes.js'
 import { readKeyspaceMeta, writeKeyspaceMeta, type KeyspaceMeta } from './keyspace-snapshot.js'
 import { isSnapshotDirName, isSnapshotFileName } from './snapshot-files.js'
 
-const descriptorFormatVersion = 1
+/** 2: never 1, the first byte of a logical dump (keyspace-snapshot.ts), so the two are told apart. */
+const descriptorFormatVersion = 2
+const dumpFormatVersion = 1
 
 export interface SnapshotFileEntry {
   readonly name: string
@@ -44,4 +46,17 @@ export function decodeDescriptor(data: Uint8Array): KeyspaceDescriptor {
   }
   assert(reader.done, 'keyspace descriptor has trailing bytes')
   return { dirName, meta, files }
+}
+
+/** True for a logical dump (a snapshot made before file snapshots), false for a descriptor. */
+export function isKeyspaceDump(machineBytes: Uint8Array): boolean {
+  return machineBytes[0] === dumpFormatVersion
+}
+
+/** The last applied index a dump or a descriptor was taken at. */
+export function machineSnapshotLastIndex(machineBytes: Uint8Array): number {
+  if (!isKeyspaceDump(machineBytes)) return decodeDescriptor(machineBytes).meta.lastIndex
+  const reader = new ByteReader(machineBytes)
+  reader.u8()
+  return reader.num()
 }
