@@ -58,6 +58,11 @@ export interface Disk {
   readFile(path: string): Promise<Buffer>
   readFileSync(path: string): Buffer
   rename(from: string, to: string): Promise<void>
+  /** Hard link: `newPath` (must not exist) names the same file as `existingPath`, so appends
+   * through one name show through the other; removing one name leaves the other intact. */
+  link(existingPath: string, newPath: string): void
+  /** fsync a directory: the names created, renamed or linked in it so far survive a crash. */
+  syncDir(dir: string): Promise<void>
   /** Exclusive advisory lock on a directory; throws CaskadeError(LOCKED) if another holds it. */
   lockDir(dir: string): { release(): void }
 }

@@ -307,5 +307,16 @@ export const nodeDisk: Disk = {
     syncDirectory(path.dirname(to))
     if (path.dirname(from) !== path.dirname(to)) syncDirectory(path.dirname(from))
   },
+  link: (existingPath, newPath) => {
+    fs.linkSync(existingPath, newPath)
+  },
+  syncDir: async (dir) => {
+    const handle = await fs.promises.open(dir, fs.constants.O_RDONLY)
+    try {
+      await handle.sync()
+    } finally {
+      await handle.close()
+    }
+  },
   lockDir: (dir) => lockDirWith(dir, nodeLockFs()),
 }

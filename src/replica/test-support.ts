@@ -144,6 +144,16 @@ export class MemDisk implements Disk {
     return Promise.resolve()
   }
 
+  /** The new name shares the MemFile, as a hard link shares an inode. */
+  link(existingPath: string, newPath: string): void {
+    assert(!this.files.has(newPath), `${newPath} exists`)
+    this.files.set(newPath, this.#file(existingPath))
+  }
+
+  syncDir(): Promise<void> {
+    return Promise.resolve()
+  }
+
   lockDir(): { release(): void } {
     return { release: () => undefined }
   }

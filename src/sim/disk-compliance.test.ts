@@ -111,5 +111,74 @@ for (const [name, make] of Object.entries(subjects)) {
       lock.release()
       disk.lockDir(root).release()
     })
+
+    test('a hard link names the same file: appends show through both names', async () => {
+      const { disk, dir } = make()
+      const root = dir()
+      const original = path.join(root, 'orig')
+      const linked = path.join(root, 'sub', 'link')
+      disk.mkdirp(path.join(root, 'sub'))
+      const file = disk.openSync(original, 'append')
+      file.appendSync(Buffer.from('abc'))
+      disk.link(original, linked)
+      file.appendSync(Buffer.from('de'))
+      await file.sync()
+      const through = disk.openSync(linked, 'read')
+      assert.equal(through.size(), 5)
+      assert.equal((await through.read(0, 10)).toString(), 'abcde')
+      through.closeSync()
+      file.closeSync()
+      // Removing or atomically replacing one name leaves the other's content as it was.
+      await disk.writeFileAtomic(original, Buffer.from('new'))
+      assert.equal(disk.readFileSync(linked).toString(), 'abcde')
+      await disk.remove(original)
+      assert.equal(disk.readFileSync(linked).toString(), 'abcde')
+      assert.deepEqual(disk.listSync(path.join(root, 'sub')), ['link'])
+    })
+
+    test('link refuses an existing target and a missing source', async () => {
+      const { disk, dir } = make()
+      const root = dir()
+      await disk.writeFileAtomic(path.join(root, 'a'), Buffer.from('1'))
+      await disk.writeFileAtomic(path.join(root, 'b'), Buffer.from('2'))
+      assert.throws(() => disk.link(path.join(root, 'a'), path.join(root, 'b')), {
+        code: 'EEXIST',
+      })
+      assert.throws(() => disk.link(path.join(root, 'x'), path.join(root, 'y')), {
+        code: 'ENOENT',
+      })
+      assert.throws(() => disk.link(path.join(root, 'a'), path.join(root, 'no', 'y')), {
+        code: 'ENOENT',
+      })
+      assert.equal(disk.readFileSync(path.join(root, 'b')).toString(), '2')
+    })
+
+    test('syncDir resolves on a directory and rejects on a missing one', async () => {
+      const { disk, dir } = make()
+      const root = dir()
+      disk.mkdirp(path.join(root, 'sub'))
+      await disk.syncDir(root)
+      await disk.syncDir(path.join(root, 'sub'))
+      await assert.rejects(disk.syncDir(path.join(root, 'missing')), { code: 'ENOENT' })
+    })
   })
 }
+
+describe('SimDisk hard links under power loss', () => {
+  test('both names keep exactly the synced bytes: one content, torn once', () => {
+    const disk = new SimDisk()
+    disk.mkdirp('/d')
+    const file = disk.openSync('/d/a', 'append')
+    file.appendSync(Buffer.from('synced'))
+    file.syncSync()
+    disk.link('/d/a', '/d/b')
+    file.appendSync(Buffer.from('-lost'))
+    assert.equal(disk.unsyncedBytes(), 5)
+    disk.crash(null)
+    assert.equal(disk.readFileSync('/d/a').toString(), 'synced')
+    assert.equal(disk.readFileSync('/d/b').toString(), 'synced')
+    const again = disk.openSync('/d/b', 'append')
+    again.appendSync(Buffer.from('!'))
+    assert.equal(disk.readFileSync('/d/a').toString(), 'synced!')
+  })
+})

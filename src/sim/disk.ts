@@ -2,7 +2,8 @@
  * what was only written. crash() keeps exactly the durable bytes, optionally plus a torn prefix of
  * the unsynced appended tail, as a power loss on a real disk may. Invariant: a synced byte survives
  * every crash; an unsynced one survives only as part of such a prefix. Creating, renaming and
- * removing names, and writeFileAtomic, are durable at once (nodeDisk syncs the directory). */
+ * removing and linking names, and writeFileAtomic, are durable at once (nodeDisk syncs the
+ * directory). A hard link is a second name for the same SimFileData, like an inode. */
 import { assert } from '../core/assert.js'
 import { CaskadeError, ErrorCode } from '../core/errors.js'
 import type { BlockFile, Disk, Rng } from '../core/ports.js'
@@ -239,6 +240,20 @@ export class SimDisk implements Disk {
     })
   }
 
+  link(existingPath: string, newPath: string): void {
+    const data = this.files.get(existingPath)
+    if (data === undefined) throw notFound('link', existingPath)
+    if (this.exists(newPath)) throw alreadyExists('link', newPath)
+    this.#requireParent(newPath)
+    this.files.set(newPath, data)
+  }
+
+  syncDir(dir: string): Promise<void> {
+    return this.async(() => {
+      if (!this.#dirs.has(trimSlash(dir))) throw notFound('open', dir)
+    })
+  }
+
   lockDir(dir: string): { release(): void } {
     if (this.#locks.has(dir)) {
       throw new CaskadeError(ErrorCode.Locked, `data directory ${dir} is locked`)
@@ -256,7 +271,7 @@ export class SimDisk implements Disk {
   /** Bytes written but not synced, over all files (what a crash now may lose). */
   unsyncedBytes(): number {
     let total = 0
-    for (const data of this.files.values()) total += data.unsyncedBytes()
+    for (const data of new Set(this.files.values())) total += data.unsyncedBytes()
     return total
   }
 
@@ -265,7 +280,8 @@ export class SimDisk implements Disk {
    * prefix of its unsynced appended tail (a torn write). The process's locks are gone.
    */
   crash(rng: Rng | null): void {
-    for (const data of this.files.values()) {
+    // A linked file has several names but one content: it loses its tail once.
+    for (const data of new Set(this.files.values())) {
       const tail = data.size - data.syncedSize
       data.crash(rng !== null && tail > 0 ? rng.int(tail + 1) : 0)
     }
@@ -286,4 +302,9 @@ function trimSlash(dir: string): string {
 function notFound(syscall: string, filePath: string): Error {
   const error = new Error(`ENOENT: no such file or directory, ${syscall} '${filePath}'`)
   return Object.assign(error, { code: 'ENOENT', syscall, path: filePath, errno: -2 })
+}
+
+function alreadyExists(syscall: string, filePath: string): Error {
+  const error = new Error(`EEXIST: file already exists, ${syscall} '${filePath}'`)
+  return Object.assign(error, { code: 'EEXIST', syscall, path: filePath, errno: -17 })
 }

@@ -48,11 +48,12 @@ import {
   type SegmentTable,
 } from './segments.js'
 import type {
+  CheckpointFile,
+  DiskEngine,
   EngineOptions,
   EngineStats,
   FsyncPolicy,
   ScanPage,
-  StorageEngine,
   StorageEvent,
 } from './types.js'
 
@@ -65,7 +66,7 @@ const readScratchBytesInitial = 16 * 1024
 export const segmentBytesLimit = 0xffff_ffff
 const emptyBuffer = Buffer.alloc(0)
 
-export async function openEngine(options: EngineOptions): Promise<StorageEngine> {
+export async function openEngine(options: EngineOptions): Promise<DiskEngine> {
   validateOptions(options)
   options.disk.mkdirp(options.dir)
   const lock = options.disk.lockDir(options.dir)
@@ -106,6 +107,13 @@ function validateOptions(options: EngineOptions): void {
   }
 }
 
+/** The directory holding `dir` (for fsyncing a new directory's own name). */
+function parentDir(dir: string): string {
+  const trimmed = dir.length > 1 && dir.endsWith('/') ? dir.slice(0, -1) : dir
+  const at = trimmed.lastIndexOf('/')
+  return at < 0 ? '.' : at === 0 ? '/' : trimmed.slice(0, at)
+}
+
 /** A live collection: its metadata (kind, version) and field -> slot in the element keydir. */
 interface Collection {
   kind: number
@@ -113,7 +121,7 @@ interface Collection {
   fields: FieldIndex<number>
 }
 
-class BitcaskEngine implements StorageEngine {
+class BitcaskEngine implements DiskEngine {
   readonly #options: EngineOptions
   readonly #keydir: Keydir
   /** Element records of live collection versions only (see #dropCollection). */
@@ -617,6 +625,63 @@ class BitcaskEngine implements StorageEngine {
     this.#throwIfRefused()
   }
 
+  /**
+   * Rotates, then links every immutable segment (data, and the hint when sealed) into `intoDir`
+   * before the first await, so the frozen set is the state at the call whatever runs later. The
+   * rest only makes it durable: the seals queued so far fdatasync every frozen data file.
+   */
+  async checkpoint(intoDir: string): Promise<readonly CheckpointFile[]> {
+    this.#assertWritable()
+    assert(this.#groupDepth === 0, 'no checkpoint inside an open atomic group')
+    const disk = this.#options.disk
+    if (disk.exists(intoDir)) {
+      throw new CaskadeError(ErrorCode.Err, `checkpoint directory ${intoDir} already exists`)
+    }
+    if (this.#commit.activeBytes > 0) {
+      this.#rotate()
+      this.#throwIfRefused() // the batch could not be written: nothing rotated
+    }
+    assert(this.#commit.activeBytes === 0, 'a checkpoint freezes every record written so far')
+    disk.mkdirp(intoDir)
+    const { files, hintsToWrite } = this.#linkFrozen(intoDir)
+    // Every frozen segment not sealed yet has its seal (sync first) in this chain.
+    await this.#sealChain
+    this.#throwIfRefused()
+    for (const [name, hint] of hintsToWrite) {
+      await disk.writeFileAtomic(joinPath(intoDir, name), hint)
+    }
+    await disk.syncDir(intoDir)
+    await disk.syncDir(parentDir(intoDir))
+    return files
+  }
+
+  #linkFrozen(intoDir: string): { files: CheckpointFile[]; hintsToWrite: Map<string, Buffer> } {
+    const disk = this.#options.disk
+    const files: CheckpointFile[] = []
+    const hintsToWrite = new Map<string, Buffer>()
+    const frozen = [...this.#segments.all()].filter((segment) => segment !== this.#active)
+    frozen.sort((a, b) => a.id - b.id)
+    for (const segment of frozen) {
+      const dataName = segmentFileName(segment.id)
+      disk.link(this.#path(dataName), joinPath(intoDir, dataName))
+      files.push({ name: dataName, bytes: segment.totalBytes })
+      const hintName = hintFileName(segment.id)
+      if (segment.sealed) {
+        const hintPath = joinPath(intoDir, hintName)
+        disk.link(this.#path(hintName), hintPath)
+        const file = disk.openSync(hintPath, 'read')
+        files.push({ name: hintName, bytes: file.size() })
+        file.closeSync()
+      } else {
+        const hint = segment.hint
+        assert(hint !== null, 'an immutable segment not yet sealed keeps its hint')
+        hintsToWrite.set(hintName, hint)
+        files.push({ name: hintName, bytes: hint.length })
+      }
+    }
+    return { files, hintsToWrite }
+  }
+
   startMerge(): boolean {
     this.#assertOpen()
     return this.#startMerge(true)
@@ -704,6 +769,7 @@ class BitcaskEngine implements StorageEngine {
     if (!this.#commit.writeBatchNow()) return // the write failed: the caller's reserve() refuses
     const sealed = this.#active
     const hint = buildSegmentHint(this.#keydirs(), sealed, this.#activeMarkers)
+    sealed.hint = hint // until sealed: a checkpoint meanwhile writes it into its own directory
     this.#activeMarkers = []
     this.#active = this.#createActiveSegment()
     assert(this.#commit.switchTo(this.#active.file), 'switching after a written batch succeeds')
@@ -723,6 +789,7 @@ class BitcaskEngine implements StorageEngine {
     try {
       await this.#options.disk.writeFileAtomic(this.#path(hintFileName(segment.id)), hint)
       segment.sealed = true
+      segment.hint = null
     } catch (error) {
       // Only costs a scan of this segment at the next open: the data itself is synced.
       const message = asError(error).message
@@ -799,6 +866,7 @@ class BitcaskEngine implements StorageEngine {
       force,
       deadRatioMin: this.#options.mergeDeadRatioMin,
       deadBytesMin: this.#options.mergeDeadBytesMin,
+      segmentBytesMax: this.#options.segmentBytesMax,
     })
     if (plan === null) return false
     const job = new MergeJob(plan, {

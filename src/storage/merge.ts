@@ -45,22 +45,48 @@ export interface MergeTrigger {
   force: boolean
   deadRatioMin: number
   deadBytesMin: number
+  /** Segments below a quarter of this are small (see smallSegmentsMergeMin). */
+  segmentBytesMax: number
 }
 
-/** All sealed immutable segments, when their dead bytes pass the trigger; else null. */
+/**
+ * This many small sealed segments are merged together even without dead bytes: a checkpoint
+ * rotates the active segment however little it holds, and frequent checkpoints would otherwise
+ * grow the segment (and open file) count without bound.
+ */
+export const smallSegmentsMergeMin = 16
+
+/**
+ * All sealed immutable segments when their dead bytes pass the trigger; else the small sealed
+ * ones when there are at least smallSegmentsMergeMin of them; else null.
+ */
 export function planMerge(
   segments: SegmentTable,
   activeId: number,
   trigger: MergeTrigger,
 ): MergePlan | null {
-  const isInput = (segment: Segment): boolean => segment.sealed && segment.id !== activeId
-  const { totalBytes, liveBytes } = segments.totals(isInput)
-  const deadBytes = totalBytes - liveBytes
-  if (deadBytes <= 0) return null
-  if (!trigger.force) {
-    if (deadBytes < trigger.deadBytesMin || deadBytes / totalBytes < trigger.deadRatioMin)
-      return null
-  }
+  const isSealed = (segment: Segment): boolean => segment.sealed && segment.id !== activeId
+  if (deadBytesTriggered(segments.totals(isSealed), trigger)) return planOf(segments, isSealed)
+  const smallBytesMax = trigger.segmentBytesMax / 4
+  const isSmall = (segment: Segment): boolean =>
+    isSealed(segment) && segment.totalBytes < smallBytesMax
+  let smallCount = 0
+  for (const segment of segments.all()) if (isSmall(segment)) smallCount++
+  return smallCount >= smallSegmentsMergeMin ? planOf(segments, isSmall) : null
+}
+
+function deadBytesTriggered(
+  totals: { totalBytes: number; liveBytes: number },
+  trigger: MergeTrigger,
+): boolean {
+  const deadBytes = totals.totalBytes - totals.liveBytes
+  if (deadBytes <= 0) return false
+  if (trigger.force) return true
+  return deadBytes >= trigger.deadBytesMin && deadBytes / totals.totalBytes >= trigger.deadRatioMin
+}
+
+/** The inputs `isInput` picks; seqMinOutside from every other segment (active included). */
+function planOf(segments: SegmentTable, isInput: (segment: Segment) => boolean): MergePlan {
   const inputIds: number[] = []
   let seqMinOutside = Infinity
   for (const segment of segments.all()) {

@@ -92,10 +92,22 @@ export interface Segment {
   seqMax: number
   /** Immutable, synced and hinted: only sealed segments are merged. */
   sealed: boolean
+  /** A rotated segment's hint, built at rotation and kept until its seal wrote it (a checkpoint
+   * taken meanwhile writes it into its own directory). */
+  hint: Buffer | null
 }
 
 export function createSegment(id: number, file: BlockFile, totalBytes: number): Segment {
-  return { id, file, totalBytes, liveBytes: 0, seqMin: Infinity, seqMax: -1, sealed: false }
+  return {
+    id,
+    file,
+    totalBytes,
+    liveBytes: 0,
+    seqMin: Infinity,
+    seqMax: -1,
+    sealed: false,
+    hint: null,
+  }
 }
 
 export function noteRecordSeq(segment: Segment, seq: number): void {

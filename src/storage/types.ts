@@ -153,6 +153,29 @@ export interface StorageEngine {
   collectionVersion(key: Buffer): number
 }
 
+// Additive (checkpoints, issue 5): the engine openEngine returns, which can freeze its state
+// into a directory of hard links (the replicated keyspace's file snapshots).
+
+/** One frozen file of a checkpoint: its name in the checkpoint directory and its size. */
+export interface CheckpointFile {
+  readonly name: string
+  readonly bytes: number
+}
+
+export interface DiskEngine extends StorageEngine {
+  /**
+   * Freezes the state as of this call into `intoDir` (must not exist; created): the active
+   * segment is rotated (sealed), then every immutable segment and its hint is hard-linked there,
+   * synchronously, so the frozen files are exactly the state now. Resolves once every frozen file
+   * and the directory are durable (data fsynced, hints written). Writes, rotations and merges go
+   * on meanwhile and never modify a frozen file (merges delete only their own names). Must not be
+   * called inside an open atomic group. Opening an engine on a directory holding exactly these
+   * files gives the frozen state from hints alone and never appends to or truncates them.
+   * Rejects (MISCONF) when the engine refuses writes: no checkpoint is made.
+   */
+  checkpoint(intoDir: string): Promise<readonly CheckpointFile[]>
+}
+
 // Additive (storage engineer): the report of inspectDataDir (src/storage/inspect.ts), a read-only
 // check of a data directory for `caskade inspect`.
 
