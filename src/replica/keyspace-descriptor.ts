@@ -7,7 +7,7 @@ import { ByteReader, ByteWriter } from './bytes.js'
 import { readKeyspaceMeta, writeKeyspaceMeta, type KeyspaceMeta } from './keyspace-snapshot.js'
 import { isSnapshotDirName, isSnapshotFileName } from './snapshot-files.js'
 
-/** 2: never 1, the first byte of a logical dump (keyspace-snapshot.ts), so the two are told apart. */
+/** 2: never 1, a logical dump's first byte (keyspace-snapshot.ts): the two are told apart. */
 const descriptorFormatVersion = 2
 const dumpFormatVersion = 1
 
@@ -28,7 +28,8 @@ export function encodeDescriptor(descriptor: KeyspaceDescriptor): Uint8Array {
   writer.bytes(Buffer.from(descriptor.dirName, 'latin1'))
   writeKeyspaceMeta(writer, descriptor.meta)
   writer.u32(descriptor.files.length)
-  for (const file of descriptor.files) writer.bytes(Buffer.from(file.name, 'latin1')).num(file.bytes)
+  for (const file of descriptor.files)
+    writer.bytes(Buffer.from(file.name, 'latin1')).num(file.bytes)
   return writer.finish()
 }
 

@@ -8,7 +8,7 @@
 import { assert } from '../core/assert.js'
 import type { Clock, Disk, Rng, Timers } from '../core/ports.js'
 import type { NodeId } from '../raft/types.js'
-import type { StorageEngine } from '../storage/types.js'
+import type { CheckpointFile, DiskEngine } from '../storage/types.js'
 import {
   decodeDescriptor,
   encodeDescriptor,
@@ -32,13 +32,7 @@ import type { FileSnapshots } from './types.js'
 export const servedKeepMs = 60_000
 
 /** A storage engine that can freeze its state into hard-linked files (storage/engine.ts). */
-export interface CheckpointFile {
-  readonly name: string
-  readonly bytes: number
-}
-export interface CheckpointEngine extends StorageEngine {
-  checkpoint(intoDir: string): Promise<readonly CheckpointFile[]>
-}
+export type CheckpointEngine = DiskEngine
 
 /** What the files need of the machine. */
 export interface FilesMachine {
@@ -124,7 +118,11 @@ export class KeyspaceFiles implements FileSnapshots {
           'state machine snapshot captured',
         )
         this.#fresh.add(dirName)
-        return encodeDescriptor({ dirName, meta, files: files.map(({ name, bytes }) => ({ name, bytes })) })
+        return encodeDescriptor({
+          dirName,
+          meta,
+          files: files.map(({ name, bytes }) => ({ name, bytes })),
+        })
       })
       .finally(() => this.#busy.delete(dirName))
     this.#capturing = described.catch(() => undefined)

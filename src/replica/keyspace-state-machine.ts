@@ -184,6 +184,7 @@ async function wipeStateDir(disk: Disk, dir: string): Promise<void> {
   } finally {
     lock.release()
   }
+  // Live engine directories (live-<n>) and anything else.
   for (const name of names) {
     if (!name.startsWith(lockFilePrefix)) await disk.remove(`${dir}/${name}`)
   }
@@ -220,7 +221,8 @@ export async function createKeyspaceStateMachine(
   const dump = descriptor !== undefined && isKeyspaceDump(descriptor) ? descriptor : null
   const decoded = descriptor === undefined || dump !== null ? null : decodeDescriptor(descriptor)
   assert(decoded === null || snapshotsDir !== undefined, 'a descriptor needs its snapshotsDir')
-  if (snapshotsDir !== undefined) await pruneSnapshotsDir(disk, snapshotsDir, decoded?.dirName ?? null)
+  if (snapshotsDir !== undefined)
+    await pruneSnapshotsDir(disk, snapshotsDir, decoded?.dirName ?? null)
   if (decoded !== null) {
     const snapshotDir = `${snapshotsDir as string}/${decoded.dirName}`
     assert(disk.exists(snapshotDir), `the snapshot's files are in ${snapshotDir}`)

@@ -1,6 +1,7 @@
 /* The cluster-mode settings of `caskade server` (--node-id, --cluster-port, --bootstrap, --join,
- * --peer-override, --cluster-host, --cluster-advertise, --snapshot-interval) and the parsing of their address syntaxes.
- * Pure: no I/O. Invariant: a parsed address has a non-empty host and a port in 1..65535. */
+ * --peer-override, --cluster-host, --cluster-advertise, --snapshot-interval) and the parsing of
+ * their address syntaxes. Pure: no I/O. Invariant: a parsed address has a non-empty host and a
+ * port in 1..65535. */
 
 export interface HostPort {
   readonly host: string
