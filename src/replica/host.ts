@@ -19,11 +19,17 @@ import {
   type Snapshot,
 } from '../raft/index.js'
 import { replicaDefaults, resolveReplicaConfig, type ReplicaConfig } from './config.js'
-import { LogStore } from './log-store.js'
+import { LogStore, type RecoveredLog } from './log-store.js'
 import { PendingProposals, PendingReads } from './pending.js'
 import { loadStorage } from './recovery.js'
 import { SessionTable, checkRequestWindow, decodeEnvelope, encodeEnvelope } from './sessions.js'
-import { decodeState, encodeState } from './snapshot-codec.js'
+import {
+  decodeState,
+  encodeSessions,
+  encodeState,
+  encodeStateParts,
+  snapshotMachineBytes,
+} from './snapshot-codec.js'
 import type {
   ReplicaEvent,
   ReplicaHost,
@@ -35,6 +41,17 @@ import type {
 } from './types.js'
 
 type Done = (result: ReplicaResult) => void
+
+/**
+ * A file capture (state machines with `files`): what it froze is known at the call (applied
+ * index, membership and sessions as of then); the descriptor comes when the files are durable.
+ */
+interface Capture {
+  readonly index: number
+  readonly membership: Membership
+  readonly sessions: Uint8Array
+  descriptor: Uint8Array | null
+}
 
 /** What exists only while the host runs (between start() and stop()). */
 interface Running {
@@ -62,6 +79,14 @@ class Host implements ReplicaHost {
   #readyScheduled = false
   /** An fdatasync of the last Ready is running: no new Ready until it is done. */
   #syncing = false
+  /** A file snapshot's install holds the last Ready (persisted only once the files are in). */
+  #installing = false
+  /** The sender of the last InstallSnapshot chunk: where a file install fetches from. */
+  #snapshotSource: number = noNode
+  /** The file capture in flight, or done and waiting for an idle turn to become the snapshot. */
+  #capture: Capture | null = null
+  /** What retain() was last told (snapshot indexes), so it is told only of changes. */
+  #retainedKey = ''
   /** Term and vote as on disk: messages that promise them wait while they are not. */
   #durable: { term: number; vote: number } = { term: 0, vote: 0 }
   #nextRequestId = 0
@@ -82,12 +107,32 @@ class Host implements ReplicaHost {
 
   start(): void {
     assert(this.#running === null && !this.#stopped, 'a host starts once')
+    const { store, recovered } = this.#openLog()
+    // The core starts at the snapshot's index: only the log after it is applied again.
+    if (recovered.snapshot !== null) this.#restore(recovered.snapshot, 'start')
+    const cancelTick = this.#options.timers.every(this.#options.tickMs, () => this.#tick())
+    this.#running = this.#newCore(store, recovered, recovered.snapshot?.index ?? 0, cancelTick)
+    this.#lastRun = this.#running
+    this.#reportChanges(this.#running.raft)
+    this.#retainSnapshots(this.#running)
+    this.#scheduleReady()
+  }
+
+  #openLog(): { store: LogStore; recovered: RecoveredLog } {
     const o = this.#options
-    const bootstrap = { voters: o.voters, learners: o.learners ?? [] }
-    const { store, recovered } = LogStore.open(o.disk, o.dir, bootstrap)
+    return LogStore.open(o.disk, o.dir, { voters: o.voters, learners: o.learners ?? [] })
+  }
+
+  /** A Raft core over the recovered log, whose state machine has applied through `applied`. */
+  #newCore(
+    store: LogStore,
+    recovered: RecoveredLog,
+    applied: number,
+    cancelTick: () => void,
+  ): Running {
+    const o = this.#options
     const storage = loadStorage(recovered)
     this.#durable = { term: recovered.hardState.term, vote: recovered.hardState.vote }
-    if (recovered.snapshot !== null) this.#restore(recovered.snapshot)
     const raft = new Raft({
       groupId: o.groupId,
       id: o.id,
@@ -95,17 +140,34 @@ class Host implements ReplicaHost {
       learners: recovered.membership.learners,
       storage,
       rng: o.rng,
-      applied: recovered.snapshot?.index ?? 0,
+      applied,
       electionTicks: this.#config.electionTicks,
       heartbeatTicks: this.#config.heartbeatTicks,
       readOnly: this.#config.readMode === 'lease' ? 'lease-based' : 'safe',
       ...(o.leaseDriftTicks === undefined ? {} : { leaseDriftTicks: o.leaseDriftTicks }),
     })
-    const cancelTick = o.timers.every(o.tickMs, () => this.#tick())
-    this.#running = { raft, storage, log: store, cancelTick }
+    return { raft, storage, log: store, cancelTick }
+  }
+
+  /**
+   * A file install failed: its Ready (snapshot, hard state, entries) was never persisted, so the
+   * core is rebuilt from disk with the state machine as it was (applied where it was). Pending
+   * requests fail 'unknown'; the leader resends the snapshot (we now answer its chunks from 0).
+   */
+  #rebuild(running: Running): void {
+    const applied = running.raft.status().applied
+    running.log.close()
+    this.#proposals.failUpTo()
+    this.#reads.failAll()
+    const { store, recovered } = this.#openLog()
+    assert(
+      applied >= (recovered.snapshot?.index ?? 0) && applied <= recovered.hardState.commit,
+      'the rebuilt log holds what the state machine applied',
+    )
+    this.#running = this.#newCore(store, recovered, applied, running.cancelTick)
     this.#lastRun = this.#running
-    this.#reportChanges(raft)
-    this.#scheduleReady()
+    this.#retainedKey = ''
+    this.#reportChanges(this.#running.raft)
   }
 
   stop(): void {
@@ -124,6 +186,7 @@ class Host implements ReplicaHost {
     if (running === null) return
     // A misrouted message is the network's mistake, not an invariant of ours: drop it.
     if (message.to !== this.id || message.groupId !== this.#options.groupId) return
+    if (message.type === 'snapshot') this.#snapshotSource = message.from
     running.raft.step(message)
     this.#scheduleReady()
   }
@@ -226,6 +289,7 @@ class Host implements ReplicaHost {
     if (running === null) return
     running.raft.tick()
     this.#reads.tick()
+    this.#retainSnapshots(running)
     this.#scheduleReady()
   }
 
@@ -242,8 +306,9 @@ class Host implements ReplicaHost {
   #processReady(): void {
     const running = this.#running
     if (running === null) return
-    if (this.#syncing) {
-      // The disk has the last Ready: only what depends on nothing unpersisted may go meanwhile.
+    if (this.#syncing || this.#installing) {
+      // The disk (or a file install) has the last Ready: only what depends on nothing
+      // unpersisted may go meanwhile.
       for (const message of running.raft.takeSendable()) this.#options.send(message)
       return
     }
@@ -254,7 +319,7 @@ class Host implements ReplicaHost {
         return
       }
       this.#handleReady(running, ready)
-      if (this.#running !== running || this.#syncing) return
+      if (this.#running !== running || this.#syncing || this.#installing) return
     }
     this.#scheduleReady()
   }
@@ -266,6 +331,9 @@ class Host implements ReplicaHost {
    * applied at once, and the rest (append and vote answers) go only once the sync is done.
    */
   #handleReady(running: Running, ready: Ready): void {
+    if (ready.snapshot !== null && this.#options.stateMachine.files !== undefined) {
+      return this.#installFiles(running, ready)
+    }
     if (ready.snapshot !== null) {
       this.#installSnapshot(running, ready)
       this.#durableTermVote(ready)
@@ -278,14 +346,7 @@ class Host implements ReplicaHost {
       this.#durableTermVote(ready)
       return this.#finishReady(running, ready, ready.messages, true)
     }
-    const termVoteDurable =
-      ready.hardState === null ||
-      (ready.hardState.term === this.#durable.term && ready.hardState.vote === this.#durable.vote)
-    const held: RaftMessage[] = []
-    for (const message of ready.messages) {
-      if (termVoteDurable && sendableBeforePersist(message)) this.#options.send(message)
-      else held.push(message)
-    }
+    const held = this.#sendSendable(ready)
     this.#applyCommitted(ready)
     this.#syncing = true
     running.log.syncAsync().then(
@@ -302,6 +363,53 @@ class Host implements ReplicaHost {
         this.#options.timers.defer(() => {
           throw error instanceof Error ? error : new Error(String(error))
         })
+      },
+    )
+  }
+
+  /** Sends the Ready's messages that depend on nothing it persists; returns the others. */
+  #sendSendable(ready: Ready): RaftMessage[] {
+    const termVoteDurable =
+      ready.hardState === null ||
+      (ready.hardState.term === this.#durable.term && ready.hardState.vote === this.#durable.vote)
+    const held: RaftMessage[] = []
+    for (const message of ready.messages) {
+      if (termVoteDurable && sendableBeforePersist(message)) this.#options.send(message)
+      else held.push(message)
+    }
+    return held
+  }
+
+  /**
+   * A file snapshot from the leader: the machine fetches its files (from the sender of the last
+   * chunk) while the Ready is held as during an async fdatasync (heartbeats and their answers go
+   * on, so no election starts); once installed it is persisted and the Ready finishes. A failed
+   * install persisted nothing: the core is rebuilt from disk.
+   */
+  #installFiles(running: Running, ready: Ready): void {
+    const files = this.#options.stateMachine.files
+    const snapshot = ready.snapshot
+    assert(files !== undefined && snapshot !== null, 'a file snapshot Ready')
+    assert(this.#snapshotSource !== noNode, 'a received snapshot has a sender')
+    const held = this.#sendSendable(ready)
+    this.#installing = true
+    files.install(snapshotMachineBytes(snapshot.data), this.#snapshotSource).then(
+      () => {
+        this.#installing = false
+        if (this.#running !== running) return
+        this.#installSnapshot(running, ready)
+        this.#durableTermVote(ready)
+        this.#finishReady(running, ready, held, true)
+        this.#retainSnapshots(running)
+        this.#scheduleReady()
+      },
+      () => {
+        this.#installing = false
+        if (this.#running !== running) return
+        this.#rebuild(running)
+        const source = this.#snapshotSource
+        this.#options.onEvent?.({ kind: 'snapshot-install-failed', index: snapshot.index, source })
+        this.#scheduleReady()
       },
     )
   }
@@ -354,13 +462,22 @@ class Host implements ReplicaHost {
     running.storage.applySnapshot(snapshot)
     running.storage.append(ready.entries)
     running.storage.setHardState(hardState)
-    this.#restore(snapshot)
+    this.#restore(snapshot, 'install')
     // Proposals at or below the snapshot were never applied here: their fate is unknown to us.
     this.#proposals.failUpTo(snapshot.index)
   }
 
-  #restore(snapshot: Snapshot): void {
-    this.#options.stateMachine.restore(decodeState(snapshot.data, this.#sessions))
+  /**
+   * The sessions from the snapshot, and the state machine's state: restored from bytes, or for
+   * file snapshots already installed (install) or opened by the caller before start (checked).
+   */
+  #restore(snapshot: Snapshot, when: 'start' | 'install'): void {
+    const machine = decodeState(snapshot.data, this.#sessions)
+    const files = this.#options.stateMachine.files
+    if (files === undefined) this.#options.stateMachine.restore(machine)
+    else if (when === 'start') {
+      assert(files.holds(machine), "the state machine is opened from the log's snapshot")
+    }
     this.#options.onEvent?.({ kind: 'snapshot-restored', index: snapshot.index })
   }
 
@@ -398,11 +515,65 @@ class Host implements ReplicaHost {
 
   /** Snapshots the applied state every snapshotEveryEntries and compacts the log behind it. */
   #maybeSnapshot(running: Running): void {
-    const { raft, storage, log } = running
+    if (this.#options.stateMachine.files !== undefined) return this.#maybeCapture(running)
+    const { raft, storage } = running
     const applied = raft.status().applied
     if (applied - storage.snapshot().index < this.#config.snapshotEveryEntries) return
     const data = encodeState(this.#sessions, this.#options.stateMachine.snapshot())
-    const snapshot = storage.createSnapshot(applied, data, raft.membership())
+    this.#saveSnapshot(running, storage.createSnapshot(applied, data, raft.membership()))
+  }
+
+  /**
+   * File snapshots: starts a capture (one at a time), and at an idle turn (no Ready held, so
+   * the log file is not being synced) turns a finished one into the Raft snapshot, unless a
+   * newer snapshot was installed meanwhile (then it is dropped).
+   */
+  #maybeCapture(running: Running): void {
+    const files = this.#options.stateMachine.files
+    assert(files !== undefined, 'a file-snapshot machine')
+    const { raft, storage } = running
+    const capture = this.#capture
+    if (capture?.descriptor != null) {
+      this.#capture = null
+      if (capture.index > storage.snapshot().index) {
+        const data = encodeStateParts(capture.sessions, capture.descriptor)
+        this.#saveSnapshot(running, storage.createSnapshot(capture.index, data, capture.membership))
+      }
+      // Saved or dropped (a newer snapshot was installed meanwhile): its files are told either way.
+      return this.#retainSnapshots(running)
+    }
+    const applied = raft.status().applied
+    if (
+      capture !== null ||
+      applied - storage.snapshot().index < this.#config.snapshotEveryEntries
+    ) {
+      return
+    }
+    const taken: Capture = {
+      index: applied,
+      membership: raft.membership(),
+      sessions: encodeSessions(this.#sessions),
+      descriptor: null,
+    }
+    this.#capture = taken
+    files.capture().then(
+      (descriptor) => {
+        if (this.#capture !== taken || this.#running === null) return
+        taken.descriptor = descriptor
+        this.#retainSnapshots(this.#running)
+        this.#scheduleReady()
+      },
+      () => {
+        // No snapshot made: the next idle turn tries again.
+        if (this.#capture === taken) this.#capture = null
+      },
+    )
+  }
+
+  /** Saves `snapshot` (just created in storage) and compacts the log behind it. */
+  #saveSnapshot(running: Running, snapshot: Snapshot): void {
+    const { storage, log } = running
+    const applied = snapshot.index
     const baseIndex = Math.max(storage.firstIndex() - 1, applied - this.#config.logTailEntries)
     const lastIndex = storage.lastIndex()
     log.saveSnapshot(snapshot, {
@@ -413,6 +584,34 @@ class Host implements ReplicaHost {
     })
     storage.compact(baseIndex)
     this.#options.onEvent?.({ kind: 'snapshot-saved', index: applied })
+  }
+
+  /**
+   * Tells a file-snapshot machine which snapshots it must keep: the log's, the ones this leader
+   * is sending, and a finished capture not yet saved. Told again only when that changes.
+   */
+  #retainSnapshots(running: Running): void {
+    const files = this.#options.stateMachine.files
+    if (files === undefined) return
+    const { raft, storage } = running
+    const needed = new Map<string, Snapshot>()
+    const add = (snapshot: Snapshot | null | undefined): void => {
+      if (snapshot === null || snapshot === undefined || snapshot.index === 0) return
+      needed.set(`${snapshot.index}/${snapshot.term}/${snapshot.data.byteLength}`, snapshot)
+    }
+    add(storage.snapshot())
+    const { voters, learners } = raft.membership()
+    for (const id of [...voters, ...learners]) add(raft.progressOf(id)?.snapshot)
+    const captured = this.#capture?.descriptor ?? null
+    const key = [...needed.keys(), `c${captured === null ? '' : this.#capture?.index}`]
+      .sort()
+      .join(',')
+    if (key === this.#retainedKey) return
+    this.#retainedKey = key
+    // Decoded only when the set changed: a snapshot's session table may be large.
+    const descriptors = [...needed.values()].map((snapshot) => snapshotMachineBytes(snapshot.data))
+    if (captured !== null) descriptors.push(captured)
+    files.retain(descriptors)
   }
 
   #reportChanges(raft: Raft): void {

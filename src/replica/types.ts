@@ -108,6 +108,11 @@ export type ReplicaEvent =
   | { readonly kind: 'membership'; readonly membership: Membership }
   | { readonly kind: 'snapshot-saved'; readonly index: number }
   | { readonly kind: 'snapshot-restored'; readonly index: number }
+  /**
+   * A file snapshot's install failed (files not to be had from `source`): nothing was persisted
+   * and the core was rebuilt from disk, so its commit index is the durable one again (lower).
+   */
+  | { readonly kind: 'snapshot-install-failed'; readonly index: number; readonly source: NodeId }
 
 /** A write as a client sends it: retries reuse the same (clientId, sequence), applied once. */
 export interface WriteRequest {

@@ -10,12 +10,18 @@ import {
   encodeKvQuery,
 } from '../replica/kv-state-machine.js'
 import type { SimDeps } from './run.js'
+import { ShelfKvStateMachine } from './snapshot-shelf.js'
 
-export function caskadeDeps(options: { checkTimeLimitMs: number }): SimDeps {
+export function caskadeDeps(options: {
+  checkTimeLimitMs: number
+  /** KV machines with file snapshots (captured and fetched asynchronously) instead of bytes. */
+  fileSnapshots?: boolean
+}): SimDeps {
   return {
     // The cluster nodes' path: fdatasync off the loop, heartbeats not waiting behind it.
     createHost: (options) => createReplicaHost({ ...options, syncOffLoop: true }),
-    createStateMachine: () => new KvStateMachine(),
+    createStateMachine: (context) =>
+      options.fileSnapshots === true ? new ShelfKvStateMachine(context) : new KvStateMachine(),
     codec: {
       encodeCommand: encodeKvCommand,
       encodeQuery: encodeKvQuery,

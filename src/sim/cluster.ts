@@ -20,6 +20,7 @@ import type { InvariantChecker } from './invariants.js'
 import { SimNetwork } from './network.js'
 import { NodeProcess, SimClock } from './node-ports.js'
 import type { Scheduler } from './scheduler.js'
+import { SnapshotShelf, type MachineContext } from './snapshot-shelf.js'
 import type { Trace } from './trace.js'
 
 export const simGroupId = 1
@@ -44,7 +45,8 @@ export interface ClusterOptions {
   readonly rng: Rng
   readonly replicas: number
   readonly createHost: (options: ReplicaOptions) => ReplicaHost
-  readonly createStateMachine: () => DigestStateMachine
+  /** A fresh state machine for a node's new process (file-snapshot ones open their snapshot). */
+  readonly createStateMachine: (context: MachineContext) => DigestStateMachine
   readonly tuning: HostTuning
   readonly invariants: InvariantChecker
   readonly trace: Trace
@@ -80,6 +82,8 @@ export class SimCluster implements ClientTransport {
   readonly stats = new Map<string, number>()
   /** Async disk calls of all nodes (see SimDisk.io). */
   readonly io = { asyncCalls: 0 }
+  /** Every node's file snapshots (used by state machines with `files` only). */
+  readonly shelf: SnapshotShelf
   readonly #options: ClusterOptions
   readonly #initialVoters: readonly NodeId[]
 
@@ -90,6 +94,9 @@ export class SimCluster implements ClientTransport {
       rng: options.rng,
       deliver: (message) => this.#deliver(message),
     })
+    this.shelf = new SnapshotShelf(
+      (from, to) => !this.network.isCut(from, to) && !this.network.isCut(to, from),
+    )
     this.#initialVoters = Array.from({ length: options.replicas }, (_, i) => i + 1)
     for (const id of this.#initialVoters) this.#newNode(id)
   }
@@ -117,12 +124,22 @@ export class SimCluster implements ClientTransport {
     assert(!node.running && !node.decommissioned, `node ${id} can start`)
     const { scheduler, rng, tuning, trace, invariants } = this.#options
     const process = new NodeProcess(scheduler, node.clock)
-    const stateMachine = this.#options.createStateMachine()
+    const dir = `/data/n${id}`
+    node.disk.mkdirp(dir)
+    const stateMachine = this.#options.createStateMachine({
+      id,
+      dir,
+      disk: node.disk,
+      timers: process.timers,
+      incarnation: node.incarnations + 1,
+      alive: () => process.alive,
+      shelf: this.shelf,
+    })
     const joining = !this.#initialVoters.includes(id)
     const host = this.#options.createHost({
       groupId: simGroupId,
       id,
-      dir: `/data/n${id}`,
+      dir,
       disk: node.disk,
       clock: node.clock,
       timers: process.timers,
@@ -138,11 +155,11 @@ export class SimCluster implements ClientTransport {
         if (event.kind === 'snapshot-restored') this.count(`snapshot-restored-n${id}`)
         if (event.kind === 'role' && event.role === 'leader') invariants.onLeader(id, event.term)
         if (event.kind === 'snapshot-restored') invariants.onSnapshotRestored(id, event.index)
+        if (event.kind === 'snapshot-install-failed') invariants.onCoreRebuilt(id)
         trace.add(scheduler.nowMs, `e${id}${event.kind}`, () => `n${id} ${JSON.stringify(event)}`)
       },
       ...tuning,
     })
-    node.disk.mkdirp(`/data/n${id}`)
     node.process = process
     node.host = host
     node.stateMachine = stateMachine

@@ -53,6 +53,14 @@ export class InvariantChecker {
     this.#progress.delete(id)
   }
 
+  /**
+   * `id` rebuilt its Raft core from disk after a failed snapshot install: the commit index it
+   * had learnt with the snapshot is forgotten (applied state is kept and stays checked).
+   */
+  onCoreRebuilt(id: NodeId): void {
+    this.#progressOf(id).commitIndex = 0
+  }
+
   onLeader(id: NodeId, term: number): void {
     const known = this.#leaders.get(term)
     if (known !== undefined && known !== id) {

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-/* `npm run sim -- --seeds 10000 [--seed N] [--replicas 3|5] [--faults a,b,c] [--history FILE]`:
+/* `npm run sim -- --seeds 10000 [--seed N] [--replicas 3|5] [--faults a,b,c] [--history FILE]`
+ * (`--file-snapshots`: state machines snapshot as files, captured and fetched asynchronously):
  * runs simulation seeds one after another, a progress bar on a TTY (plain lines otherwise), and
  * stops at the first failing seed with the one-line command that replays it and the trace of its
  * last events. Exit codes: 0 every seed passed, 1 a seed failed, 2 usage error. */
@@ -20,6 +21,7 @@ interface CliOptions {
   readMode: 'read-index' | 'lease'
   faultPhaseMs: number
   snapshotEvery?: number
+  fileSnapshots: boolean
   checkTimeLimit: number
   traceLines: number
 }
@@ -77,6 +79,7 @@ function replayCommand(options: CliOptions, seed: number): string {
   ]
   if (options.snapshotEvery !== undefined) flags.push(`--snapshot-every ${options.snapshotEvery}`)
   if (options.readMode !== 'read-index') flags.push(`--read-mode ${options.readMode}`)
+  if (options.fileSnapshots) flags.push('--file-snapshots')
   if (options.unsafeLocalReads) flags.push('--unsafe-local-reads')
   return `npm run sim -- ${flags.join(' ')}`
 }
@@ -92,7 +95,10 @@ function reportFailure(options: CliOptions, result: SimResult): void {
 }
 
 async function sweep(options: CliOptions): Promise<number> {
-  const deps = caskadeDeps({ checkTimeLimitMs: options.checkTimeLimit * 1000 })
+  const deps = caskadeDeps({
+    checkTimeLimitMs: options.checkTimeLimit * 1000,
+    fileSnapshots: options.fileSnapshots,
+  })
   const tty = process.stderr.isTTY
   const bar = tty
     ? new cliProgress.SingleBar(
@@ -164,6 +170,11 @@ const program = new Command()
     'read-index',
   )
   .option('--snapshot-every <n>', 'snapshot every n applied entries (default 25)', positive)
+  .option(
+    '--file-snapshots',
+    'state machines snapshot as files: async capture, followers fetch from the sender',
+    false,
+  )
   .option(
     '--check-time-limit <seconds>',
     'linearizability checker time limit per seed',

@@ -14,6 +14,7 @@ import { HistoryRecorder, type KvCodec } from './history.js'
 import { InvariantChecker } from './invariants.js'
 import { findLostWrites } from './lost-writes.js'
 import { Scheduler } from './scheduler.js'
+import type { MachineContext } from './snapshot-shelf.js'
 import { Trace } from './trace.js'
 
 export interface SimConfig {
@@ -61,7 +62,7 @@ export type Verdict = 'linearizable' | 'not-linearizable' | 'unknown'
 /** What a run needs from the rest of caskade: the replica host, its KV machine, the checker. */
 export interface SimDeps {
   readonly createHost: (options: ReplicaOptions) => ReplicaHost
-  readonly createStateMachine: () => DigestStateMachine
+  readonly createStateMachine: (context: MachineContext) => DigestStateMachine
   readonly codec: KvCodec
   readonly checkHistory: (historyJson: string) => { verdict: Verdict; detail: string }
 }
@@ -265,6 +266,10 @@ export async function runSeed(
     cluster.count('client-gave-up', client.unknown)
     cluster.count('client-retried-writes', client.retriedWrites)
   }
+  const shelf = cluster.shelf.stats
+  if (shelf.captures > 0) cluster.count('file-captures', shelf.captures)
+  if (shelf.installs > 0) cluster.count('file-installs', shelf.installs)
+  if (shelf.installFailures > 0) cluster.count('file-install-failures', shelf.installFailures)
   return {
     seed: config.seed,
     stats: Object.fromEntries([...cluster.stats].sort(([a], [b]) => (a < b ? -1 : 1))),
