@@ -226,18 +226,18 @@ class Node implements ClusterNode {
     this.#cancels.push(this.#membership.start(o.settings.join))
   }
 
-  /** Logs once the log after the snapshot is applied: how many entries the restart replayed. */
+  /** Logs once the log found at start is applied: how many entries after the snapshot that was
+   * (the state machine was opened from the snapshot, so these are all a restart replays). */
   #logReplay(): void {
     const startedMs = this.clock.monotonicMs()
-    const { snapshotIndex, commitIndex } = this.host.status()
-    if (commitIndex <= snapshotIndex) return
+    const { snapshotIndex, lastIndex } = this.host.status()
     const cancel = this.timers.every(clusterTiming.replayCheckMs, () => {
-      if (this.host.status().appliedIndex < commitIndex) return
+      if (this.host.status().appliedIndex < lastIndex) return
       cancel()
       this.#options.logger.info(
         {
           snapshotIndex,
-          entries: commitIndex - snapshotIndex,
+          entries: lastIndex - snapshotIndex,
           durationMs: this.clock.monotonicMs() - startedMs,
         },
         'replayed the log after the snapshot',
