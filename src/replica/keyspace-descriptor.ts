@@ -54,9 +54,19 @@ export function isKeyspaceDump(machineBytes: Uint8Array): boolean {
   return machineBytes[0] === dumpFormatVersion
 }
 
+/** A descriptor's directory and last applied index, read without decoding the rest (the WATCH
+ * bookkeeping in the meta may hold 100,000 keys). */
+export function peekDescriptor(data: Uint8Array): { dirName: string; lastIndex: number } {
+  const reader = new ByteReader(data)
+  assert(reader.u8() === descriptorFormatVersion, 'keyspace descriptor format version')
+  const dirName = Buffer.from(reader.bytes()).toString('latin1')
+  assert(isSnapshotDirName(dirName), 'a descriptor names a snapshot directory')
+  return { dirName, lastIndex: reader.num() }
+}
+
 /** The last applied index a dump or a descriptor was taken at. */
 export function machineSnapshotLastIndex(machineBytes: Uint8Array): number {
-  if (!isKeyspaceDump(machineBytes)) return decodeDescriptor(machineBytes).meta.lastIndex
+  if (!isKeyspaceDump(machineBytes)) return peekDescriptor(machineBytes).lastIndex
   const reader = new ByteReader(machineBytes)
   reader.u8()
   return reader.num()

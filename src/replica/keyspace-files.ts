@@ -13,6 +13,7 @@ import {
   decodeDescriptor,
   encodeDescriptor,
   machineSnapshotLastIndex,
+  peekDescriptor,
   type KeyspaceDescriptor,
   type SnapshotFileEntry,
 } from './keyspace-descriptor.js'
@@ -137,8 +138,8 @@ export class KeyspaceFiles implements FileSnapshots {
 
   async install(descriptor: Uint8Array, source: NodeId): Promise<void> {
     assert(!this.#installing, 'one install at a time')
+    if (peekDescriptor(descriptor).lastIndex === this.#machine.lastIndex()) return
     const decoded = decodeDescriptor(descriptor)
-    if (decoded.meta.lastIndex === this.#machine.lastIndex()) return
     this.#installing = true
     this.#busy.add(decoded.dirName)
     try {
@@ -165,7 +166,7 @@ export class KeyspaceFiles implements FileSnapshots {
   }
 
   retain(descriptors: readonly Uint8Array[]): void {
-    this.#needed = new Set(descriptors.map((bytes) => decodeDescriptor(bytes).dirName))
+    this.#needed = new Set(descriptors.map((bytes) => peekDescriptor(bytes).dirName))
     this.#fresh.clear()
     if (this.#cleaning) return
     this.#cleaning = true

@@ -104,7 +104,9 @@ export function readKeyspaceMeta(reader: ByteReader): KeyspaceMeta {
   const modifiedFloorIndex = reader.num()
   const modified: Array<[string, number]> = []
   for (let i = reader.u32(); i > 0; i--) {
-    const name = Buffer.from(reader.bytes()).toString('latin1')
+    const view = reader.bytes()
+    // A view, not a copy: up to modifiedKeysMax names are read at every restart.
+    const name = Buffer.from(view.buffer, view.byteOffset, view.byteLength).toString('latin1')
     modified.push([name, reader.num()])
   }
   return { lastIndex, appliedTimeMs, addressBook, modifiedFloorIndex, modified }
