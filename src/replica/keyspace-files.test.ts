@@ -144,6 +144,24 @@ describe('keyspace file snapshots', () => {
     target.close()
   })
 
+  test('a machine already at the snapshot index fetches only its files, to restart from', async () => {
+    const { source, descriptor, bytes } = await captured(tempDir())
+    const root = tempDir()
+    const target = await machineIn(root, {
+      fetchChunk: (_from, dirName, file, offset, length) =>
+        source.readSnapshotChunk({ dirName, file, offset, length }),
+    })
+    applyFrom(target, entries(1, 300), 1)
+    assert.deepEqual(Buffer.from(target.snapshot()), Buffer.from(bytes))
+    assert.ok(!filesOf(target).holds(descriptor), 'same state, but the files are not here')
+    await filesOf(target).install(descriptor, 3)
+    assert.ok(filesOf(target).holds(descriptor))
+    assert.deepEqual(fs.readdirSync(`${root}/snapshots`), [decodeDescriptor(descriptor).dirName])
+    assert.deepEqual(Buffer.from(target.snapshot()), Buffer.from(bytes))
+    source.close()
+    target.close()
+  })
+
   test('an install whose files cannot be had rejects and leaves the state as it was', async () => {
     const { source, descriptor } = await captured(tempDir())
     const root = tempDir()

@@ -12,6 +12,7 @@ import type { CheckpointFile, DiskEngine } from '../storage/types.js'
 import {
   decodeDescriptor,
   encodeDescriptor,
+  isKeyspaceDump,
   machineSnapshotLastIndex,
   peekDescriptor,
   type KeyspaceDescriptor,
@@ -133,21 +134,26 @@ export class KeyspaceFiles implements FileSnapshots {
   holds(descriptor: Uint8Array): boolean {
     // The state after an index is the same on every node: equal last index, equal state. A dump
     // (a data directory from before file snapshots, restored at start) counts the same way.
-    return machineSnapshotLastIndex(descriptor) === this.#machine.lastIndex()
+    if (machineSnapshotLastIndex(descriptor) !== this.#machine.lastIndex()) return false
+    // ...but the log will name this snapshot: its files must be here for the next restart.
+    return isKeyspaceDump(descriptor) || this.#o.disk.exists(this.#dirOf(descriptor))
+  }
+
+  #dirOf(descriptor: Uint8Array): string {
+    return `${this.#o.snapshotsDir}/${peekDescriptor(descriptor).dirName}`
   }
 
   async install(descriptor: Uint8Array, source: NodeId): Promise<void> {
     assert(!this.#installing, 'one install at a time')
-    if (peekDescriptor(descriptor).lastIndex === this.#machine.lastIndex()) return
+    if (this.holds(descriptor)) return
     const decoded = decodeDescriptor(descriptor)
     this.#installing = true
     this.#busy.add(decoded.dirName)
     try {
       const startedMs = this.#o.clock.monotonicMs()
       const fetched = await this.#have(decoded, source)
-      // A checkpoint still running reads the old engine, which swap() closes.
-      await this.#capturing
-      await this.#swap(decoded)
+      // Same state already (entries since were no-ops here): only the files were missing.
+      if (decoded.meta.lastIndex !== this.#machine.lastIndex()) await this.#swapIn(decoded)
       this.#fresh.add(decoded.dirName)
       this.#o.logger?.info(
         {
@@ -213,7 +219,9 @@ export class KeyspaceFiles implements FileSnapshots {
   }
 
   /** Opens a new engine on links of the snapshot's files, swaps it in, drops the old one. */
-  async #swap(decoded: KeyspaceDescriptor): Promise<void> {
+  async #swapIn(decoded: KeyspaceDescriptor): Promise<void> {
+    // A checkpoint still running reads the old engine, which this closes.
+    await this.#capturing
     const { disk, stateDir, snapshotsDir } = this.#o
     const generation = this.#generation + 1
     const engineDir = liveDirOf(stateDir, generation)
