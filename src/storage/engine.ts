@@ -5,7 +5,9 @@
  * holds open, and segment live-byte counts match the keydir exactly. A failed fdatasync (also a
  * segment's seal) or write latches the engine read-only with MISCONF: see group-commit.ts.
  * Atomic groups (beginGroup/endGroup): every record of an open group carries groupContinues and
- * the last one loses it at endGroup, while it is still in the batch; no rotation splits a group. */
+ * the last one loses it at endGroup, while it is still in the batch; no rotation splits a group.
+ * checkpoint() rotates and hard-links every immutable segment + hint into a directory: immutable
+ * files are never modified (merges only delete their names), so the links are a frozen state. */
 import { assert } from '../core/assert.js'
 import { CaskadeError, ErrorCode } from '../core/errors.js'
 import { limits } from '../core/limits.js'
@@ -38,6 +40,7 @@ import {
 } from './record-codec.js'
 import { recover, type RecoveredState } from './recovery.js'
 import { buildSegmentHint, type SegmentMarker } from './segment-hint.js'
+import { SegmentSlots } from './segment-slots.js'
 import {
   createSegment,
   hintFileName,
@@ -62,6 +65,9 @@ const graveyardStepSlots = 16 * 1024
 /** Reads up to this size reuse one scratch buffer; larger records get their own. */
 const readScratchBytesMax = 1024 * 1024
 const readScratchBytesInitial = 16 * 1024
+/** Indexes into #keydirs(): the user-key keydir and the element keydir. */
+const keydirUser = 0
+const keydirElements = 1
 /** Offsets are stored as u32, so a segment must stay below 4 GiB. */
 export const segmentBytesLimit = 0xffff_ffff
 const emptyBuffer = Buffer.alloc(0)
@@ -140,6 +146,8 @@ class BitcaskEngine implements DiskEngine {
   #commit!: GroupCommit
   /** Tombstones and clear markers in the active segment, for its hint. */
   #activeMarkers: SegmentMarker[]
+  /** Slots written into the active segment, for its hint (see segment-slots.ts). */
+  #activeSlots = new SegmentSlots(false)
   #seqNext: number
   #segmentIdNext: number
   #lock: { release(): void }
@@ -188,6 +196,7 @@ class BitcaskEngine implements DiskEngine {
     }
     if (state.activeSegmentId === null) {
       this.#active = this.#createActiveSegment()
+      this.#activeSlots = new SegmentSlots(true)
     } else {
       this.#active = this.#segments.get(state.activeSegmentId)
     }
@@ -273,10 +282,16 @@ class BitcaskEngine implements DiskEngine {
         this.#dropCollection(key.toString('latin1'))
       }
       keydir.setAt(slot, entry, false, value)
+      this.#noteSlot(keydirUser, slot, offset)
     } else {
-      keydir.setBytes(key, entry, false, value)
+      this.#noteSlot(keydirUser, keydir.setBytes(key, entry, false, value), offset)
     }
     this.#active.liveBytes += size
+  }
+
+  #noteSlot(which: number, slot: number, offset: number): void {
+    const limit = this.#keydir.slotHighWater + this.#elements.slotHighWater
+    this.#activeSlots.note(which, slot, offset, Math.max(limit, 1024))
   }
 
   delete(key: Buffer): boolean {
@@ -418,9 +433,12 @@ class BitcaskEngine implements DiskEngine {
     if (slot !== undefined) {
       this.#segments.removeLive(elements.segmentIdAt(slot), elements.sizeAt(slot))
       elements.setAt(slot, entry, false, value)
+      this.#noteSlot(keydirElements, slot, offset)
       return false
     }
-    collection.fields.set(name, elements.setBytes(elementKey, entry, false, value))
+    const added = elements.setBytes(elementKey, entry, false, value)
+    this.#noteSlot(keydirElements, added, offset)
+    collection.fields.set(name, added)
     return true
   }
 
@@ -659,7 +677,10 @@ class BitcaskEngine implements DiskEngine {
     const disk = this.#options.disk
     const files: CheckpointFile[] = []
     const hintsToWrite = new Map<string, Buffer>()
-    const frozen = [...this.#segments.all()].filter((segment) => segment !== this.#active)
+    // A retiring merge's outputs are all in the table: they stand for all of its inputs.
+    const frozen = [...this.#segments.all()].filter(
+      (segment) => segment !== this.#active && !segment.retired,
+    )
     frozen.sort((a, b) => a.id - b.id)
     for (const segment of frozen) {
       const dataName = segmentFileName(segment.id)
@@ -722,7 +743,12 @@ class BitcaskEngine implements DiskEngine {
       this.#throwIfRefused()
       const active = this.#active
       if (active.totalBytes > 0) {
-        const hint = buildSegmentHint(this.#keydirs(), active, this.#activeMarkers)
+        const hint = buildSegmentHint(
+          this.#keydirs(),
+          active,
+          this.#activeMarkers,
+          this.#activeSlots,
+        )
         await this.#options.disk.writeFileAtomic(this.#path(hintFileName(active.id)), hint)
       } else {
         active.file.closeSync()
@@ -768,7 +794,8 @@ class BitcaskEngine implements DiskEngine {
   #rotate(): void {
     if (!this.#commit.writeBatchNow()) return // the write failed: the caller's reserve() refuses
     const sealed = this.#active
-    const hint = buildSegmentHint(this.#keydirs(), sealed, this.#activeMarkers)
+    const hint = buildSegmentHint(this.#keydirs(), sealed, this.#activeMarkers, this.#activeSlots)
+    this.#activeSlots = new SegmentSlots(true)
     sealed.hint = hint // until sealed: a checkpoint meanwhile writes it into its own directory
     this.#activeMarkers = []
     this.#active = this.#createActiveSegment()

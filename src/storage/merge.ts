@@ -405,7 +405,9 @@ export class MergeJob {
   async #retireInputs(): Promise<void> {
     const { disk, dir, segments } = this.#context
     for (const id of this.#plan.inputIds) {
-      assert(segments.get(id).liveBytes === 0, 'every live record left the merged segments')
+      const segment = segments.get(id)
+      assert(segment.liveBytes === 0, 'every live record left the merged segments')
+      segment.retired = true // all at once, before the first deletion
     }
     await this.#context.syncLog()
     const manifestPath = joinPath(dir, mergeManifestName)

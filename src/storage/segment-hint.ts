@@ -4,6 +4,7 @@
  * records, which the merge's tombstone-dropping rule depends on. */
 import { HintOrigin, HintWriter, hintSeqNone } from './hint-codec.js'
 import type { Keydir } from './keydir.js'
+import type { SegmentSlots } from './segment-slots.js'
 import type { Segment } from './segments.js'
 
 /** A tombstone or clear marker appended to a segment (clear markers have key ''). */
@@ -17,26 +18,43 @@ export interface SegmentMarker {
   kind?: number
 }
 
-/** `keydirs`: the user-key keydir and the element keydir (collections' fields and members). */
+/**
+ * `keydirs`: the user-key keydir and the element keydir (collections' fields and members).
+ * `slots`: when complete, the slots written into the segment (only those are visited).
+ */
 export function buildSegmentHint(
   keydirs: readonly Keydir[],
   segment: Segment,
   markers: readonly SegmentMarker[],
+  slots: SegmentSlots | null = null,
 ): Buffer {
   const writer = new HintWriter(segment.id, HintOrigin.writer)
   const segmentId = segment.id
-  for (const keydir of keydirs) {
-    keydir.forEachSlot((slot) => {
-      if (keydir.segmentIdAt(slot) !== segmentId || keydir.isTombstoneAt(slot)) return
-      writer.add(keydir.keyAt(slot) as string, {
-        seq: keydir.seqAt(slot),
-        offset: keydir.offsetAt(slot),
-        size: keydir.sizeAt(slot),
-        expiresAtMs: keydir.expiresAtMsAt(slot),
-        flags: 0,
-        kind: keydir.kindAt(slot),
-      })
+  const add = (keydir: Keydir, slot: number): void => {
+    writer.add(keydir.keyAt(slot) as string, {
+      seq: keydir.seqAt(slot),
+      offset: keydir.offsetAt(slot),
+      size: keydir.sizeAt(slot),
+      expiresAtMs: keydir.expiresAtMsAt(slot),
+      flags: 0,
+      kind: keydir.kindAt(slot),
     })
+  }
+  if (slots?.complete === true) {
+    // A noted slot may have been freed or rewritten since: only its current record counts.
+    slots.forEach((which, slot, offset) => {
+      const keydir = keydirs[which]
+      if (keydir === undefined || keydir.keyAt(slot) === undefined) return
+      if (keydir.segmentIdAt(slot) !== segmentId || keydir.offsetAt(slot) !== offset) return
+      if (!keydir.isTombstoneAt(slot)) add(keydir, slot)
+    })
+  } else {
+    for (const keydir of keydirs) {
+      keydir.forEachSlot((slot) => {
+        if (keydir.segmentIdAt(slot) !== segmentId || keydir.isTombstoneAt(slot)) return
+        add(keydir, slot)
+      })
+    }
   }
   for (const marker of markers) {
     writer.add(marker.key, { ...marker, expiresAtMs: 0 })

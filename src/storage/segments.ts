@@ -95,6 +95,9 @@ export interface Segment {
   /** A rotated segment's hint, built at rotation and kept until its seal wrote it (a checkpoint
    * taken meanwhile writes it into its own directory). */
   hint: Buffer | null
+  /** A finished merge's input, being deleted: its outputs replace it in a checkpoint (a frozen
+   * set holding some inputs but not others could revive a key whose tombstone merge dropped). */
+  retired: boolean
 }
 
 export function createSegment(id: number, file: BlockFile, totalBytes: number): Segment {
@@ -107,6 +110,7 @@ export function createSegment(id: number, file: BlockFile, totalBytes: number): 
     seqMax: -1,
     sealed: false,
     hint: null,
+    retired: false,
   }
 }
 
