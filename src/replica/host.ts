@@ -85,6 +85,8 @@ class Host implements ReplicaHost {
   #snapshotSource: number = noNode
   /** The file capture in flight, or done and waiting for an idle turn to become the snapshot. */
   #capture: Capture | null = null
+  /** Ticks to wait after a failed capture before the next one (a failing disk is not hammered). */
+  #captureBackoffTicks = 0
   /** What retain() was last told (snapshot indexes), so it is told only of changes. */
   #retainedKey = ''
   /** Term and vote as on disk: messages that promise them wait while they are not. */
@@ -186,7 +188,12 @@ class Host implements ReplicaHost {
     if (running === null) return
     // A misrouted message is the network's mistake, not an invariant of ours: drop it.
     if (message.to !== this.id || message.groupId !== this.#options.groupId) return
-    if (message.type === 'snapshot') this.#snapshotSource = message.from
+    if (message.type === 'snapshot') {
+      // While a file install holds its Ready, a newer snapshot must not replace the one being
+      // installed (the core would then never mark it applied): drop it, the leader resends.
+      if (this.#installing) return
+      this.#snapshotSource = message.from
+    }
     running.raft.step(message)
     this.#scheduleReady()
   }
@@ -289,6 +296,7 @@ class Host implements ReplicaHost {
     if (running === null) return
     running.raft.tick()
     this.#reads.tick()
+    if (this.#captureBackoffTicks > 0) this.#captureBackoffTicks--
     this.#retainSnapshots(running)
     this.#scheduleReady()
   }
@@ -400,6 +408,10 @@ class Host implements ReplicaHost {
         this.#installSnapshot(running, ready)
         this.#durableTermVote(ready)
         this.#finishReady(running, ready, held, true)
+        assert(
+          running.raft.status().applied === snapshot.index,
+          'the installed snapshot is applied',
+        )
         this.#retainSnapshots(running)
         this.#scheduleReady()
       },
@@ -543,12 +555,8 @@ class Host implements ReplicaHost {
       return this.#retainSnapshots(running)
     }
     const applied = raft.status().applied
-    if (
-      capture !== null ||
-      applied - storage.snapshot().index < this.#config.snapshotEveryEntries
-    ) {
-      return
-    }
+    const due = applied - storage.snapshot().index >= this.#config.snapshotEveryEntries
+    if (capture !== null || !due || this.#captureBackoffTicks > 0) return
     const taken: Capture = {
       index: applied,
       membership: raft.membership(),
@@ -564,8 +572,10 @@ class Host implements ReplicaHost {
         this.#scheduleReady()
       },
       () => {
-        // No snapshot made: the next idle turn tries again.
-        if (this.#capture === taken) this.#capture = null
+        // No snapshot made: tried again an election timeout later.
+        if (this.#capture !== taken) return
+        this.#capture = null
+        this.#captureBackoffTicks = this.#config.electionTicks
       },
     )
   }

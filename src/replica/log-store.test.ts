@@ -2,8 +2,16 @@ import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import type { Entry, Snapshot } from '../raft/index.js'
 import { encodeRecord, scanRecords } from './log-codec.js'
-import { LogStore } from './log-store.js'
-import { encodeSnapshotFile } from './snapshot-codec.js'
+import { LogStore, readLatestSnapshot } from './log-store.js'
+import { SessionTable } from './sessions.js'
+import {
+  decodeState,
+  encodeSessions,
+  encodeSnapshotFile,
+  encodeState,
+  encodeStateParts,
+  snapshotMachineBytes,
+} from './snapshot-codec.js'
 import { MemDisk } from './test-support.js'
 
 const dir = '/data/n1'
@@ -133,6 +141,43 @@ describe('replica log store', () => {
     )
     assert.equal(recovered.snapshot?.index, 8)
     assert.deepEqual([...(recovered.snapshot?.data ?? [])], [1, 2, 3])
+  })
+
+  it('readLatestSnapshot reads the snapshot open() will recover, changing nothing', () => {
+    const disk = new MemDisk()
+    assert.equal(readLatestSnapshot(disk, dir), null, 'a fresh directory has none')
+    const { store } = LogStore.open(disk, dir, bootstrap)
+    const entries = Array.from({ length: 10 }, (_, i) => entry(i + 1, 1))
+    store.append({ term: 1, vote: 1, commit: 10 }, entries)
+    store.sync()
+    const hardState = { term: 1, vote: 1, commit: 10 }
+    for (const index of [5, 8]) {
+      const data = new Uint8Array([index])
+      store.saveSnapshot(
+        { index, term: 1, membership: bootstrap, data },
+        { baseIndex: index, baseTerm: 1, hardState, entries: entries.slice(index) },
+      )
+    }
+    const files = disk.listSync(dir)
+    assert.equal(readLatestSnapshot(disk, dir)?.index, 8)
+    assert.deepEqual(disk.listSync(dir), files)
+    assert.equal(LogStore.open(disk, dir, bootstrap).recovered.snapshot?.index, 8)
+  })
+
+  it("a snapshot's machine bytes come back whether its sessions were encoded now or earlier", () => {
+    const sessions = new SessionTable(10)
+    const command = new Uint8Array([7])
+    sessions.record({ clientId: 4, sequence: 1, ackedThrough: 0 }, new Uint8Array([1]), 3)
+    const machine = new TextEncoder().encode('descriptor')
+    const earlier = encodeSessions(sessions)
+    sessions.record({ clientId: 5, sequence: 1, ackedThrough: 0 }, command, 4)
+    const parts = encodeStateParts(earlier, machine)
+    assert.deepEqual([...snapshotMachineBytes(parts)], [...machine])
+    assert.deepEqual([...snapshotMachineBytes(encodeState(sessions, machine))], [...machine])
+    const restored = new SessionTable(10)
+    assert.deepEqual([...decodeState(parts, restored)], [...machine])
+    assert.equal(restored.size, 1, 'the sessions as of encodeSessions(), before client 5')
+    assert.equal(restored.repliesOf(4), 1)
   })
 
   it('an unsealed newer generation (a crash while compacting) is ignored', () => {

@@ -140,12 +140,12 @@ export class LogStore {
 }
 
 /**
- * The snapshot LogStore.open(disk, dir) would recover (the newest intact one), read without
- * changing anything: the caller opens a file-snapshot state machine from it before the host
- * starts. Null when `dir` holds none (or does not exist).
+ * The snapshot LogStore.open(disk, dir) will recover (the newest intact one), read without
+ * changing any file (the directory is created if missing, as open() does): the caller opens a
+ * file-snapshot state machine from it before the host starts. Null when `dir` holds none.
  */
 export function readLatestSnapshot(disk: Disk, dir: string): Snapshot | null {
-  if (!disk.exists(dir)) return null
+  disk.mkdirp(dir)
   return findSnapshot(disk, dir, disk.listSync(dir))?.snapshot ?? null
 }
 

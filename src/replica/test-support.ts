@@ -255,6 +255,8 @@ export interface ClusterOptions {
   readonly disk?: (id: NodeId) => Disk
   /** The data directory of each node (default: /data/n<id>). */
   readonly dir?: (id: NodeId) => string
+  /** Each new process's state machine (default: a fresh KvStateMachine). */
+  readonly machine?: (id: NodeId, disk: Disk, dir: string) => KvStateMachine
   /** Faults drawn from the seed: drops, duplicates, and delays (which reorder). */
   readonly network?: { dropPercent: number; duplicatePercent: number; delayMsMax: number }
 }
@@ -283,14 +285,15 @@ export class TestCluster {
     assert(!this.hosts.has(id), `node ${id} is running`)
     const disk = this.disks.get(id) ?? this.#options.disk?.(id) ?? new MemDisk()
     this.disks.set(id, disk)
-    const machine = new KvStateMachine()
+    const dir = this.#options.dir?.(id) ?? `/data/n${id}`
+    const machine = this.#options.machine?.(id, disk, dir) ?? new KvStateMachine()
     this.machines.set(id, machine)
     const starts = (this.#starts.get(id) ?? 0) + 1
     this.#starts.set(id, starts)
     const host = createReplicaHost({
       groupId: testGroupId,
       id,
-      dir: this.#options.dir?.(id) ?? `/data/n${id}`,
+      dir,
       disk,
       clock: this.time,
       timers: this.time,

@@ -5,6 +5,8 @@ import { faultKinds } from './faults.js'
 import { defaultSimConfig, type SimConfig, type SimResult } from './run.js'
 
 export const deps = caskadeDeps({ checkTimeLimitMs: 20_000 })
+/** The same with file-snapshot state machines (async capture, followers fetch files). */
+export const fileDeps = caskadeDeps({ checkTimeLimitMs: 20_000, fileSnapshots: true })
 
 export function simConfig(overrides: Partial<SimConfig> & { seed: number }): SimConfig {
   return { ...defaultSimConfig, faults: [...faultKinds], ...overrides }
