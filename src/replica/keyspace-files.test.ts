@@ -238,18 +238,27 @@ describe('snapshot fetcher', () => {
   const source = Buffer.alloc(10_000, 0)
   for (let i = 0; i < source.length; i++) source[i] = (i * 31) & 0xff
 
-  test('pulls in order with a bounded window, retrying timed-out and failed chunks', async () => {
+  test('pulls files at once within one window of chunks, retrying timed-out and failed ones', async () => {
     const root = tempDir()
     let inFlight = 0
     let inFlightMost = 0
     const seen = new Map<number, number>()
-    const fetchChunk: FetchChunk = async (_from, _dir, _file, offset, length) => {
-      const tries = (seen.get(offset) ?? 0) + 1
-      seen.set(offset, tries)
+    const fetchChunk: FetchChunk = async (_from, _dir, file, offset, length) => {
       inFlight++
       inFlightMost = Math.max(inFlightMost, inFlight)
+      if (file !== 'a.data') {
+        await sleep(2)
+        inFlight--
+        return source.subarray(offset, offset + length)
+      }
+      const tries = (seen.get(offset) ?? 0) + 1
+      seen.set(offset, tries)
       try {
-        if (offset === 3000 && tries === 1) await sleep(400) // lost: answered after the timeout
+        if (offset === 3000 && tries === 1) {
+          inFlight-- // lost: the fetcher gives up on it after 100 ms (the transport times it out)
+          await sleep(400)
+          inFlight++
+        }
         if (offset === 5000 && tries < 3) throw new Error('connection reset')
         await sleep((offset / 1000) % 3)
         return source.subarray(offset, offset + length)
@@ -265,7 +274,9 @@ describe('snapshot fetcher', () => {
       dirName: '5-00000001',
       files: [
         { name: 'a.data', bytes: source.length },
+        { name: 'b.data', bytes: source.length },
         { name: 'empty.hint', bytes: 0 },
+        { name: 'c.data', bytes: 2500 },
       ],
       intoDir: `${root}/incoming-1`,
       chunkBytes: 1000,
@@ -273,6 +284,8 @@ describe('snapshot fetcher', () => {
       chunkTimeoutMs: 100,
     })
     assert.deepEqual(fs.readFileSync(`${root}/incoming-1/a.data`), source)
+    assert.deepEqual(fs.readFileSync(`${root}/incoming-1/b.data`), source)
+    assert.deepEqual(fs.readFileSync(`${root}/incoming-1/c.data`), source.subarray(0, 2500))
     assert.equal(fs.readFileSync(`${root}/incoming-1/empty.hint`).length, 0)
     assert.ok(inFlightMost <= 4, `at most 4 chunks in flight, saw ${inFlightMost}`)
     assert.equal(seen.get(3000), 2)
@@ -294,5 +307,25 @@ describe('snapshot fetcher', () => {
       chunkBytes: 4096,
     })
     await assert.rejects(fetching, /expected 4096/)
+  })
+
+  test('one file failing for good fails the whole fetch, once every file has stopped', async () => {
+    const root = tempDir()
+    const fetchChunk: FetchChunk = async (_from, _dir, file, offset, length) => {
+      await sleep(1)
+      if (file === 'bad.data') throw new Error('snapshot deleted there')
+      return source.subarray(offset, offset + length)
+    }
+    const fetching = fetchSnapshotFiles({
+      disk: nodeDisk,
+      timers: nodeTimers,
+      fetchChunk,
+      source: 2,
+      dirName: '5-00000001',
+      files: ['a', 'bad', 'b', 'c', 'd'].map((name) => ({ name: `${name}.data`, bytes: 9000 })),
+      intoDir: `${root}/incoming-1`,
+      chunkBytes: 1000,
+    })
+    await assert.rejects(fetching, /snapshot deleted there/)
   })
 })

@@ -83,13 +83,57 @@ async function fetchChunkRetried(
   throw lastError instanceof Error ? lastError : fetchError(`${file}@${offset} failed`)
 }
 
-async function fetchFile(o: Resolved, into: BlockFile, entry: SnapshotFileEntry): Promise<void> {
+/** Chunk slots shared by every file of a fetch: taken in request order (FIFO), given back once
+ * the chunk is written, so at most `count` chunks are in flight or buffered at any time. A file
+ * asks for its chunks in offset order, so its oldest unwritten chunk always got its slot first:
+ * every slot holder's file can make progress, and no file waits forever. */
+class ChunkSlots {
+  #free: number
+  readonly #waiters: Array<() => void> = []
+
+  constructor(count: number) {
+    this.#free = count
+  }
+
+  take(): Promise<void> {
+    if (this.#free > 0) {
+      this.#free--
+      return Promise.resolve()
+    }
+    return new Promise((resolve) => this.#waiters.push(resolve))
+  }
+
+  give(): void {
+    const next = this.#waiters.shift()
+    if (next === undefined) this.#free++
+    else next()
+  }
+}
+
+interface Fetch {
+  readonly o: Resolved
+  readonly slots: ChunkSlots
+  /** Set by the first failure: the other files stop asking for chunks. */
+  failed: boolean
+  /** That first failure (what the fetch rejects with). */
+  error: unknown
+}
+
+function failFetch(fetch: Fetch, error: unknown): void {
+  if (fetch.failed) return
+  fetch.failed = true
+  fetch.error = error
+}
+
+async function fetchFile(fetch: Fetch, into: BlockFile, entry: SnapshotFileEntry): Promise<void> {
+  const { o, slots } = fetch
   const pending: Array<Promise<Buffer>> = []
   let nextOffset = 0
   const fill = (): void => {
-    while (pending.length < o.inFlightMax && nextOffset < entry.bytes) {
-      const length = Math.min(o.chunkBytes, entry.bytes - nextOffset)
-      const chunk = fetchChunkRetried(o, entry.name, nextOffset, length)
+    while (!fetch.failed && pending.length < o.inFlightMax && nextOffset < entry.bytes) {
+      const offset = nextOffset
+      const length = Math.min(o.chunkBytes, entry.bytes - offset)
+      const chunk = slots.take().then(() => fetchChunkRetried(o, entry.name, offset, length))
       // Awaited in order below; a failure of a later chunk after an earlier one failed is moot.
       chunk.catch(() => undefined)
       pending.push(chunk)
@@ -97,10 +141,26 @@ async function fetchFile(o: Resolved, into: BlockFile, entry: SnapshotFileEntry)
     }
   }
   fill()
-  while (pending.length > 0) {
-    const data = await (pending.shift() as Promise<Buffer>)
-    await into.append(data)
-    fill()
+  try {
+    while (pending.length > 0) {
+      let data: Buffer
+      try {
+        data = await (pending.shift() as Promise<Buffer>)
+      } catch (error) {
+        failFetch(fetch, error)
+        throw error
+      } finally {
+        slots.give()
+      }
+      if (fetch.failed) throw fetchError('another file failed')
+      await into.append(data)
+      fill()
+    }
+  } finally {
+    // Given up: chunks still asked for give their slot back when they settle (a settled chunk
+    // had taken one), so the other files' waiting chunks go on and their workers see `failed`.
+    for (const chunk of pending.splice(0))
+      chunk.then(slots.give.bind(slots), slots.give.bind(slots))
   }
   await into.sync()
   if (into.size() !== entry.bytes) {
@@ -108,7 +168,21 @@ async function fetchFile(o: Resolved, into: BlockFile, entry: SnapshotFileEntry)
   }
 }
 
-/** Fetches every file of the snapshot into `intoDir`; rejects on the first file that fails. */
+async function fetchFileInto(fetch: Fetch, disk: Disk, path: string, entry: SnapshotFileEntry) {
+  if (disk.exists(path)) throw fetchError(`${entry.name} is already there`)
+  const file = await disk.open(path, 'append')
+  try {
+    await fetchFile(fetch, file, entry)
+  } finally {
+    await file.close()
+  }
+}
+
+/**
+ * Fetches every file of the snapshot into `intoDir`, several files at once (their per-file
+ * open, fsync and round trips overlap) within the shared chunk bound; rejects once every file
+ * stopped if any failed.
+ */
 export async function fetchSnapshotFiles(options: FetchSnapshotOptions): Promise<void> {
   const o: Resolved = {
     disk: options.disk,
@@ -121,16 +195,22 @@ export async function fetchSnapshotFiles(options: FetchSnapshotOptions): Promise
     chunkTimeoutMs: options.chunkTimeoutMs ?? fetchDefaults.chunkTimeoutMs,
     attemptsMax: options.attemptsMax ?? fetchDefaults.attemptsMax,
   }
+  const fetch: Fetch = { o, slots: new ChunkSlots(o.inFlightMax), failed: false, error: null }
   options.disk.mkdirp(options.intoDir)
-  for (const entry of options.files) {
-    const path = `${options.intoDir}/${entry.name}`
-    if (options.disk.exists(path)) throw fetchError(`${entry.name} is already there`)
-    const file = await options.disk.open(path, 'append')
-    try {
-      await fetchFile(o, file, entry)
-    } finally {
-      await file.close()
+  const queue = [...options.files]
+  const worker = async (): Promise<void> => {
+    for (let entry = queue.shift(); entry !== undefined; entry = queue.shift()) {
+      if (fetch.failed) return
+      try {
+        await fetchFileInto(fetch, options.disk, `${options.intoDir}/${entry.name}`, entry)
+      } catch (error) {
+        failFetch(fetch, error)
+        throw error
+      }
     }
   }
+  const workers = Array.from({ length: Math.min(o.inFlightMax, queue.length) }, worker)
+  await Promise.allSettled(workers)
+  if (fetch.failed) throw fetch.error
   await options.disk.syncDir(options.intoDir)
 }
