@@ -138,6 +138,9 @@ export const optionSchemas = {
     .union([z.string(), z.record(z.string(), z.string())])
     .transform(parsedBy(parsePeerOverrides))
     .optional(),
+  'snapshot-interval': integerSchema(1, 1_000_000_000).default(
+    defaults.cluster.snapshotEveryEntries,
+  ),
 } as const
 
 export type OptionName = keyof typeof optionSchemas
@@ -275,5 +278,6 @@ function clusterSettingsOf(parsed: ParsedOptions): ClusterSettings {
     bootstrap: parsed.bootstrap,
     join,
     peerOverride: parsed['peer-override'] ?? new Map(),
+    snapshotEveryEntries: parsed['snapshot-interval'],
   }
 }

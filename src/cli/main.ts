@@ -96,6 +96,11 @@ const serverFlags: ReadonlyArray<{ option: OptionName; flags: string; descriptio
     flags: '--peer-override <name=h:p,...>',
     description: "test/dev: dial these peer addresses instead of the address book's",
   },
+  {
+    option: 'snapshot-interval',
+    flags: '--snapshot-interval <entries>',
+    description: 'cluster mode: applied log entries between keyspace snapshots (default 100000)',
+  },
 ]
 
 function camelCase(option: string): string {

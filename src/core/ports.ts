@@ -52,6 +52,7 @@ export interface Disk {
   listSync(dir: string): string[]
   exists(path: string): boolean
   mkdirp(dir: string): void
+  /** Removes a file, or a directory with everything in it; nothing there is no error. */
   remove(path: string): Promise<void>
   /** Atomic replace: write to a temp file, sync, rename over `path`, sync the directory. */
   writeFileAtomic(path: string, data: Uint8Array): Promise<void>

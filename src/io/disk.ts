@@ -286,7 +286,7 @@ export const nodeDisk: Disk = {
   mkdirp: (dir) => {
     fs.mkdirSync(dir, { recursive: true })
   },
-  remove: (filePath) => fs.promises.rm(filePath, { force: true }),
+  remove: (filePath) => fs.promises.rm(filePath, { force: true, recursive: true }),
   writeFileAtomic: async (filePath, data) => {
     const temp = `${filePath}.tmp`
     const handle = await fs.promises.open(temp, 'w', 0o644)

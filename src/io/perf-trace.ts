@@ -99,6 +99,7 @@ export function traceSnapshots(machine: StateMachine): StateMachine {
     apply: (command, index) => machine.apply(command, index),
     query: (query) => machine.query(query),
     restore: (data) => machine.restore(data),
+    ...(machine.files === undefined ? {} : { files: machine.files }),
     snapshot: () => {
       const startMs = performance.now()
       const data = machine.snapshot()

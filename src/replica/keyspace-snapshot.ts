@@ -43,12 +43,7 @@ function writeKey(writer: ByteWriter, engine: StorageEngine, key: Buffer): void 
 
 export function encodeKeyspaceSnapshot(engine: StorageEngine, meta: KeyspaceMeta): Uint8Array {
   const writer = new ByteWriter(4096).u8(snapshotFormatVersion)
-  writer.num(meta.lastIndex).num(meta.appliedTimeMs)
-  const ids = [...meta.addressBook.keys()].sort((a, b) => a - b)
-  writer.u32(ids.length)
-  for (const id of ids) writeAddress(writer.num(id), meta.addressBook.get(id) as NodeAddress)
-  writer.num(meta.modifiedFloorIndex).u32(meta.modified.length)
-  for (const [name, index] of meta.modified) writer.bytes(Buffer.from(name, 'latin1')).num(index)
+  writeKeyspaceMeta(writer, meta)
   const keys = allKeys(engine).sort((a, b) => Buffer.compare(a, b))
   writer.u32(keys.length)
   let previous: Buffer | null = null
@@ -82,6 +77,23 @@ export function decodeKeyspaceSnapshot(data: Uint8Array, engine: StorageEngine):
   assert(engine.keyCount() === 0, 'a snapshot loads into an empty engine')
   const reader = new ByteReader(data)
   assert(reader.u8() === snapshotFormatVersion, 'keyspace snapshot format version')
+  const meta = readKeyspaceMeta(reader)
+  for (let i = reader.u32(); i > 0; i--) readKey(reader, engine)
+  assert(reader.done, 'keyspace snapshot has trailing bytes')
+  return meta
+}
+
+/** The meta part of a dump (also a file snapshot's descriptor's). */
+export function writeKeyspaceMeta(writer: ByteWriter, meta: KeyspaceMeta): void {
+  writer.num(meta.lastIndex).num(meta.appliedTimeMs)
+  const ids = [...meta.addressBook.keys()].sort((a, b) => a - b)
+  writer.u32(ids.length)
+  for (const id of ids) writeAddress(writer.num(id), meta.addressBook.get(id) as NodeAddress)
+  writer.num(meta.modifiedFloorIndex).u32(meta.modified.length)
+  for (const [name, index] of meta.modified) writer.bytes(Buffer.from(name, 'latin1')).num(index)
+}
+
+export function readKeyspaceMeta(reader: ByteReader): KeyspaceMeta {
   const lastIndex = reader.num()
   const appliedTimeMs = reader.num()
   const addressBook = new Map<NodeId, NodeAddress>()
@@ -92,10 +104,10 @@ export function decodeKeyspaceSnapshot(data: Uint8Array, engine: StorageEngine):
   const modifiedFloorIndex = reader.num()
   const modified: Array<[string, number]> = []
   for (let i = reader.u32(); i > 0; i--) {
-    const name = Buffer.from(reader.bytes()).toString('latin1')
+    const view = reader.bytes()
+    // A view, not a copy: up to modifiedKeysMax names are read at every restart.
+    const name = Buffer.from(view.buffer, view.byteOffset, view.byteLength).toString('latin1')
     modified.push([name, reader.num()])
   }
-  for (let i = reader.u32(); i > 0; i--) readKey(reader, engine)
-  assert(reader.done, 'keyspace snapshot has trailing bytes')
   return { lastIndex, appliedTimeMs, addressBook, modifiedFloorIndex, modified }
 }

@@ -538,7 +538,7 @@ describe('pub/sub and the engine directory', () => {
     first.close()
     time.drain()
     await new Promise((resolve) => setImmediate(resolve))
-    assert.ok(disk.listSync('/state').some((name) => name.endsWith('.data')))
+    assert.ok(disk.listSync('/state/live-1').some((name) => name.endsWith('.data')))
     const second = await createKeyspaceStateMachine(options)
     assert.equal(query({ machine: second, time }, 'DBSIZE'), ':0\r\n')
     second.close()

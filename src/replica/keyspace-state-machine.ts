@@ -29,7 +29,22 @@ import {
   type TickEntry,
 } from './command-entry.js'
 import { ExpiryQueue } from './expiry-queue.js'
-import { decodeKeyspaceSnapshot, encodeKeyspaceSnapshot } from './keyspace-snapshot.js'
+import { decodeDescriptor, isKeyspaceDump } from './keyspace-descriptor.js'
+import {
+  KeyspaceFiles,
+  linkSnapshotFiles,
+  liveDirOf,
+  pruneSnapshotsDir,
+  type CheckpointEngine,
+  type FilesMachine,
+} from './keyspace-files.js'
+import {
+  decodeKeyspaceSnapshot,
+  encodeKeyspaceSnapshot,
+  type KeyspaceMeta,
+} from './keyspace-snapshot.js'
+import type { FetchChunk } from './snapshot-files-fetch.js'
+import type { SnapshotChunkRequest } from './snapshot-files.js'
 import { ModifiedKeys, TrackedEngine } from './tracked-engine.js'
 import type { StateMachine } from './types.js'
 
@@ -43,10 +58,22 @@ export interface StateMachineLogger {
 export interface KeyspaceStateMachineOptions {
   readonly disk: Disk
   /**
-   * The engine's directory (DIR/cluster/state): wiped at creation. restore() empties the engine
-   * with a FLUSHALL marker instead (synchronous; merge reclaims the dead segments).
+   * DIR/cluster/state, wiped at creation; the live engine is in its subdirectory live-<n> (an
+   * install opens the next one before closing the old). restore() empties the engine with a
+   * FLUSHALL marker instead (synchronous; merge reclaims the dead segments).
    */
   readonly dir: string
+  /**
+   * DIR/cluster/snapshots: with it (and fetchChunk) the machine has file snapshots (`files`);
+   * at creation every snapshot directory there but the descriptor's is deleted.
+   */
+  readonly snapshotsDir?: string
+  /** Opens the machine from this file snapshot (its files must be in snapshotsDir). */
+  readonly descriptor?: Uint8Array
+  /** How an install pulls a peer's snapshot files (peer RPC 'snapshot-read'). */
+  readonly fetchChunk?: FetchChunk
+  /** Snapshot and fetch directory names; omitted: a fixed seed. */
+  readonly rng?: Rng
   /** The real clock, for stats only: apply time comes from the entries. */
   readonly clock: Clock
   /** The engine's background work (group commit, reclaiming dropped collections, merge). */
@@ -75,6 +102,8 @@ export interface KeyspaceStateMachine extends StateMachine {
   dueExpiries(nowMs: number): boolean
   /** Keys and keys with a TTL as of the last applied entry (INFO keyspace). */
   keyspaceStats(): { readonly keys: number; readonly keysWithExpiry: number }
+  /** Bytes of one of this node's snapshot files for a peer; rejects (refused) without files. */
+  readSnapshotChunk(request: SnapshotChunkRequest): Promise<Buffer>
   /** Closes the engine (no sync needed: the Raft log is the write-ahead log). */
   close(): void
 }
@@ -91,7 +120,7 @@ function isReplicable(spec: CommandSpec): boolean {
 
 const okReply = new Uint8Array(Buffer.from('+OK\r\n', 'latin1'))
 const lockFilePrefix = 'LOCK'
-/** Rotate engine segments at 64 MiB: the engine is rebuilt from the log, never from its files. */
+/** Rotate engine segments at 64 MiB (a snapshot rotates a smaller one: the engine merges those). */
 const stateSegmentBytes = 64 * 1024 * 1024
 const stateMergeDeadRatio = 0.5
 const stateMergeDeadBytesMin = 64 * 1024 * 1024
@@ -163,17 +192,18 @@ async function wipeStateDir(disk: Disk, dir: string): Promise<void> {
   } finally {
     lock.release()
   }
+  // Live engine directories (live-<n>) and anything else.
   for (const name of names) {
     if (!name.startsWith(lockFilePrefix)) await disk.remove(`${dir}/${name}`)
   }
 }
 
-export async function createKeyspaceStateMachine(
+function openStateEngine(
   options: KeyspaceStateMachineOptions,
-): Promise<KeyspaceStateMachine> {
-  await wipeStateDir(options.disk, options.dir)
-  const engine = await openEngine({
-    dir: options.dir,
+  engineDir: string,
+): Promise<CheckpointEngine> {
+  return openEngine({
+    dir: engineDir,
     disk: options.disk,
     clock: options.clock,
     timers: options.timers,
@@ -183,7 +213,52 @@ export async function createKeyspaceStateMachine(
     mergeDeadBytesMin: stateMergeDeadBytesMin,
     ...(options.hashSeed === undefined ? {} : { hashSeed: options.hashSeed }),
   })
-  return new ReplicatedKeyspace(options, engine)
+}
+
+/**
+ * Wipes the state directory, then opens the engine empty or, with a descriptor, on hard links of
+ * that snapshot's files (hints only: no dump, no replay of what the snapshot holds).
+ */
+export async function createKeyspaceStateMachine(
+  options: KeyspaceStateMachineOptions,
+): Promise<KeyspaceStateMachine> {
+  const { disk, snapshotsDir, descriptor } = options
+  await wipeStateDir(disk, options.dir)
+  const engineDir = liveDirOf(options.dir, 1)
+  // A dump: the log's snapshot predates file snapshots (loaded below, the slow way, once).
+  const dump = descriptor !== undefined && isKeyspaceDump(descriptor) ? descriptor : null
+  const decoded = descriptor === undefined || dump !== null ? null : decodeDescriptor(descriptor)
+  assert(decoded === null || snapshotsDir !== undefined, 'a descriptor needs its snapshotsDir')
+  if (snapshotsDir !== undefined)
+    await pruneSnapshotsDir(disk, snapshotsDir, decoded?.dirName ?? null)
+  if (decoded !== null) {
+    const snapshotDir = `${snapshotsDir as string}/${decoded.dirName}`
+    assert(disk.exists(snapshotDir), `the snapshot's files are in ${snapshotDir}`)
+    linkSnapshotFiles(disk, snapshotDir, engineDir, decoded.files)
+  }
+  const engine = await openStateEngine(options, engineDir)
+  const machine = new ReplicatedKeyspace(options, engine, decoded?.meta ?? null)
+  if (dump !== null) machine.restore(dump)
+  if (snapshotsDir !== undefined && options.fetchChunk !== undefined) {
+    const files = new KeyspaceFiles(
+      {
+        disk,
+        clock: options.clock,
+        timers: options.timers,
+        rng: options.rng ?? createRng(0x5a4e),
+        stateDir: options.dir,
+        snapshotsDir,
+        fetchChunk: options.fetchChunk,
+        openEngineAt: (dir) => openStateEngine(options, dir),
+        ...(options.logger === undefined ? {} : { logger: options.logger }),
+      },
+      machine.filesMachine(engine),
+      1,
+    )
+    machine.attachFiles(files)
+    return Object.assign(machine, { files })
+  }
+  return machine
 }
 
 /** Over any StorageEngine (the memory engine in tests); the caller owns nothing after this. */
@@ -192,17 +267,18 @@ export function keyspaceStateMachineOver(
   options: Omit<KeyspaceStateMachineOptions, 'disk' | 'dir' | 'timers'>,
 ): KeyspaceStateMachine {
   assert(engine.keyCount() === 0, 'the state machine starts from an empty engine')
-  return new ReplicatedKeyspace(options, engine)
+  return new ReplicatedKeyspace(options, engine, null)
 }
 
 type MachineOptions = Omit<KeyspaceStateMachineOptions, 'disk' | 'dir' | 'timers'>
 
 class ReplicatedKeyspace implements KeyspaceStateMachine {
   readonly #options: MachineOptions
-  readonly #engine: StorageEngine
+  #engine: StorageEngine
   readonly #modified = new ModifiedKeys()
   readonly #expiries = new ExpiryQueue()
-  readonly #tracked: TrackedEngine
+  #tracked: TrackedEngine
+  #files: KeyspaceFiles | null = null
   readonly #dispatcher: Dispatcher = createDispatcher(commandTable)
   readonly #reply: ReplyWriter = createReplyWriter(2)
   readonly #entryRng = new SeededRng()
@@ -216,7 +292,8 @@ class ReplicatedKeyspace implements KeyspaceStateMachine {
   #lastIndex = 0
   #closed = false
 
-  constructor(options: MachineOptions, engine: StorageEngine) {
+  /** `meta`: the state `engine` holds came from a file snapshot with this meta. */
+  constructor(options: MachineOptions, engine: StorageEngine, meta: KeyspaceMeta | null) {
     this.#options = options
     this.#engine = engine
     const onKeyModified = options.onKeyModified
@@ -225,7 +302,60 @@ class ReplicatedKeyspace implements KeyspaceStateMachine {
     this.#pubsub = options.pubsub ?? new PubSubHub()
     const now = (): number => this.#appliedTimeMs
     this.#clock = { monotonicMs: now, wallMs: now }
+    if (meta !== null) this.#loadMeta(meta)
     this.#keyspace = this.#createKeyspace()
+  }
+
+  attachFiles(files: KeyspaceFiles): void {
+    this.#files = files
+  }
+
+  /** The machine as KeyspaceFiles sees it (`engine`: the live one, which can checkpoint). */
+  filesMachine(engine: CheckpointEngine): FilesMachine {
+    let live = engine
+    return {
+      engine: () => live,
+      meta: () => this.#meta(),
+      lastIndex: () => this.#lastIndex,
+      adopt: (next, meta) => {
+        assert(!this.#closed, 'install after close')
+        const old = live
+        live = next
+        this.#keyspace.close()
+        this.#engine = next
+        const onKeyModified = this.#options.onKeyModified
+        this.#tracked = new TrackedEngine(next, this.#modified, this.#expiries, onKeyModified)
+        this.#loadMeta(meta)
+        this.#keyspace = this.#createKeyspace()
+        // Any key may have changed: blocked clients on this node try again.
+        onKeyModified?.(null)
+        return old
+      },
+    }
+  }
+
+  readSnapshotChunk(request: SnapshotChunkRequest): Promise<Buffer> {
+    if (this.#files === null) {
+      return Promise.reject(new CaskadeError(ErrorCode.Err, 'this node has no file snapshots'))
+    }
+    return this.#files.readChunk(request)
+  }
+
+  #meta(): KeyspaceMeta {
+    return {
+      lastIndex: this.#lastIndex,
+      appliedTimeMs: this.#appliedTimeMs,
+      addressBook: new Map(this.#addressBook),
+      modifiedFloorIndex: this.#modified.floorIndex,
+      modified: [...this.#modified.entries()],
+    }
+  }
+
+  #loadMeta(meta: KeyspaceMeta): void {
+    this.#lastIndex = meta.lastIndex
+    this.#appliedTimeMs = meta.appliedTimeMs
+    this.#addressBook = new Map(meta.addressBook)
+    this.#modified.reset(meta.modifiedFloorIndex, meta.modified)
   }
 
   get appliedTimeMs(): number {
@@ -364,13 +494,7 @@ class ReplicatedKeyspace implements KeyspaceStateMachine {
   }
 
   snapshot(): Uint8Array {
-    return encodeKeyspaceSnapshot(this.#engine, {
-      lastIndex: this.#lastIndex,
-      appliedTimeMs: this.#appliedTimeMs,
-      addressBook: this.#addressBook,
-      modifiedFloorIndex: this.#modified.floorIndex,
-      modified: [...this.#modified.entries()],
-    })
+    return encodeKeyspaceSnapshot(this.#engine, this.#meta())
   }
 
   restore(data: Uint8Array): void {
@@ -378,11 +502,7 @@ class ReplicatedKeyspace implements KeyspaceStateMachine {
     this.#keyspace.close()
     // FLUSHALL's marker: every record before it is dead (merge reclaims the space), at once.
     this.#engine.clear()
-    const meta = decodeKeyspaceSnapshot(data, this.#engine)
-    this.#lastIndex = meta.lastIndex
-    this.#appliedTimeMs = meta.appliedTimeMs
-    this.#addressBook = new Map(meta.addressBook)
-    this.#modified.reset(meta.modifiedFloorIndex, meta.modified)
+    this.#loadMeta(decodeKeyspaceSnapshot(data, this.#engine))
     this.#keyspace = this.#createKeyspace()
     this.#options.logger?.info({ keys: this.#engine.keyCount() }, 'state machine restored')
     this.#options.onKeyModified?.(null)

@@ -100,6 +100,13 @@ const request: fc.Arbitrary<PeerRequest> = fc.oneof(
   fc.record({ type: fc.constant('join' as const), name: text, id: uint, address }),
   fc.constant({ type: 'status' as const }),
   fc.record({ type: fc.constant('admin' as const), op: adminOp, id: uint }),
+  fc.record({
+    type: fc.constant('snapshot-read' as const),
+    dirName: text,
+    file: text,
+    offset: uint,
+    length: uint,
+  }),
 )
 
 const result: fc.Arbitrary<ReplicaResult> = fc.oneof(
@@ -133,6 +140,7 @@ const response: fc.Arbitrary<PeerResponse> = fc.oneof(
     members: fc.array(fc.record({ id: uint, address, voter: fc.boolean() }), { maxLength: 4 }),
   }),
   fc.record({ type: fc.constant('status' as const), status: json }),
+  fc.record({ type: fc.constant('snapshot-chunk' as const), data: bytes }),
 )
 
 interface Framed {

@@ -15,8 +15,14 @@ import type { ReplicaResult } from './types.js'
 import { WireReader, corruptFrame } from './wire-reader.js'
 
 const encoder = new TextEncoder()
-const requestCodes = { 'forward-write': 1, join: 2, status: 3, admin: 4 } as const
-const responseCodes = { result: 1, joined: 2, status: 3 } as const
+const requestCodes = {
+  'forward-write': 1,
+  join: 2,
+  status: 3,
+  admin: 4,
+  'snapshot-read': 5,
+} as const
+const responseCodes = { result: 1, joined: 2, status: 3, 'snapshot-chunk': 4 } as const
 const adminOps: readonly AdminOp[] = ['remove', 'transfer', 'add-learner', 'promote']
 const failureCodes = {
   'not-leader': 1,
@@ -60,6 +66,11 @@ export function encodeRequest(writer: ByteWriter, request: PeerRequest): void {
       return
     case 'admin':
       writer.u8(adminOps.indexOf(request.op)).num(request.id)
+      return
+    case 'snapshot-read':
+      writeString(writer, request.dirName)
+      writeString(writer, request.file)
+      writer.num(request.offset).num(request.length)
   }
 }
 
@@ -84,6 +95,12 @@ export function decodeRequest(reader: WireReader): PeerRequest {
       if (op === undefined) throw corruptFrame('unknown admin op')
       return { type: 'admin', op, id: reader.uint() }
     }
+    case requestCodes['snapshot-read']: {
+      const dirName = reader.string()
+      const file = reader.string()
+      const offset = reader.uint()
+      return { type: 'snapshot-read', dirName, file, offset, length: reader.uint() }
+    }
     default:
       throw corruptFrame(`unknown request type ${code}`)
   }
@@ -104,6 +121,9 @@ export function encodeResponse(writer: ByteWriter, response: PeerResponse): void
       return
     case 'status':
       writeString(writer, JSON.stringify(response.status))
+      return
+    case 'snapshot-chunk':
+      writer.bytes(response.data)
   }
 }
 
@@ -125,6 +145,8 @@ export function decodeResponse(reader: WireReader): PeerResponse {
     }
     case responseCodes.status:
       return { type: 'status', status: parseJson(reader.string()) }
+    case responseCodes['snapshot-chunk']:
+      return { type: 'snapshot-chunk', data: reader.bytes() }
     default:
       throw corruptFrame(`unknown response type ${code}`)
   }

@@ -44,6 +44,18 @@ export type PeerRequest =
     }
   | { readonly type: 'status' }
   | { readonly type: 'admin'; readonly op: AdminOp; readonly id: NodeId }
+  /**
+   * Bytes [offset, offset + length) of `file` in the snapshot directory `dirName`: answered
+   * 'snapshot-chunk', or 'result' refused (bad name, no such file, past its end, length over
+   * 1 MiB, an anonymous caller).
+   */
+  | {
+      readonly type: 'snapshot-read'
+      readonly dirName: string
+      readonly file: string
+      readonly offset: number
+      readonly length: number
+    }
 
 export type PeerResponse =
   | { readonly type: 'result'; readonly result: ReplicaResult }
@@ -53,6 +65,7 @@ export type PeerResponse =
       readonly members: readonly PeerMember[]
     }
   | { readonly type: 'status'; readonly status: PeerJson }
+  | { readonly type: 'snapshot-chunk'; readonly data: Uint8Array }
 
 /** The slice of the process logger (pino) the transport uses. */
 export interface PeerLogger {

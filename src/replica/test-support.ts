@@ -107,10 +107,11 @@ export class MemDisk implements Disk {
 
   listSync(dir: string): string[] {
     const prefix = `${dir}/`
-    return [...this.files.keys()]
-      .filter((path) => path.startsWith(prefix) && !path.slice(prefix.length).includes('/'))
-      .map((path) => path.slice(prefix.length))
-      .sort()
+    // Subdirectories are implicit: the first part of a deeper file's path names one.
+    const names = [...this.files.keys()]
+      .filter((path) => path.startsWith(prefix))
+      .map((path) => path.slice(prefix.length).split('/')[0] as string)
+    return [...new Set(names)].sort()
   }
 
   exists(path: string): boolean {
@@ -121,6 +122,8 @@ export class MemDisk implements Disk {
 
   remove(path: string): Promise<void> {
     this.files.delete(path)
+    for (const name of [...this.files.keys()])
+      if (name.startsWith(`${path}/`)) this.files.delete(name)
     return Promise.resolve()
   }
 

@@ -21,6 +21,8 @@ export interface ClusterPaths {
   readonly identity: string
   readonly raft: string
   readonly state: string
+  /** File snapshots of the replicated keyspace (frozen engine files). */
+  readonly snapshots: string
 }
 
 export function clusterPathsOf(dir: string): ClusterPaths {
@@ -30,6 +32,7 @@ export function clusterPathsOf(dir: string): ClusterPaths {
     identity: `${root}/identity.json`,
     raft: `${root}/raft`,
     state: `${root}/state`,
+    snapshots: `${root}/snapshots`,
   }
 }
 

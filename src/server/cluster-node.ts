@@ -11,6 +11,10 @@ import { timed, traceSnapshots } from '../io/perf-trace.js'
 import { noNode, type MembershipChange, type NodeId } from '../raft/index.js'
 import { encodeEntry, type CommandEntry, type NodeAddress } from '../replica/command-entry.js'
 import { createReplicaHost } from '../replica/host.js'
+import { replicaDefaults } from '../replica/config.js'
+import { readLatestSnapshot } from '../replica/log-store.js'
+import { snapshotMachineBytes } from '../replica/snapshot-codec.js'
+import { fetchDefaults, type FetchChunk } from '../replica/snapshot-files-fetch.js'
 import { SessionClient } from '../replica/session-client.js'
 import type {
   KeyspaceStateMachineOptions,
@@ -48,6 +52,8 @@ export const clusterTiming = {
   expiryTickMs: 100,
   /** A forwarded write or admin request waits this long for the leader's answer. */
   forwardTimeoutMs: 2000,
+  /** How often the node checks whether the log after the snapshot has been replayed. */
+  replayCheckMs: 50,
 } as const
 
 /** The single Raft group until sharding lands (DESIGN.md: group ids exist from the start). */
@@ -95,14 +101,37 @@ export interface ClusterNode {
   close(): Promise<void>
 }
 
+/** Snapshot files are pulled from the node that sent the snapshot (peer RPC 'snapshot-read'). */
+function chunkFetcher(transport: () => PeerTransport): FetchChunk {
+  return async (source, dirName, file, offset, length) => {
+    const request: PeerRequest = { type: 'snapshot-read', dirName, file, offset, length }
+    const response = await transport().request(source, request, fetchDefaults.chunkTimeoutMs)
+    if (response.type === 'snapshot-chunk') return Buffer.from(response.data)
+    const reason =
+      response.type === 'result' && !response.result.ok
+        ? response.result.error === 'refused'
+          ? response.result.reason
+          : response.result.error
+        : response.type
+    throw new Error(`snapshot-read from node ${source} failed: ${reason}`)
+  }
+}
+
 export async function startClusterNode(options: ClusterNodeOptions): Promise<ClusterNode> {
   const { disk, settings } = options
   const paths = clusterPathsOf(options.dir)
   const resolved = resolveIdentity(readIdentity(disk, paths), settings, options.clientPort)
   disk.mkdirp(paths.root)
+  // The machine opens from the log's snapshot; the host then replays only the log after it.
+  const latest = readLatestSnapshot(disk, paths.raft)
+  let node: Node | null = null
   const stateMachine = await options.createStateMachine({
     disk,
     dir: paths.state,
+    snapshotsDir: paths.snapshots,
+    ...(latest === null ? {} : { descriptor: snapshotMachineBytes(latest.data) }),
+    fetchChunk: chunkFetcher(() => (node as Node).transport),
+    rng: options.rng,
     clock: options.clock,
     timers: options.timers,
     hashSeed: [options.rng.int(2 ** 32), options.rng.int(2 ** 32)],
@@ -111,7 +140,7 @@ export async function startClusterNode(options: ClusterNodeOptions): Promise<Clu
     logger: options.logger,
     ...(options.onKeyModified === undefined ? {} : { onKeyModified: options.onKeyModified }),
   })
-  const node = new Node(options, resolved.identity, stateMachine)
+  node = new Node(options, resolved.identity, stateMachine)
   // A new node with neither --bootstrap nor --join waits for a member to contact it (after a
   // RAFT ADD); its identity is written once it is a member, so a mistaken start binds nothing.
   const waiting = resolved.fresh && !settings.bootstrap && settings.join.length === 0
@@ -192,6 +221,8 @@ class Node implements ClusterNode {
       electionTicks: clusterTiming.electionTicks,
       heartbeatTicks: clusterTiming.heartbeatTicks,
       readMode: 'read-index',
+      snapshotEveryEntries: o.settings.snapshotEveryEntries,
+      logTailEntries: Math.min(replicaDefaults.logTailEntries, o.settings.snapshotEveryEntries),
       // A slow disk must not hold heartbeats (issue 5): the fdatasync runs on libuv's pool.
       syncOffLoop: true,
       onEvent: (event) => this.#membership.onEvent(event),
@@ -199,8 +230,29 @@ class Node implements ClusterNode {
     ;(this as { host: ReplicaHost }).host = host
     host.start()
     this.#started = true
+    this.#logReplay()
     this.#cancels.push(o.timers.every(clusterTiming.expiryTickMs, () => this.#maybeTick()))
     this.#cancels.push(this.#membership.start(o.settings.join))
+  }
+
+  /** Logs once the log found at start is applied: how many entries after the snapshot that was
+   * (the state machine was opened from the snapshot, so these are all a restart replays). */
+  #logReplay(): void {
+    const startedMs = this.clock.monotonicMs()
+    const { snapshotIndex, lastIndex } = this.host.status()
+    const cancel = this.timers.every(clusterTiming.replayCheckMs, () => {
+      if (this.host.status().appliedIndex < lastIndex) return
+      cancel()
+      this.#options.logger.info(
+        {
+          snapshotIndex,
+          entries: lastIndex - snapshotIndex,
+          durationMs: this.clock.monotonicMs() - startedMs,
+        },
+        'replayed the log after the snapshot',
+      )
+    })
+    this.#cancels.push(cancel)
   }
 
   write(request: WriteRequest, written: Done): void {
@@ -318,7 +370,7 @@ class Node implements ClusterNode {
   }
 
   #onRequest(
-    _from: NodeId | null,
+    from: NodeId | null,
     request: PeerRequest,
     respond: (response: PeerResponse) => void,
   ): void {
@@ -347,7 +399,24 @@ class Node implements ClusterNode {
         return this.#membership.onJoin(request, respond)
       case 'status':
         return respond({ type: 'status', status: { ...this.status() } })
+      case 'snapshot-read':
+        return this.#onSnapshotRead(from, request, respond)
     }
+  }
+
+  /** A peer pulls a snapshot file's chunk (untrusted: the state machine checks the names). */
+  #onSnapshotRead(
+    from: NodeId | null,
+    request: Extract<PeerRequest, { type: 'snapshot-read' }>,
+    respond: (response: PeerResponse) => void,
+  ): void {
+    const refuse = (reason: string): void =>
+      respond({ type: 'result', result: { ok: false, error: 'refused', reason } })
+    if (from === null) return refuse('snapshot-read needs a node id')
+    this.stateMachine.readSnapshotChunk(request).then(
+      (data) => respond({ type: 'snapshot-chunk', data }),
+      (error: unknown) => refuse(error instanceof Error ? error.message : String(error)),
+    )
   }
 
   #leaderHint(): NodeId {

@@ -204,6 +204,11 @@ export class SimDisk implements Disk {
   remove(filePath: string): Promise<void> {
     return this.async(() => {
       this.files.delete(filePath)
+      const prefix = `${trimSlash(filePath)}/`
+      for (const name of [...this.files.keys()])
+        if (name.startsWith(prefix)) this.files.delete(name)
+      this.#dirs.delete(trimSlash(filePath))
+      for (const dir of [...this.#dirs]) if (dir.startsWith(prefix)) this.#dirs.delete(dir)
     })
   }
 
