@@ -99,6 +99,18 @@ async function captured(
   return { source, descriptor: await capture, bytes }
 }
 
+/** Deletion runs in the background: waits (bounded) until the snapshots dir lists `expected`. */
+async function snapshotDirsSettle(root: string, expected: readonly string[]): Promise<void> {
+  const want = [...expected].sort()
+  const deadline = Date.now() + 10_000
+  let names = fs.readdirSync(`${root}/snapshots`).sort()
+  while (JSON.stringify(names) !== JSON.stringify(want) && Date.now() < deadline) {
+    await sleep(20)
+    names = fs.readdirSync(`${root}/snapshots`).sort()
+  }
+  assert.deepEqual(names, want)
+}
+
 describe('keyspace file snapshots', () => {
   test('a machine opened elsewhere from a capture has its exact state and goes on alike', async () => {
     const rootA = tempDir()
@@ -192,12 +204,10 @@ describe('keyspace file snapshots', () => {
     assert.ok(file !== undefined)
     await machine.readSnapshotChunk({ dirName: b.dirName, file: file.name, offset: 0, length: 1 })
     filesOf(machine).retain([third])
-    await sleep(50)
-    assert.deepEqual(fs.readdirSync(`${root}/snapshots`).sort(), [b.dirName, c.dirName].sort())
+    await snapshotDirsSettle(root, [b.dirName, c.dirName])
     clock.offsetMs = servedKeepMs + 1
     filesOf(machine).retain([third])
-    await sleep(50)
-    assert.deepEqual(fs.readdirSync(`${root}/snapshots`), [c.dirName])
+    await snapshotDirsSettle(root, [c.dirName])
     machine.close()
   })
 
