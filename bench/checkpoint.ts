@@ -7,25 +7,19 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { systemClock } from '../src/io/clock.js'
-import { nodeDisk } from '../src/io/disk.js'
-import { nodeTimers } from '../src/io/timers.js'
 import { openEngine } from '../src/storage/engine.js'
 import type { EngineOptions } from '../src/storage/types.js'
+import { benchEngineOptions } from './engine-options.js'
 
 const keys = Number(process.argv[2] ?? 100_000)
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'caskade-checkpoint-bench-'))
 
-const options = (dir: string): EngineOptions => ({
-  dir,
-  disk: nodeDisk,
-  clock: systemClock,
-  timers: nodeTimers,
-  fsync: 'everysec',
-  segmentBytesMax: 64 * 1024 * 1024,
-  mergeDeadRatioMin: 0.5,
-  mergeDeadBytesMin: 64 * 1024 * 1024,
-})
+const options = (dir: string): EngineOptions =>
+  benchEngineOptions(dir, {
+    fsync: 'everysec',
+    segmentBytesMax: 64 * 1024 * 1024,
+    mergeDeadBytesMin: 64 * 1024 * 1024,
+  })
 
 async function main(): Promise<void> {
   const live = await openEngine(options(path.join(root, 'live')))

@@ -5,11 +5,11 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { systemClock } from '../src/io/clock.js'
-import { nodeDisk } from '../src/io/disk.js'
 import { nodeTimers } from '../src/io/timers.js'
 import { createKeyspace } from '../src/keyspace/keyspace.js'
 import { openEngine } from '../src/storage/engine.js'
 import { recordBytes } from '../src/storage/record-codec.js'
+import { benchEngineOptions } from './engine-options.js'
 
 const fields = Number(process.argv[2] ?? 1_000_000)
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'caskade-collection-cost-'))
@@ -21,16 +21,13 @@ const dataBytes = (): number =>
     .reduce((sum, name) => sum + fs.statSync(path.join(dir, name)).size, 0)
 
 async function main(): Promise<void> {
-  const engine = await openEngine({
-    dir,
-    disk: nodeDisk,
-    clock: systemClock,
-    timers: nodeTimers,
-    fsync: 'no',
-    segmentBytesMax: 256 * 1024 * 1024,
-    mergeDeadRatioMin: 0.5,
-    mergeDeadBytesMin: 1024 * 1024 * 1024,
-  })
+  const engine = await openEngine(
+    benchEngineOptions(dir, {
+      fsync: 'no',
+      segmentBytesMax: 256 * 1024 * 1024,
+      mergeDeadBytesMin: 1024 * 1024 * 1024,
+    }),
+  )
   const keyspace = createKeyspace({ engine, clock: systemClock, timers: nodeTimers })
   const b = (text: string): Buffer => Buffer.from(text)
   const fillStartedMs = performance.now()

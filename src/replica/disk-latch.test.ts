@@ -7,7 +7,14 @@ import assert from 'node:assert/strict'
 import type { BlockFile } from '../core/ports.js'
 import type { NodeId } from '../raft/index.js'
 import type { ReplicaResult } from './types.js'
-import { MemDisk, TestCluster, kvReply, testTickMs } from './test-support.js'
+import {
+  groupIds as ids,
+  leaderAmong,
+  putKv as put,
+  runTicks as run,
+  startDiskGroup,
+} from '../../test/helpers/replica-group.js'
+import { MemDisk, kvReply } from './test-support.js'
 
 const eio = (syscall: string): Error =>
   Object.assign(new Error(`EIO: i/o error, ${syscall}`), { code: 'EIO', syscall })
@@ -29,50 +36,11 @@ class FailingDisk extends MemDisk {
   }
 }
 
-/** Virtual time in ticks, letting promise continuations (finished syncs) run in between. */
-async function run(cluster: TestCluster, ms: number): Promise<void> {
-  for (let elapsedMs = 0; elapsedMs < ms; elapsedMs += testTickMs) {
-    cluster.time.advance(testTickMs)
-    for (let i = 0; i < 3; i++) {
-      await new Promise((resolve) => setImmediate(resolve))
-      cluster.time.drain()
-    }
-  }
-}
-
-const ids = [1, 2, 3]
-
-function leaderAmong(cluster: TestCluster, among: readonly NodeId[]): NodeId | null {
-  return among.find((id) => cluster.host(id).status().role === 'leader') ?? null
-}
-
-async function startGroup(): Promise<{ cluster: TestCluster; disks: Map<NodeId, FailingDisk> }> {
-  const disks = new Map(ids.map((id) => [id, new FailingDisk()]))
-  const cluster = new TestCluster({
-    ids,
-    disk: (id) => disks.get(id) ?? new FailingDisk(),
-    replica: { syncOffLoop: true },
-  })
-  for (let i = 0; i < 100 && leaderAmong(cluster, ids) === null; i++) await run(cluster, 100)
-  return { cluster, disks }
-}
-
-function put(cluster: TestCluster, id: NodeId, sequence: number, key: string): ReplicaResult[] {
-  const results: ReplicaResult[] = []
-  const command = new TextEncoder().encode(JSON.stringify({ op: 'put', key, value: 'v' }))
-  cluster
-    .host(id)
-    .write({ clientId: 5, sequence, ackedThrough: sequence - 1, command }, (result) =>
-      results.push(result),
-    )
-  return results
-}
-
 const diskRefusal = { ok: false, error: 'disk', reason: 'Input/output error' }
 
 describe('replica host: a failing Raft log latches the host instead of killing the process', () => {
   it('the leader fails an fdatasync: latched, refusing with its strerror; another leads', async () => {
-    const { cluster, disks } = await startGroup()
+    const { cluster, disks } = await startDiskGroup(() => new FailingDisk())
     const leader = leaderAmong(cluster, ids)
     assert.ok(leader !== null)
     const term = cluster.host(leader).status().term
@@ -102,7 +70,7 @@ describe('replica host: a failing Raft log latches the host instead of killing t
   })
 
   it('a follower fails a log write: latched; the leader commits on the other follower', async () => {
-    const { cluster, disks } = await startGroup()
+    const { cluster, disks } = await startDiskGroup(() => new FailingDisk())
     const leader = leaderAmong(cluster, ids)
     assert.ok(leader !== null)
     const [broken, healthy] = ids.filter((id) => id !== leader) as [NodeId, NodeId]

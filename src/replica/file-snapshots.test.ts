@@ -10,6 +10,7 @@ import type { NodeId } from '../raft/index.js'
 import { KvStateMachine, encodeKvCommand } from './kv-state-machine.js'
 import { readLatestSnapshot } from './log-store.js'
 import { snapshotMachineBytes } from './snapshot-codec.js'
+import { runTicks as run } from '../../test/helpers/replica-group.js'
 import { TestCluster, testTickMs } from './test-support.js'
 import type { FileSnapshots, ReplicaResult } from './types.js'
 
@@ -150,17 +151,6 @@ function fileCluster(): { cluster: TestCluster; machine: (id: NodeId) => FileKv 
     return found
   }
   return { cluster, machine }
-}
-
-/** Virtual time a tick at a time, letting promise continuations (captures, installs) run. */
-async function run(cluster: TestCluster, ms: number, until?: () => boolean): Promise<void> {
-  for (let elapsedMs = 0; elapsedMs < ms && until?.() !== true; elapsedMs += testTickMs) {
-    cluster.time.advance(testTickMs)
-    for (let i = 0; i < 3; i++) {
-      await new Promise((resolve) => setImmediate(resolve))
-      cluster.time.drain()
-    }
-  }
 }
 
 async function leaderOf(cluster: TestCluster): Promise<NodeId> {

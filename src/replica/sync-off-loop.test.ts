@@ -5,9 +5,14 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import type { BlockFile } from '../core/ports.js'
-import type { NodeId } from '../raft/index.js'
 import type { ReplicaResult } from './types.js'
-import { MemDisk, TestCluster, kvReply, testTickMs } from './test-support.js'
+import {
+  leaderAmong as leaderOf,
+  putKv,
+  runTicks as run,
+  startDiskGroup,
+} from '../../test/helpers/replica-group.js'
+import { MemDisk, kvReply } from './test-support.js'
 
 /** A MemDisk whose syncs hang while `held` (the bytes become durable only on release). */
 class SlowDisk extends MemDisk {
@@ -31,47 +36,9 @@ class SlowDisk extends MemDisk {
   }
 }
 
-/** Virtual time in ticks, letting promise continuations (finished syncs) run in between. */
-async function run(cluster: TestCluster, ms: number): Promise<void> {
-  for (let elapsedMs = 0; elapsedMs < ms; elapsedMs += testTickMs) {
-    cluster.time.advance(testTickMs)
-    for (let i = 0; i < 3; i++) {
-      await new Promise((resolve) => setImmediate(resolve))
-      cluster.time.drain()
-    }
-  }
-}
-
-function leaderOf(cluster: TestCluster, ids: readonly NodeId[]): NodeId | null {
-  return ids.find((id) => cluster.host(id).status().role === 'leader') ?? null
-}
-
-async function startGroup(): Promise<{ cluster: TestCluster; disks: Map<NodeId, SlowDisk> }> {
-  const ids = [1, 2, 3]
-  const disks = new Map(ids.map((id) => [id, new SlowDisk()]))
-  const cluster = new TestCluster({
-    ids,
-    disk: (id) => disks.get(id) ?? new SlowDisk(),
-    replica: { syncOffLoop: true },
-  })
-  for (let i = 0; i < 100 && leaderOf(cluster, ids) === null; i++) await run(cluster, 100)
-  return { cluster, disks }
-}
-
-function put(cluster: TestCluster, id: NodeId, sequence: number): ReplicaResult[] {
-  const results: ReplicaResult[] = []
-  const command = new TextEncoder().encode(JSON.stringify({ op: 'put', key: 'k', value: 'v' }))
-  cluster
-    .host(id)
-    .write({ clientId: 5, sequence, ackedThrough: sequence - 1, command }, (result) =>
-      results.push(result),
-    )
-  return results
-}
-
 describe('replica host with the fdatasync off the loop', () => {
   it('followers whose syncs hang keep the leader (heartbeats flow) but ack nothing', async () => {
-    const { cluster, disks } = await startGroup()
+    const { cluster, disks } = await startDiskGroup(() => new SlowDisk())
     const leader = leaderOf(cluster, [1, 2, 3])
     assert.ok(leader !== null)
     const term = cluster.host(leader).status().term
@@ -81,7 +48,7 @@ describe('replica host with the fdatasync off the loop', () => {
       assert.ok(disk !== undefined)
       disk.held = true
     }
-    const results = put(cluster, leader, 1)
+    const results = putKv(cluster, leader, 1, 'k')
     await run(cluster, 3000) // three election timeouts and more
     assert.equal(results.length, 0, 'no quorum has synced the entry: not acknowledged')
     for (const id of [1, 2, 3]) assert.equal(cluster.host(id).status().term, term)
@@ -93,14 +60,14 @@ describe('replica host with the fdatasync off the loop', () => {
   })
 
   it('a leader whose sync hangs commits on its synced followers, with no election', async () => {
-    const { cluster, disks } = await startGroup()
+    const { cluster, disks } = await startDiskGroup(() => new SlowDisk())
     const leader = leaderOf(cluster, [1, 2, 3])
     assert.ok(leader !== null)
     const { term, commitIndex } = cluster.host(leader).status()
     const slow = disks.get(leader)
     assert.ok(slow !== undefined)
     slow.held = true
-    const results = put(cluster, leader, 1)
+    const results = putKv(cluster, leader, 1, 'k')
     await run(cluster, 3000)
     // Its appends went out before its own sync: the followers' acks commit the entry...
     assert.ok(cluster.host(leader).status().commitIndex > commitIndex)

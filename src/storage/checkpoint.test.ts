@@ -7,13 +7,19 @@ import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import path from 'node:path'
 import { AssertionError } from '../core/assert.js'
-import type { BlockFile, Disk, Rng } from '../core/ports.js'
+import type { Disk, Rng } from '../core/ports.js'
 import { createRng } from '../core/rng.js'
 import { systemClock } from '../io/clock.js'
 import { nodeDisk } from '../io/disk.js'
 import { nodeTimers } from '../io/timers.js'
 import { SimDisk } from '../sim/disk.js'
-import { durable, tempDirs } from '../../test/helpers/engine-fixtures.js'
+import {
+  durable,
+  forwardFile,
+  forwardingDisk,
+  tempDirs,
+  wrapDiskFiles,
+} from '../../test/helpers/engine-fixtures.js'
 import { openEngine } from './engine.js'
 import { RecordKind, isCollectionKind } from './record-codec.js'
 import type {
@@ -329,8 +335,7 @@ for (const [name, make] of Object.entries(subjects)) {
 /** Delays every fdatasync while `held`, so seals stay running. */
 function gatedDisk(inner: Disk): { disk: Disk; release(): void; waiting(): number } {
   const gate = { held: true, waiters: [] as Array<() => void> }
-  const disk = forwardingDisk(inner, (file) => ({
-    ...forwardFile(file),
+  const disk = wrapDiskFiles(inner, (file) => ({
     sync: async () => {
       if (gate.held) await new Promise<void>((resume) => gate.waiters.push(resume))
       await file.sync()
@@ -343,42 +348,6 @@ function gatedDisk(inner: Disk): { disk: Disk; release(): void; waiting(): numbe
       for (const resume of gate.waiters.splice(0)) resume()
     },
     waiting: () => gate.waiters.length,
-  }
-}
-
-function forwardFile(file: BlockFile): BlockFile {
-  return {
-    path: file.path,
-    size: () => file.size(),
-    append: (data) => file.append(data),
-    appendSync: (data) => file.appendSync(data),
-    sync: () => file.sync(),
-    syncSync: () => file.syncSync(),
-    read: (offset, length) => file.read(offset, length),
-    readSync: (offset, length, into) => file.readSync(offset, length, into),
-    truncate: (length) => file.truncate(length),
-    close: () => file.close(),
-    closeSync: () => file.closeSync(),
-  }
-}
-
-/** Forwards every Disk call to `inner` (a class instance too), files wrapped by `wrap`. */
-function forwardingDisk(inner: Disk, wrap: (file: BlockFile) => BlockFile): Disk {
-  return {
-    open: async (filePath, mode) => wrap(await inner.open(filePath, mode)),
-    openSync: (filePath, mode) => wrap(inner.openSync(filePath, mode)),
-    list: (dir) => inner.list(dir),
-    listSync: (dir) => inner.listSync(dir),
-    exists: (filePath) => inner.exists(filePath),
-    mkdirp: (dir) => inner.mkdirp(dir),
-    remove: (filePath) => inner.remove(filePath),
-    writeFileAtomic: (filePath, data) => inner.writeFileAtomic(filePath, data),
-    readFile: (filePath) => inner.readFile(filePath),
-    readFileSync: (filePath) => inner.readFileSync(filePath),
-    rename: (from, to) => inner.rename(from, to),
-    link: (existingPath, newPath) => inner.link(existingPath, newPath),
-    syncDir: (dir) => inner.syncDir(dir),
-    lockDir: (dir) => inner.lockDir(dir),
   }
 }
 

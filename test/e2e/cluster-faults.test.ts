@@ -7,34 +7,14 @@
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { Cluster } from '../helpers/cluster-process.js'
-import type { FaultContext, ScenarioReport } from '../helpers/fault-scenario.js'
 import {
-  faultSeed,
   followerOf,
   pastElectionMs,
-  runLoggedScenario,
+  seededScenarios,
   sharedCluster,
 } from '../helpers/fault-suite.js'
 
-const baseSeed = faultSeed('cluster faults')
-
-function runScenario(
-  cluster: Cluster,
-  name: string,
-  fault: (context: FaultContext) => Promise<void>,
-  options: { commandTimeoutMs?: number } = {},
-): Promise<ScenarioReport> {
-  return runLoggedScenario({ cluster, name, seed: baseSeed, fault, ...options })
-}
-
-async function scenario(
-  cluster: Cluster,
-  name: string,
-  fault: (context: FaultContext) => Promise<void>,
-): Promise<void> {
-  await runScenario(cluster, name, fault)
-}
+const { report: runScenario, run: scenario } = seededScenarios('cluster faults')
 
 describe('cluster faults, 3 nodes', () => {
   const shared = sharedCluster(3)

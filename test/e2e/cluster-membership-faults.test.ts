@@ -12,16 +12,15 @@ import type { Cluster } from '../helpers/cluster-process.js'
 import type { FaultContext } from '../helpers/fault-scenario.js'
 import { connectClient } from '../helpers/history-clients.js'
 import {
-  faultSeed,
   followerOf,
   pastElectionMs,
-  runLoggedScenario,
+  seededScenarios,
   sharedCluster,
 } from '../helpers/fault-suite.js'
 import { assertMembershipAgreed } from '../helpers/membership-check.js'
 import { startWriteProbe, type WriteProbeReport } from '../helpers/write-probe.js'
 
-const baseSeed = faultSeed('cluster membership faults')
+const { run } = seededScenarios('cluster membership faults')
 
 /** The leader abandons a transfer after one election timeout (10 ticks of 50 ms); a write
  * waiting behind it is retried by the node. The bound is the longest randomized election
@@ -36,14 +35,6 @@ const transferGapMaxMs = 4000
  * a few attempts (each on a freshly delayed link from the current leader). */
 const linkDelayMs = 150
 const transferAttemptsMax = 3
-
-async function run(
-  cluster: Cluster,
-  name: string,
-  fault: (context: FaultContext) => Promise<void>,
-): Promise<void> {
-  await runLoggedScenario({ cluster, name, seed: baseSeed, fault })
-}
 
 /** Waits until the nodes agree that `name` leads. */
 async function waitLeader(cluster: Cluster, name: string, timeoutMs = 10_000): Promise<void> {

@@ -52,7 +52,13 @@ export function wrapDiskFiles(
   inner: Disk,
   override: (file: BlockFile) => Partial<BlockFile>,
 ): Disk {
-  const wrap = (file: BlockFile): BlockFile => ({
+  return forwardingDisk(inner, (file) => ({ ...forwardFile(file), ...override(file) }))
+}
+
+/** Forwards every BlockFile call to `file`, one method at a time: a spread would miss the
+ * methods of a class instance (they live on its prototype). */
+export function forwardFile(file: BlockFile): BlockFile {
+  return {
     path: file.path,
     size: () => file.size(),
     append: (data) => file.append(data),
@@ -64,11 +70,25 @@ export function wrapDiskFiles(
     truncate: (length) => file.truncate(length),
     close: () => file.close(),
     closeSync: () => file.closeSync(),
-    ...override(file),
-  })
+  }
+}
+
+/** Forwards every Disk call to `inner` (a class instance too), files wrapped by `wrap`. */
+export function forwardingDisk(inner: Disk, wrap: (file: BlockFile) => BlockFile): Disk {
   return {
-    ...inner,
-    openSync: (filePath, mode) => wrap(inner.openSync(filePath, mode)),
     open: async (filePath, mode) => wrap(await inner.open(filePath, mode)),
+    openSync: (filePath, mode) => wrap(inner.openSync(filePath, mode)),
+    list: (dir) => inner.list(dir),
+    listSync: (dir) => inner.listSync(dir),
+    exists: (filePath) => inner.exists(filePath),
+    mkdirp: (dir) => inner.mkdirp(dir),
+    remove: (filePath) => inner.remove(filePath),
+    writeFileAtomic: (filePath, data) => inner.writeFileAtomic(filePath, data),
+    readFile: (filePath) => inner.readFile(filePath),
+    readFileSync: (filePath) => inner.readFileSync(filePath),
+    rename: (from, to) => inner.rename(from, to),
+    link: (existingPath, newPath) => inner.link(existingPath, newPath),
+    syncDir: (dir) => inner.syncDir(dir),
+    lockDir: (dir) => inner.lockDir(dir),
   }
 }

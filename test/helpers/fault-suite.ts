@@ -53,6 +53,27 @@ export async function runLoggedScenario(options: LoggedScenario): Promise<Scenar
   return report
 }
 
+export type ScenarioFault = (context: FaultContext) => Promise<void>
+
+/** One test file's scenario runners, its seed (see faultSeed, printed once) bound in: `report`
+ * resolves with the report, `run` with nothing (what node:test wants from a test function). */
+export interface SeededScenarios {
+  readonly report: (
+    cluster: Cluster,
+    name: string,
+    fault: ScenarioFault,
+    options?: { commandTimeoutMs?: number },
+  ) => Promise<ScenarioReport>
+  readonly run: (cluster: Cluster, name: string, fault: ScenarioFault) => Promise<void>
+}
+
+export function seededScenarios(label: string): SeededScenarios {
+  const seed = faultSeed(label)
+  const report: SeededScenarios['report'] = (cluster, name, fault, options = {}) =>
+    runLoggedScenario({ cluster, name, seed, fault, ...options })
+  return { report, run: async (cluster, name, fault) => void (await report(cluster, name, fault)) }
+}
+
 /** A member other than `leader`, chosen by the scenario's rng. */
 export function followerOf(context: FaultContext, leader: string): string {
   const others = context.cluster.names().filter((name) => name !== leader)
