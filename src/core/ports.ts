@@ -59,6 +59,9 @@ export interface Disk {
   readFile(path: string): Promise<Buffer>
   readFileSync(path: string): Buffer
   rename(from: string, to: string): Promise<void>
+  /** rename() at once, its directory synced before it returns (a Raft vote must be durable
+   * before the turn that cast it ends, on a loop that may not await). */
+  renameSync(from: string, to: string): void
   /** Hard link: `newPath` (must not exist) names the same file as `existingPath`, so appends
    * through one name show through the other; removing one name leaves the other intact. */
   link(existingPath: string, newPath: string): void

@@ -307,6 +307,11 @@ export const nodeDisk: Disk = {
     syncDirectory(path.dirname(to))
     if (path.dirname(from) !== path.dirname(to)) syncDirectory(path.dirname(from))
   },
+  renameSync: (from, to) => {
+    fs.renameSync(from, to)
+    syncDirectory(path.dirname(to))
+    if (path.dirname(from) !== path.dirname(to)) syncDirectory(path.dirname(from))
+  },
   link: (existingPath, newPath) => {
     fs.linkSync(existingPath, newPath)
   },

@@ -2,11 +2,20 @@
  * fdatasync may run async, the host taking no new Ready until it is done): a generation file of
  * CRC-framed records (base, hard state, entries) and snapshot files. A new generation is written
  * whole, sealed and synced before the old files are deleted, so recovery always finds one sealed
- * generation; opening rewrites the log into a fresh generation, which also cuts a torn tail off. */
+ * generation; opening rewrites the log into a fresh generation, which also cuts a torn tail off.
+ * Term and vote also live in raft-hardstate.bin (hard-state-file.ts), replaced atomically on every
+ * change before append() returns; recovery takes the newer of it and the records. */
 import { assert } from '../core/assert.js'
 import type { BlockFile, Disk } from '../core/ports.js'
 import { emptyHardState } from '../raft/index.js'
 import type { Entry, HardState, Membership, Snapshot } from '../raft/index.js'
+import {
+  hardStateTempPattern,
+  mergeHardState,
+  readHardStateFile,
+  writeHardStateFile,
+  type TermVote,
+} from './hard-state-file.js'
 import { encodeRecord, scanRecords, type LogRecord } from './log-codec.js'
 import { decodeSnapshotFile, encodeSnapshotFile } from './snapshot-codec.js'
 
@@ -33,6 +42,10 @@ export class LogStore {
   #generation: number
   /** The snapshot file the current generation relies on (null: none yet). */
   #snapshotPath: string | null
+  /** The term and vote raft-hardstate.bin holds (durably). */
+  #termVote: TermVote = { term: 0, vote: 0 }
+  /** Numbers this process's hard-state temp files (with the generation: names never reused). */
+  #tempSeq = 0
 
   private constructor(parts: {
     disk: Disk
@@ -48,6 +61,9 @@ export class LogStore {
     this.#snapshotPath = parts.snapshotPath
   }
 
+  /** Counts raft-hardstate.bin replacements (tests: one per term/vote change, none per append). */
+  hardStateWrites = 0
+
   /** Recovers `dir` (or starts it with `bootstrap`) into a fresh generation. */
   static open(
     disk: Disk,
@@ -60,27 +76,49 @@ export class LogStore {
     const generations = numbered(names, generationPattern)
     const replayed = replayNewestSealed(disk, dir, generations)
     assert(replayed !== null || generations.length === 0, `no sealed Raft log in ${dir}`)
-    const recovered = reconcile(
-      replayed ?? { ...freshLog, membership: bootstrap },
-      found?.snapshot ?? null,
+    const hardStateFile = readHardStateFile(disk, dir)
+    const log = replayed ?? { ...freshLog, membership: bootstrap }
+    const floorTerm = Math.max(
+      log.baseTerm,
+      log.entries.at(-1)?.term ?? 0,
+      found?.snapshot.term ?? 0,
     )
+    const merged = {
+      ...log,
+      hardState: mergeHardState(log.hardState, hardStateFile, floorTerm, dir),
+    }
+    const recovered = reconcile(merged, found?.snapshot ?? null)
     const generation = newestGeneration(names) + 1
     const file = writeGeneration(disk, generationPath(dir, generation), recovered)
     const snapshotPath = found === null ? null : `${dir}/${found.name}`
     const store = new LogStore({ disk, dir, generation, file, snapshotPath })
+    if (hardStateFile.kind === 'found') store.#termVote = hardStateFile.termVote
+    // A corrupt file is replaced even when it agrees by chance with nothing newer.
+    if (hardStateFile.kind === 'corrupt') store.#termVote = { term: -1, vote: -1 }
+    store.#persistTermVote(recovered.hardState)
     store.#remove(
       names
         .map((name) => `${dir}/${name}`)
         .filter((path) => path !== snapshotPath && path !== file.path)
-        .filter(
-          (path) => generationPattern.test(basename(path)) || snapshotPattern.test(basename(path)),
-        ),
+        .filter((path) => isObsoleteName(basename(path))),
     )
     return { store, recovered }
   }
 
+  /** Replaces raft-hardstate.bin when term or vote changed; durable before this returns. */
+  #persistTermVote(hardState: HardState): void {
+    const { term, vote } = hardState
+    if (term === this.#termVote.term && vote === this.#termVote.vote) return
+    const tempName = `raft-hardstate-${pad(this.#generation, 12)}-${++this.#tempSeq}.tmp`
+    writeHardStateFile(this.#disk, this.#dir, tempName, { term, vote })
+    this.#termVote = { term, vote }
+    this.hardStateWrites++
+  }
+
   /** Appends the hard state and entries (entries may replace a suffix); durable after sync(). */
   append(hardState: HardState | null, entries: readonly Entry[]): void {
+    // Elections only: the file is durable before the log's sync, so before any vote leaves.
+    if (hardState !== null) this.#persistTermVote(hardState)
     const records = entries.map((entry) => encodeRecord({ type: 'entry', entry }))
     if (hardState !== null) records.push(encodeRecord({ type: 'hard', hardState }))
     // One write for the whole Ready: a group commit of many entries costs one syscall.
@@ -106,6 +144,7 @@ export class LogStore {
     log: { baseIndex: number; baseTerm: number; hardState: HardState; entries: readonly Entry[] },
   ): void {
     assert(log.baseIndex <= snapshot.index, 'the log base is covered by the snapshot')
+    this.#persistTermVote(log.hardState)
     const generation = this.#generation + 1
     const snapshotPath = `${this.#dir}/raft-snap-${pad(snapshot.index, 16)}-${pad(generation, 12)}.bin`
     const snapshotFile = this.#disk.openSync(snapshotPath, 'append')
@@ -151,6 +190,13 @@ export function readLatestSnapshot(disk: Disk, dir: string): Snapshot | null {
 
 function generationPath(dir: string, generation: number): string {
   return `${dir}/raft-log-${pad(generation, 12)}.bin`
+}
+
+/** Files open() removes once a new generation stands: old logs, snapshots and temp files. */
+function isObsoleteName(name: string): boolean {
+  return (
+    generationPattern.test(name) || snapshotPattern.test(name) || hardStateTempPattern.test(name)
+  )
 }
 
 function basename(path: string): string {

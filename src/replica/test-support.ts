@@ -142,9 +142,13 @@ export class MemDisk implements Disk {
   }
 
   rename(from: string, to: string): Promise<void> {
+    this.renameSync(from, to)
+    return Promise.resolve()
+  }
+
+  renameSync(from: string, to: string): void {
     this.files.set(to, this.#file(from))
     this.files.delete(from)
-    return Promise.resolve()
   }
 
   /** The new name shares the MemFile, as a hard link shares an inode. */

@@ -97,6 +97,12 @@ for (const [name, make] of Object.entries(subjects)) {
       await disk.rename(path.join(root, 'b'), path.join(root, 'c'))
       assert.equal(disk.exists(path.join(root, 'b')), false)
       assert.equal(disk.readFileSync(path.join(root, 'c')).toString(), 'two')
+      const renamed = disk.openSync(path.join(root, 'a'), 'append')
+      renamed.appendSync(Buffer.from('new'))
+      renamed.closeSync()
+      disk.renameSync(path.join(root, 'a'), path.join(root, 'c')) // replaces c at once
+      assert.equal(disk.exists(path.join(root, 'a')), false)
+      assert.equal(disk.readFileSync(path.join(root, 'c')).toString(), 'new')
       await disk.remove(path.join(root, 'c'))
       await disk.remove(path.join(root, 'never-existed'))
       assert.equal(disk.exists(path.join(root, 'c')), false)

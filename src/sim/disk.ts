@@ -236,13 +236,15 @@ export class SimDisk implements Disk {
   }
 
   rename(from: string, to: string): Promise<void> {
-    return this.async(() => {
-      const data = this.files.get(from)
-      if (data === undefined) throw notFound('rename', from)
-      this.#requireParent(to)
-      this.files.delete(from)
-      this.files.set(to, data)
-    })
+    return this.async(() => this.renameSync(from, to))
+  }
+
+  renameSync(from: string, to: string): void {
+    const data = this.files.get(from)
+    if (data === undefined) throw notFound('rename', from)
+    this.#requireParent(to)
+    this.files.delete(from)
+    this.files.set(to, data)
   }
 
   link(existingPath: string, newPath: string): void {

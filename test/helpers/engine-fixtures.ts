@@ -87,6 +87,7 @@ export function forwardingDisk(inner: Disk, wrap: (file: BlockFile) => BlockFile
     readFile: (filePath) => inner.readFile(filePath),
     readFileSync: (filePath) => inner.readFileSync(filePath),
     rename: (from, to) => inner.rename(from, to),
+    renameSync: (from, to) => inner.renameSync(from, to),
     link: (existingPath, newPath) => inner.link(existingPath, newPath),
     syncDir: (dir) => inner.syncDir(dir),
     lockDir: (dir) => inner.lockDir(dir),
