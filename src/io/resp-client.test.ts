@@ -10,17 +10,11 @@ import {
   parseRespReply,
   respCommandOnce,
 } from './resp-client.js'
+import { listenLoopback, portOf } from '../../test/helpers/loopback-server.js'
 
-async function listen(onData: (socket: net.Socket, data: Buffer) => void): Promise<net.Server> {
-  const server = net.createServer((socket) => socket.on('data', (data) => onData(socket, data)))
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return server
-}
-
-function portOf(server: net.Server): number {
-  const address = server.address()
-  assert.ok(address !== null && typeof address === 'object')
-  return address.port
+/** A loopback server that does `onData` with every chunk a connection sends. */
+function listen(onData: (socket: net.Socket, data: Buffer) => void): Promise<net.Server> {
+  return listenLoopback((socket) => socket.on('data', (data) => onData(socket, data)))
 }
 
 describe('RESP client', () => {

@@ -61,8 +61,12 @@ export class LogStore {
     this.#snapshotPath = parts.snapshotPath
   }
 
-  /** Counts raft-hardstate.bin replacements (tests: one per term/vote change, none per append). */
-  hardStateWrites = 0
+  /** raft-hardstate.bin replacements so far (tests: one per term/vote change, none per append). */
+  get hardStateWrites(): number {
+    return this.#hardStateWrites
+  }
+
+  #hardStateWrites = 0
 
   /** Recovers `dir` (or starts it with `bootstrap`) into a fresh generation. */
   static open(
@@ -112,7 +116,7 @@ export class LogStore {
     const tempName = `raft-hardstate-${pad(this.#generation, 12)}-${++this.#tempSeq}.tmp`
     writeHardStateFile(this.#disk, this.#dir, tempName, { term, vote })
     this.#termVote = { term, vote }
-    this.hardStateWrites++
+    this.#hardStateWrites++
   }
 
   /** Appends the hard state and entries (entries may replace a suffix); durable after sync(). */

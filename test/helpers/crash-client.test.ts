@@ -6,23 +6,7 @@ import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import net from 'node:net'
 import { connectAll, connectWithoutRetries, whenReady } from './crash-client.js'
-
-/** A TCP server on 127.0.0.1 port 0 that does `onSocket` with every connection. */
-async function listen(onSocket: (socket: net.Socket) => void): Promise<net.Server> {
-  const server = net.createServer(onSocket)
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return server
-}
-
-function portOf(server: net.Server): number {
-  const address = server.address()
-  assert.ok(address !== null && typeof address === 'object')
-  return address.port
-}
-
-async function close(server: net.Server): Promise<void> {
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-}
+import { closeServer as close, listenLoopback as listen, portOf } from './loopback-server.js'
 
 describe('crash client waits', () => {
   test('a client whose server is gone before it connects rejects instead of hanging', async () => {
